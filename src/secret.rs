@@ -33,7 +33,16 @@ pub fn hash_secret(value: &str) -> String {
 /// Whether `presented` hashes to `stored_hash`, compared in constant time.
 pub fn verify_secret(presented: &str, stored_hash: &str) -> bool {
     let presented_hash = hash_secret(presented);
-    presented_hash.as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    presented_hash
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
+}
+
+/// Constant-time equality of two strings (for CSRF tokens and the like). The length may
+/// leak, the content does not.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// A client secret in the clear: exists only between generation and the one time it is
@@ -88,7 +97,10 @@ mod tests {
     #[test]
     fn hash_is_sha256_base64url() {
         // SHA-256("abc") from FIPS 180-2, base64url-encoded.
-        assert_eq!(hash_secret("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_eq!(
+            hash_secret("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
     }
 
     #[test]

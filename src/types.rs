@@ -29,7 +29,8 @@ pub enum InvalidValue {
     Email(String),
 }
 
-/// A login name: 1 to 64 characters from a conservative set, compared exactly.
+/// A login name: 1 to 64 characters from a conservative set. Stored lower-case, so that
+/// "Alice" and "alice" are one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
@@ -42,7 +43,7 @@ impl Username {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
         if ok {
-            Ok(Self(raw.to_owned()))
+            Ok(Self(raw.to_ascii_lowercase()))
         } else {
             Err(InvalidValue::Username)
         }
@@ -84,7 +85,8 @@ impl RedirectUri {
     /// app (one containing a dot, such as `com.example.app:/cb`).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let err_owned = || raw.to_owned();
-        let url = url::Url::parse(raw).map_err(|_| InvalidValue::RedirectUriNotAbsolute(err_owned()))?;
+        let url =
+            url::Url::parse(raw).map_err(|_| InvalidValue::RedirectUriNotAbsolute(err_owned()))?;
         if raw.contains('#') || url.fragment().is_some() {
             return Err(InvalidValue::RedirectUriFragment(err_owned()));
         }
@@ -203,7 +205,8 @@ impl fmt::Display for ScopeSet {
 /// A client's display name, shown on the consent screen.
 pub fn parse_client_name(raw: &str) -> Result<String, InvalidValue> {
     let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
+    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control)
+    {
         return Err(InvalidValue::ClientName);
     }
     Ok(trimmed.to_owned())
@@ -214,7 +217,9 @@ pub fn parse_email(raw: &str) -> Result<String, InvalidValue> {
     let raw = raw.trim();
     let ok = raw.len() <= 254
         && !raw.contains(char::is_whitespace)
-        && raw.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'));
+        && raw
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'));
     if ok {
         Ok(raw.to_owned())
     } else {
@@ -261,19 +266,33 @@ mod tests {
 
     #[test]
     fn redirect_uri_errors_name_the_rule() {
-        assert!(matches!(RedirectUri::parse("/cb"), Err(InvalidValue::RedirectUriNotAbsolute(_))));
+        assert!(matches!(
+            RedirectUri::parse("/cb"),
+            Err(InvalidValue::RedirectUriNotAbsolute(_))
+        ));
         assert!(matches!(
             RedirectUri::parse("https://a.example/cb#x"),
             Err(InvalidValue::RedirectUriFragment(_))
         ));
-        assert!(matches!(RedirectUri::parse("http://a.example/cb"), Err(InvalidValue::RedirectUriInsecure(_))));
+        assert!(matches!(
+            RedirectUri::parse("http://a.example/cb"),
+            Err(InvalidValue::RedirectUriInsecure(_))
+        ));
     }
 
     #[test]
     fn usernames() {
-        for ok in ["alice", "a", "bob.smith", "c_d-e", "x@example.com", &"a".repeat(64)] {
+        for ok in [
+            "alice",
+            "a",
+            "bob.smith",
+            "c_d-e",
+            "x@example.com",
+            &"a".repeat(64),
+        ] {
             assert!(Username::parse(ok).is_ok(), "{ok}");
         }
+        assert_eq!(Username::parse("Alice").unwrap().as_str(), "alice");
         for bad in ["", " alice", "al ice", "al/ice", "élise", &"a".repeat(65)] {
             assert_eq!(Username::parse(bad), Err(InvalidValue::Username), "{bad}");
         }
@@ -298,7 +317,13 @@ mod tests {
         assert!(parse_client_name("   ").is_err());
         assert!(parse_client_name(&"x".repeat(101)).is_err());
         assert!(parse_email("a@b.example").is_ok());
-        for bad in ["ab.example", "@b.example", "a@b", "a b@c.example", "a@b@c.example"] {
+        for bad in [
+            "ab.example",
+            "@b.example",
+            "a@b",
+            "a b@c.example",
+            "a@b@c.example",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
     }

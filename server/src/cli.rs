@@ -1,0 +1,349 @@
+//! The command line. Every command that opens the database first brings its schema up to
+//! date, so the CLI works on a new database and next to a running server on the same one.
+//! Output meant for scripts (JSON) goes to stdout; logs and errors go to stderr.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use tessera_core::password::hash_password;
+use tessera_core::secret::{random_id, ClientSecret};
+use tessera_core::store::{NewClient, NewUser, StoreError};
+use tessera_core::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Username};
+
+use crate::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_SITE_ROOT};
+use crate::logging::{self, LogFormat};
+use crate::store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Tessera: an OAuth 2.0 and OpenID Connect authorization server"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH[?mode=rwc] or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    #[arg(long, global = true, env = "TESSERA_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Log format on stderr
+    #[arg(long, global = true, env = "TESSERA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given)
+    Serve(ServeArgs),
+    /// Apply database migrations, then exit
+    Migrate,
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:3000]; wins over LEPTOS_SITE_ADDR
+    #[arg(long, env = "TESSERA_ADDR")]
+    pub addr: Option<SocketAddr>,
+    /// Issuer identifier (https URL, or http on loopback) [default: http://ADDR]
+    #[arg(long, env = "TESSERA_ISSUER")]
+    pub issuer: Option<String>,
+    /// On a new database, create an admin user and a demo client and print their credentials
+    #[arg(long, env = "TESSERA_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
+    /// Directory of the compiled site (WASM, JS, CSS) built by cargo-leptos
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
+    pub site_root: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input
+    Add(UserAdd),
+    /// List users
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAdd {
+    pub username: String,
+    /// Read the password from standard input (one trailing newline is stripped)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// Give the user access to the admin console
+    #[arg(long)]
+    pub admin: bool,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints {"client_id": .., "client_secret": ..} on stdout
+    Add(ClientAdd),
+    /// List clients
+    List(ListArgs),
+    /// Remove a client
+    Remove { client_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAdd {
+    #[arg(long)]
+    pub name: String,
+    /// A redirect URI, matched exactly (repeat for several)
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// Scopes the client may request, space-separated
+    #[arg(long, default_value = "openid profile email offline_access")]
+    pub scope: String,
+    /// A public client (no secret; PKCE required), e.g. a single-page or native app
+    #[arg(long)]
+    pub public: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses arguments, runs the command and turns any error into one line on stderr.
+pub async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    logging::init(cli.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes, outermost first.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see 'tessera --help')");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let db_url = cli.database_url;
+    match cli.command.unwrap_or(Command::Serve(ServeArgs {
+        site_root: DEFAULT_SITE_ROOT.into(),
+        ..Default::default()
+    })) {
+        Command::Serve(args) => {
+            let leptos_addr = std::env::var("LEPTOS_SITE_ADDR").ok();
+            let config = Config::resolve(
+                args.addr,
+                leptos_addr.as_deref(),
+                args.issuer.as_deref(),
+                &db_url,
+                &args.site_root,
+            )?;
+            crate::web::serve(config, args.demo).await
+        }
+        Command::Migrate => {
+            store::open(&db_url).await?;
+            tracing::info!(database = %store::redact_url(&db_url), "migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Add(add)) => user_add(&db_url, add).await,
+        Command::User(UserCommand::List(list)) => user_list(&db_url, list).await,
+        Command::Client(ClientCommand::Add(add)) => client_add(&db_url, add).await,
+        Command::Client(ClientCommand::List(list)) => client_list(&db_url, list).await,
+        Command::Client(ClientCommand::Remove { client_id }) => {
+            client_remove(&db_url, &client_id).await
+        }
+    }
+}
+
+fn read_password_from_stdin() -> anyhow::Result<String> {
+    let mut raw = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut raw)
+        .context("cannot read the password from standard input")?;
+    let password = raw
+        .strip_suffix('\n')
+        .map(|p| p.strip_suffix('\r').unwrap_or(p))
+        .unwrap_or(&raw);
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password.to_owned())
+}
+
+async fn user_add(db_url: &str, add: UserAdd) -> anyhow::Result<()> {
+    // Validate everything before touching the database: bad input writes nothing.
+    let username = Username::parse(&add.username)?;
+    let email = add.email.as_deref().map(parse_email).transpose()?;
+    let name = add
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let password = read_password_from_stdin()?;
+    let password_hash = hash_password(&password)?;
+    let db = store::open(db_url).await?;
+    let user = db
+        .store
+        .create_user(
+            NewUser {
+                username,
+                password_hash,
+                email,
+                name,
+                is_admin: add.admin,
+            },
+            crate::now(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => anyhow::anyhow!(
+                "user {:?} already exists",
+                add.username.to_ascii_lowercase()
+            ),
+            other => other.into(),
+        })?;
+    println!(
+        "{}",
+        json!({ "id": user.id, "username": user.username, "is_admin": user.is_admin })
+    );
+    Ok(())
+}
+
+async fn user_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
+    let db = store::open(db_url).await?;
+    let users = db.store.list_users().await?;
+    if list.json {
+        println!("{}", serde_json::to_string(&users)?);
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<6} {:<9} {}",
+        "USERNAME", "ADMIN", "DISABLED", "EMAIL"
+    );
+    for u in users {
+        println!(
+            "{:<24} {:<6} {:<9} {}",
+            u.username,
+            u.is_admin,
+            u.disabled,
+            u.email.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
+    let name = parse_client_name(&add.name)?;
+    let redirect_uris = add
+        .redirect_uris
+        .iter()
+        .map(|u| RedirectUri::parse(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scopes = ScopeSet::parse(&add.scope)?;
+    let secret = (!add.public).then(ClientSecret::generate);
+    let client = NewClient {
+        client_id: random_id(),
+        name,
+        secret_hash: secret.as_ref().map(ClientSecret::hash),
+        redirect_uris,
+        scopes,
+        is_public: add.public,
+    };
+    let db = store::open(db_url).await?;
+    let client = db.store.create_client(client, crate::now()).await?;
+    let out = match secret {
+        Some(secret) => json!({ "client_id": client.client_id, "client_secret": secret.expose() }),
+        None => json!({ "client_id": client.client_id }),
+    };
+    println!("{out}");
+    Ok(())
+}
+
+async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
+    let db = store::open(db_url).await?;
+    let clients = db.store.list_clients().await?;
+    if list.json {
+        let view: Vec<_> = clients
+            .iter()
+            .map(|c| {
+                json!({
+                    "client_id": c.client_id,
+                    "name": c.name,
+                    "type": if c.is_public { "public" } else { "confidential" },
+                    "redirect_uris": c.redirect_uris,
+                    "scope": c.scopes,
+                    "created_at": c.created_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string(&view)?);
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<13} {:<24} {}",
+        "CLIENT_ID", "TYPE", "NAME", "REDIRECT_URIS"
+    );
+    for c in clients {
+        let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
+        let kind = if c.is_public {
+            "public"
+        } else {
+            "confidential"
+        };
+        println!(
+            "{:<24} {:<13} {:<24} {}",
+            c.client_id,
+            kind,
+            c.name,
+            uris.join(" ")
+        );
+    }
+    Ok(())
+}
+
+async fn client_remove(db_url: &str, client_id: &str) -> anyhow::Result<()> {
+    let db = store::open(db_url).await?;
+    if !db.store.delete_client(client_id).await? {
+        bail!("no client with id {client_id:?}");
+    }
+    println!("{}", json!({ "client_id": client_id, "removed": true }));
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! What `tessera serve` runs with, resolved once from flags, environment and defaults.
+
+use std::net::SocketAddr;
+
+use anyhow::{bail, Context};
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tessera.db?mode=rwc";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// The issuer identifier (RFC 8414 §2): https, or http on loopback; no query or fragment.
+    pub issuer: String,
+    pub database_url: String,
+    /// Where cargo-leptos put the compiled site (`pkg/` with the WASM, JS and CSS).
+    pub site_root: String,
+}
+
+impl Config {
+    /// `--addr` (or `TESSERA_ADDR`) wins over cargo-leptos' `LEPTOS_SITE_ADDR`, which wins
+    /// over the default. The issuer defaults to `http://` + the address.
+    pub fn resolve(
+        addr: Option<SocketAddr>,
+        leptos_site_addr: Option<&str>,
+        issuer: Option<&str>,
+        database_url: &str,
+        site_root: &str,
+    ) -> anyhow::Result<Self> {
+        let addr = match (addr, leptos_site_addr) {
+            (Some(a), _) => a,
+            (None, Some(raw)) => raw
+                .parse()
+                .with_context(|| format!("invalid LEPTOS_SITE_ADDR {raw:?}"))?,
+            (None, None) => DEFAULT_ADDR.parse()?,
+        };
+        let issuer = match issuer {
+            Some(raw) => parse_issuer(raw)?,
+            None => format!("http://{addr}"),
+        };
+        Ok(Self {
+            addr,
+            issuer,
+            database_url: database_url.to_owned(),
+            site_root: site_root.to_owned(),
+        })
+    }
+}
+
+/// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is
+/// accepted on loopback hosts for local use.
+pub fn parse_issuer(raw: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(raw)
+        .with_context(|| format!("invalid issuer {raw:?}: not an absolute URL"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        bail!("invalid issuer {raw:?}: must not have a query or fragment (RFC 8414 §2)");
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => bail!("invalid issuer {raw:?}: use https (http only on a loopback host)"),
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addr_precedence() {
+        let own: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let c = Config::resolve(
+            Some(own),
+            Some("127.0.0.1:5000"),
+            None,
+            "sqlite::memory:",
+            "site",
+        )
+        .unwrap();
+        assert_eq!(c.addr, own);
+        assert_eq!(c.issuer, "http://127.0.0.1:4000");
+        let c = Config::resolve(
+            None,
+            Some("127.0.0.1:5000"),
+            None,
+            "sqlite::memory:",
+            "site",
+        )
+        .unwrap();
+        assert_eq!(c.addr.port(), 5000);
+        let c = Config::resolve(None, None, None, "sqlite::memory:", "site").unwrap();
+        assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
+        assert!(Config::resolve(None, Some("nonsense"), None, "x", "site").is_err());
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert_eq!(
+            parse_issuer("https://id.example.com/").unwrap(),
+            "https://id.example.com"
+        );
+        assert_eq!(
+            parse_issuer("https://id.example.com/tenant").unwrap(),
+            "https://id.example.com/tenant"
+        );
+        assert!(parse_issuer("http://127.0.0.1:3000").is_ok());
+        assert!(parse_issuer("http://id.example.com").is_err());
+        assert!(parse_issuer("https://id.example.com/?x=1").is_err());
+        assert!(parse_issuer("https://id.example.com/#f").is_err());
+        assert!(parse_issuer("id.example.com").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! `tessera serve --demo`: on a new database, an admin user and a demo client, with their
+//! credentials printed once (and saved to a file only the current user can read).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use tessera_core::password::hash_password;
+use tessera_core::secret::{random_id, random_token, ClientSecret};
+use tessera_core::store::{NewClient, NewUser};
+use tessera_core::types::{RedirectUri, ScopeSet, Username};
+
+use crate::config::Config;
+use crate::store::Database;
+
+pub const ADMIN_USERNAME: &str = "admin";
+pub const CREDENTIALS_FILE: &str = "data/demo-credentials.txt";
+
+/// Creates the demo data if the database has no users yet; prints where to go either way.
+pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
+    if db.store.count_users().await? > 0 {
+        let saved = Path::new(CREDENTIALS_FILE).exists();
+        println!("\nTessera is running at {}/", config.issuer);
+        if saved {
+            println!("The demo credentials from the first start are in {CREDENTIALS_FILE}.\n");
+        }
+        return Ok(());
+    }
+
+    let password: String = random_token().chars().take(20).collect();
+    let password_hash = hash_password(&password)?;
+    let admin = db
+        .store
+        .create_user(
+            NewUser {
+                username: Username::parse(ADMIN_USERNAME)?,
+                password_hash,
+                email: None,
+                name: Some("Administrator".into()),
+                is_admin: true,
+            },
+            crate::now(),
+        )
+        .await?;
+
+    let secret = ClientSecret::generate();
+    let client = db
+        .store
+        .create_client(
+            NewClient {
+                client_id: random_id(),
+                name: "Tessera demo client".into(),
+                secret_hash: Some(secret.hash()),
+                redirect_uris: vec![RedirectUri::parse(&format!(
+                    "{}/demo/callback",
+                    config.issuer
+                ))?],
+                scopes: ScopeSet::parse("openid profile email offline_access")?,
+                is_public: false,
+            },
+            crate::now(),
+        )
+        .await?;
+
+    let text = format!(
+        "Tessera demo credentials\n\
+         \n  Open:               {issuer}/login\
+         \n  Admin username:     {user}\
+         \n  Admin password:     {password}\
+         \n  Demo client id:     {client_id}\
+         \n  Demo client secret: {secret}\n",
+        issuer = config.issuer,
+        user = admin.username,
+        client_id = client.client_id,
+        secret = secret.expose(),
+    );
+    println!(
+        "\n{text}\nThey are shown once; a copy is in {CREDENTIALS_FILE} (readable only by you).\n"
+    );
+    save_private(Path::new(CREDENTIALS_FILE), &text).context("cannot save the demo credentials")?;
+    Ok(())
+}
+
+fn save_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
+}

@@ -1,0 +1,26 @@
+//! The `tessera` binary as a library, so that integration tests can build the same
+//! router the binary serves.
+//!
+//! # Layout
+//! - [`cli`]: the command line (clap) and the commands `serve`, `migrate`, `user`, `client`.
+//! - [`config`]: what `serve` resolves from flags and environment (address, issuer, site).
+//! - [`store`]: the core's storage traits on SQLite and PostgreSQL, plus browser sessions.
+//! - [`web`]: the axum router — health checks, the Leptos pages and server functions,
+//!   security headers, request logging.
+//! - [`demo`]: the ready-to-try setup made by `serve --demo` on a new database.
+//! - [`logging`]: tracing to stderr, human-readable or JSON.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod logging;
+pub mod store;
+pub mod web;
+
+/// Seconds since the Unix epoch: the one place the server reads the clock for storage.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
