@@ -1,0 +1,51 @@
+//! Sign in. A plain HTML form posted to the `login` server function: it works before
+//! the WASM has loaded and after, and the browser's password manager understands it.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::session_info;
+
+fn error_text(code: &str) -> &'static str {
+    match code {
+        "expired" => "Your session expired. Please sign in again.",
+        _ => "Wrong username or password.",
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let info = Resource::new(|| (), |_| session_info());
+    let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/".to_owned()));
+    let error = move || query.with(|q| q.get("error")).map(|code| error_text(&code));
+    let username = move || query.with(|q| q.get("login_hint").unwrap_or_default());
+
+    view! {
+        <section class="card narrow">
+            <h1>"Sign in"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let csrf = info.await.map(|i| i.csrf).unwrap_or_default();
+                    view! {
+                        <form method="post" action="/ui/login" class="stack">
+                            {move || error().map(|text| view! {
+                                <p class="error" role="alert" id="login-error">{text}</p>
+                            })}
+                            <input type="hidden" name="csrf" value=csrf/>
+                            <input type="hidden" name="next" value=next/>
+                            <label for="username">"Username"</label>
+                            <input id="username" name="username" type="text" autocomplete="username"
+                                required autofocus value=username
+                                aria-describedby=move || error().map(|_| "login-error")/>
+                            <label for="password">"Password"</label>
+                            <input id="password" name="password" type="password"
+                                autocomplete="current-password" required/>
+                            <button type="submit" class="button">"Sign in"</button>
+                        </form>
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

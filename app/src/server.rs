@@ -1,0 +1,205 @@
+//! What the server functions need from the host process: the store (provided as
+//! context by the server), the browser session, CSRF checks and password sign-in.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use tessera_core::password;
+use tessera_core::secret::{constant_time_eq, random_token};
+use tessera_core::store::{Store, User};
+use tower_sessions::Session;
+
+/// Session keys.
+pub const USER_ID_KEY: &str = "user_id";
+pub const CSRF_KEY: &str = "csrf";
+
+/// Provided by the server to every page render and server function.
+#[derive(Clone)]
+pub struct ServerContext {
+    pub store: Arc<dyn Store>,
+}
+
+pub fn context() -> Result<ServerContext, ServerFnError> {
+    use_context::<ServerContext>().ok_or_else(|| ServerFnError::new("server context missing"))
+}
+
+pub async fn session() -> Result<Session, ServerFnError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| ServerFnError::new(format!("no session: {e}")))
+}
+
+fn session_err(e: tower_sessions::session::Error) -> ServerFnError {
+    ServerFnError::new(format!("session: {e}"))
+}
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
+    if let Some(token) = session.get::<String>(CSRF_KEY).await.map_err(session_err)? {
+        return Ok(token);
+    }
+    let token = random_token();
+    session
+        .insert(CSRF_KEY, &token)
+        .await
+        .map_err(session_err)?;
+    Ok(token)
+}
+
+/// Whether a form's token is this session's token (synchronizer-token pattern).
+pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
+    match session.get::<String>(CSRF_KEY).await {
+        Ok(Some(expected)) => !presented.is_empty() && constant_time_eq(&expected, presented),
+        _ => false,
+    }
+}
+
+pub async fn current_user(
+    ctx: &ServerContext,
+    session: &Session,
+) -> Result<Option<User>, ServerFnError> {
+    let Some(id) = session
+        .get::<String>(USER_ID_KEY)
+        .await
+        .map_err(session_err)?
+    else {
+        return Ok(None);
+    };
+    let user = ctx
+        .store
+        .user_by_id(&id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(user.filter(|u| !u.disabled))
+}
+
+pub enum LoginFailure {
+    /// Unknown user, wrong password or disabled account: one answer for all three.
+    Invalid,
+    Backend(String),
+}
+
+/// Checks a username and password. Argon2id runs on the blocking pool; an unknown
+/// username costs the same as a wrong password.
+pub async fn authenticate(
+    ctx: &ServerContext,
+    username: &str,
+    password: &str,
+) -> Result<User, LoginFailure> {
+    let found = ctx
+        .store
+        .credentials_by_username(&username.trim().to_ascii_lowercase())
+        .await
+        .map_err(|e| LoginFailure::Backend(e.to_string()))?;
+    let password = password.to_owned();
+    let checked = tokio::task::spawn_blocking(move || match found {
+        Some((user, hash)) => password::verify_password(&password, &hash).then_some(user),
+        None => {
+            password::verify_against_dummy(&password);
+            None
+        }
+    })
+    .await
+    .map_err(|e| LoginFailure::Backend(e.to_string()))?;
+    match checked {
+        Some(user) if !user.disabled => Ok(user),
+        _ => Err(LoginFailure::Invalid),
+    }
+}
+
+/// Binds the session to the user under a fresh session id (no session fixation).
+pub async fn sign_in(session: &Session, user: &User) -> Result<(), ServerFnError> {
+    session.cycle_id().await.map_err(session_err)?;
+    session
+        .insert(USER_ID_KEY, &user.id)
+        .await
+        .map_err(session_err)?;
+    Ok(())
+}
+
+/// Only same-site paths are followed after sign-in: never `//host` or a full URL (open
+/// redirect).
+pub fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.contains(['\r', '\n']);
+    if ok {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+pub fn login_url(next: &str, error: Option<&str>) -> String {
+    let mut url = format!("/login?next={}", urlencode(next));
+    if let Some(e) = error {
+        url.push_str("&error=");
+        url.push_str(e);
+    }
+    url
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Security headers of an HTML page. The Content-Security-Policy allows only this
+/// origin's scripts plus the inline hydration scripts carrying this response's nonce,
+/// and forbids framing (clickjacking on login and consent).
+pub fn set_page_security_headers() {
+    use http::header::{HeaderValue, CONTENT_SECURITY_POLICY};
+    let Some(res) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        res.insert_header(CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_stay_on_this_site() {
+        let table = [
+            ("/", "/"),
+            ("/authorize/resume?id=abc", "/authorize/resume?id=abc"),
+            ("//evil.example/x", "/"),
+            ("https://evil.example/", "/"),
+            ("/\\evil.example", "/"),
+            ("", "/"),
+            ("/a\r\nSet-Cookie: x=1", "/"),
+        ];
+        for (input, want) in table {
+            assert_eq!(safe_next(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn login_url_encodes_next() {
+        assert_eq!(
+            login_url("/a?b=c&d", Some("invalid")),
+            "/login?next=/a%3Fb%3Dc%26d&error=invalid"
+        );
+        assert_eq!(login_url("/", None), "/login?next=/");
+    }
+}
