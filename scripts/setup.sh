@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Idempotent installer for everything Tessera needs to build, run and test.
+#
+#   scripts/setup.sh run    # Rust wasm target, cargo-leptos, wasm-bindgen-cli, npm deps (wasm-opt)
+#   scripts/setup.sh test   # the above + chromium (Playwright) + PostgreSQL server binaries
+#
+# Anything already present is detected and skipped; nothing is ever reinstalled.
+# Only package registries are used (crates.io, npm, Debian apt); no browser downloads.
+set -euo pipefail
+
+MODE="${1:-run}"
+case "$MODE" in
+  run | test) ;;
+  *)
+    echo "usage: $0 [run|test]" >&2
+    exit 2
+    ;;
+esac
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CARGO_LEPTOS_VERSION="0.3.10"
+BINARYEN_BIN="$ROOT/end2end/node_modules/.bin"
+export PATH="$HOME/.cargo/bin:$BINARYEN_BIN:$PATH"
+# Never let npm packages try to download browsers: we use Debian's chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export npm_config_update_notifier=false
+
+log() { printf '==> %s\n' "$*"; }
+ok() { printf '    ok: %s\n' "$*"; }
+die() {
+  printf 'setup.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# --- privilege helper for apt -------------------------------------------------
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  fi
+fi
+
+APT_UPDATED=0
+apt_install() {
+  # apt_install PKG... : installs Debian packages (apt-get update once per run).
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; please install manually: $*"
+  if [ "$(id -u)" -ne 0 ] && [ ${#SUDO[@]} -eq 0 ]; then
+    die "need root or sudo to install: $*"
+  fi
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
+dpkg_missing() {
+  # prints the packages (of the arguments) that are not installed
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      printf '%s ' "$p"
+    fi
+  done
+}
+
+# --- Rust toolchain -------------------------------------------------------------
+log "checking Rust toolchain"
+command -v cargo >/dev/null 2>&1 || die "cargo not found. Install Rust via rustup (https://rustup.rs) first."
+command -v rustup >/dev/null 2>&1 || die "rustup not found (needed to add the wasm32 target)."
+ok "$(cargo --version)"
+
+# Native build prerequisites (C compiler, pkg-config, OpenSSL headers for cargo installs).
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing="$(dpkg_missing build-essential pkg-config libssl-dev)"
+  if [ -n "$missing" ]; then
+    # shellcheck disable=SC2086
+    apt_install $missing
+  else
+    ok "build-essential, pkg-config, libssl-dev"
+  fi
+fi
+
+if rustup target list --installed | grep -qx 'wasm32-unknown-unknown'; then
+  ok "rust target wasm32-unknown-unknown"
+else
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# --- cargo-leptos -------------------------------------------------------------
+wait_for_other_cargo_leptos_install() {
+  # If another process is already compiling cargo-leptos (e.g. started by hand),
+  # wait for it instead of starting a second 20-45 minute build.
+  local pids waited=0
+  while pids="$(pgrep -f 'cargo install.*cargo-leptos' 2>/dev/null | grep -vx "$$" || true)" && [ -n "$pids" ]; do
+    if [ $((waited % 60)) -eq 0 ]; then
+      log "another 'cargo install cargo-leptos' is running (pid $(echo "$pids" | tr '\n' ' ')); waiting for it (${waited}s so far)..."
+    fi
+    sleep 10
+    waited=$((waited + 10))
+  done
+}
+
+if ! cargo leptos --version >/dev/null 2>&1; then
+  wait_for_other_cargo_leptos_install
+fi
+if cargo leptos --version >/dev/null 2>&1; then
+  have="$(cargo leptos --version 2>/dev/null | head -n1)"
+  ok "$have"
+  case "$have" in
+    *"$CARGO_LEPTOS_VERSION"*) ;;
+    *) echo "    warning: expected cargo-leptos $CARGO_LEPTOS_VERSION, found '$have' (not reinstalling)" >&2 ;;
+  esac
+else
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes 20-45 minutes on 2 cores)..."
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  ok "$(cargo leptos --version)"
+fi
+
+# --- wasm-bindgen CLI (must match the wasm-bindgen crate in Cargo.lock) --------
+WB_VERSION="$(awk '
+  /^\[\[package\]\]/ { name = "" }
+  /^name = "wasm-bindgen"$/ { name = "wasm-bindgen"; next }
+  name == "wasm-bindgen" && /^version = / { gsub(/"/, "", $3); print $3; exit }
+' "$ROOT/Cargo.lock")"
+[ -n "$WB_VERSION" ] || die "could not find the wasm-bindgen version in Cargo.lock"
+have_wb="$(wasm-bindgen --version 2>/dev/null || true)"
+if [ "$have_wb" = "wasm-bindgen $WB_VERSION" ]; then
+  ok "$have_wb"
+else
+  log "installing wasm-bindgen-cli $WB_VERSION (found: '${have_wb:-none}'; takes a few minutes)..."
+  cargo install wasm-bindgen-cli --version "$WB_VERSION"
+  ok "$(wasm-bindgen --version)"
+fi
+
+# --- Node.js + npm deps (Playwright, binaryen's wasm-opt) --------------------------
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+ok "node $(node --version), npm $(npm --version 2>/dev/null)"
+
+E2E="$ROOT/end2end"
+stamp="$E2E/node_modules/.package-lock.json"
+if [ ! -d "$E2E/node_modules" ] || [ ! -f "$stamp" ] || [ "$E2E/package-lock.json" -nt "$stamp" ]; then
+  log "installing npm packages in end2end/ (npm ci)"
+  (cd "$E2E" && npm ci --no-audit --no-fund)
+else
+  ok "end2end/node_modules up to date"
+fi
+if wasm_opt="$(command -v wasm-opt)" && [ "$wasm_opt" = "$BINARYEN_BIN/wasm-opt" ]; then
+  ok "$(wasm-opt --version) ($wasm_opt)"
+else
+  die "wasm-opt from npm binaryen not found in $BINARYEN_BIN"
+fi
+
+# --- test-only system packages --------------------------------------------------
+if [ "$MODE" = "test" ]; then
+  if [ -x /usr/bin/chromium ]; then
+    ok "chromium at /usr/bin/chromium"
+  else
+    apt_install chromium fonts-liberation
+  fi
+
+  if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    ok "PostgreSQL server binaries ($(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -n1))"
+  else
+    apt_install postgresql
+  fi
+  command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+fi
+
+log "setup ($MODE) complete"

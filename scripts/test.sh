@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Full test run: Rust tests (SQLite + PostgreSQL) and Playwright end-to-end tests.
+#
+#   scripts/test.sh
+#
+# If TESSERA_TEST_POSTGRES_URL is unset, a throwaway PostgreSQL cluster is started
+# (and removed afterwards). Ends with one line "tests: N passed, M failed" and
+# exits non-zero if anything failed (including build failures).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '\n==> %s\n' "$*"; }
+abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
+
+"$ROOT/scripts/setup.sh" test
+
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export npm_config_update_notifier=false
+
+TARGET_DIR="$(abspath "${CARGO_TARGET_DIR:-target}")"
+# cargo-leptos writes the site to `site-root` from Cargo.toml ("target/site"), resolved
+# against the workspace root -- NOT under $CARGO_TARGET_DIR -- unless LEPTOS_SITE_ROOT
+# is set in the environment, which overrides it for the build as well.
+SITE_ROOT="$(abspath "${LEPTOS_SITE_ROOT:-target/site}")"
+LOG_DIR="$TARGET_DIR/tessera-test-logs"
+mkdir -p "$LOG_DIR"
+
+# shellcheck source=scripts/pg-test.sh
+. "$ROOT/scripts/pg-test.sh"
+trap pg_test_stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -n "${TESSERA_TEST_POSTGRES_URL:-}" ]; then
+  log "using PostgreSQL from TESSERA_TEST_POSTGRES_URL"
+else
+  log "starting a throwaway PostgreSQL cluster"
+  pg_test_start
+fi
+export TESSERA_TEST_POSTGRES_URL
+
+passed=0
+failed=0
+notes=()
+
+# --- Rust tests ------------------------------------------------------------------
+log "cargo test --workspace"
+rc=0
+cargo test --workspace --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log" || rc=$?
+read -r c_pass c_fail < <(
+  grep -E '^test result: ' "$LOG_DIR/cargo-test.log" |
+    sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
+    awk '{ p += $1; f += $2 } END { print p + 0, f + 0 }'
+)
+passed=$((passed + c_pass))
+failed=$((failed + c_fail))
+if [ "$rc" -ne 0 ] && [ "$c_fail" -eq 0 ]; then
+  # compile error or a crashed test binary: no "failed" count, but still a failure
+  failed=$((failed + 1))
+  notes+=("cargo test exited with status $rc")
+fi
+
+# --- build the site for the end-to-end tests --------------------------------------------
+log "cargo leptos build (debug)"
+rc=0
+cargo leptos build 2>&1 | tee "$LOG_DIR/cargo-leptos-build.log" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  failed=$((failed + 1))
+  notes+=("cargo leptos build failed (status $rc); end-to-end tests skipped")
+elif [ ! -x "$TARGET_DIR/debug/tessera" ] || [ ! -d "$SITE_ROOT/pkg" ]; then
+  failed=$((failed + 1))
+  notes+=("build output missing ($TARGET_DIR/debug/tessera or $SITE_ROOT/pkg); end-to-end tests skipped")
+else
+  # --- Playwright ----------------------------------------------------------------------
+  log "playwright end-to-end tests"
+  export TESSERA_BIN="$TARGET_DIR/debug/tessera"
+  export LEPTOS_SITE_ROOT="$SITE_ROOT"
+  export TESSERA_E2E_JSON="$LOG_DIR/playwright.json"
+  # fresh SQLite database for the e2e server; kept after the run for debugging
+  export TESSERA_E2E_DATA_DIR="$LOG_DIR/e2e-data"
+  rm -rf "$TESSERA_E2E_DATA_DIR" "$TESSERA_E2E_JSON"
+  mkdir -p "$TESSERA_E2E_DATA_DIR"
+  rc=0
+  (cd "$ROOT/end2end" && npx --no-install playwright test) || rc=$?
+  read -r e_pass e_fail < <(
+    node -e '
+      const fs = require("fs");
+      let p = 0, f = 0;
+      try {
+        const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+        const s = r.stats || {};
+        p = (s.expected || 0) + (s.flaky || 0);
+        f = s.unexpected || 0;
+      } catch (e) { /* no report: counted below from the exit status */ }
+      console.log(p, f);
+    ' "$TESSERA_E2E_JSON"
+  )
+  passed=$((passed + e_pass))
+  failed=$((failed + e_fail))
+  if [ "$rc" -ne 0 ] && [ "$e_fail" -eq 0 ]; then
+    failed=$((failed + 1))
+    notes+=("playwright exited with status $rc (server start / global setup / config error?)")
+  fi
+fi
+
+pg_test_stop # before the summary, so that the summary is the last line
+
+echo
+for n in "${notes[@]+"${notes[@]}"}"; do
+  echo "note: $n"
+done
+echo "logs: $LOG_DIR"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
