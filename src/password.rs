@@ -42,9 +42,7 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         return false;
     }
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -53,8 +51,7 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 /// time does not reveal which usernames exist.
 pub fn verify_against_dummy(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let stored =
-        DUMMY.get_or_init(|| hash_password(&crate::secret::random_token()).unwrap_or_default());
+    let stored = DUMMY.get_or_init(|| hash_password(&crate::secret::random_token()).unwrap_or_default());
     let _ = verify_password(password, stored);
 }
 
@@ -72,19 +69,13 @@ mod tests {
 
     #[test]
     fn salts_differ() {
-        assert_ne!(
-            hash_password("password1").unwrap(),
-            hash_password("password1").unwrap()
-        );
+        assert_ne!(hash_password("password1").unwrap(), hash_password("password1").unwrap());
     }
 
     #[test]
     fn length_rules() {
         assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
-        assert_eq!(
-            hash_password(&"x".repeat(MAX_LEN + 1)),
-            Err(PasswordError::TooLong)
-        );
+        assert_eq!(hash_password(&"x".repeat(MAX_LEN + 1)), Err(PasswordError::TooLong));
     }
 
     #[test]

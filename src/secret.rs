@@ -33,10 +33,7 @@ pub fn hash_secret(value: &str) -> String {
 /// Whether `presented` hashes to `stored_hash`, compared in constant time.
 pub fn verify_secret(presented: &str, stored_hash: &str) -> bool {
     let presented_hash = hash_secret(presented);
-    presented_hash
-        .as_bytes()
-        .ct_eq(stored_hash.as_bytes())
-        .into()
+    presented_hash.as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
 /// Constant-time equality of two strings (for CSRF tokens and the like). The length may
@@ -97,10 +94,7 @@ mod tests {
     #[test]
     fn hash_is_sha256_base64url() {
         // SHA-256("abc") from FIPS 180-2, base64url-encoded.
-        assert_eq!(
-            hash_secret("abc"),
-            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
-        );
+        assert_eq!(hash_secret("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
     }
 
     #[test]

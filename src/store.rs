@@ -68,10 +68,7 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError>;
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// The user and their password hash, for login.
-    async fn credentials_by_username(
-        &self,
-        username: &str,
-    ) -> Result<Option<(User, String)>, StoreError>;
+    async fn credentials_by_username(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
     async fn count_users(&self) -> Result<i64, StoreError>;
 }

@@ -85,8 +85,7 @@ impl RedirectUri {
     /// app (one containing a dot, such as `com.example.app:/cb`).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let err_owned = || raw.to_owned();
-        let url =
-            url::Url::parse(raw).map_err(|_| InvalidValue::RedirectUriNotAbsolute(err_owned()))?;
+        let url = url::Url::parse(raw).map_err(|_| InvalidValue::RedirectUriNotAbsolute(err_owned()))?;
         if raw.contains('#') || url.fragment().is_some() {
             return Err(InvalidValue::RedirectUriFragment(err_owned()));
         }
@@ -205,8 +204,7 @@ impl fmt::Display for ScopeSet {
 /// A client's display name, shown on the consent screen.
 pub fn parse_client_name(raw: &str) -> Result<String, InvalidValue> {
     let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control)
-    {
+    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
         return Err(InvalidValue::ClientName);
     }
     Ok(trimmed.to_owned())
@@ -282,14 +280,7 @@ mod tests {
 
     #[test]
     fn usernames() {
-        for ok in [
-            "alice",
-            "a",
-            "bob.smith",
-            "c_d-e",
-            "x@example.com",
-            &"a".repeat(64),
-        ] {
+        for ok in ["alice", "a", "bob.smith", "c_d-e", "x@example.com", &"a".repeat(64)] {
             assert!(Username::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(Username::parse("Alice").unwrap().as_str(), "alice");
@@ -317,13 +308,7 @@ mod tests {
         assert!(parse_client_name("   ").is_err());
         assert!(parse_client_name(&"x".repeat(101)).is_err());
         assert!(parse_email("a@b.example").is_ok());
-        for bad in [
-            "ab.example",
-            "@b.example",
-            "a@b",
-            "a b@c.example",
-            "a@b@c.example",
-        ] {
+        for bad in ["ab.example", "@b.example", "a@b", "a b@c.example", "a@b@c.example"] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
     }

@@ -37,12 +37,7 @@ pub async fn session_info() -> Result<SessionView, ServerFnError> {
 /// Signs in with a username and password. On failure, back to the login page with a
 /// generic error that does not say which of the two was wrong.
 #[server(prefix = "/ui", endpoint = "login")]
-pub async fn login(
-    csrf: String,
-    username: String,
-    password: String,
-    next: String,
-) -> Result<(), ServerFnError> {
+pub async fn login(csrf: String, username: String, password: String, next: String) -> Result<(), ServerFnError> {
     use crate::server::{self, LoginFailure};
     let session = server::session().await?;
     let ctx = server::context()?;
@@ -56,9 +51,7 @@ pub async fn login(
             server::sign_in(&session, &user).await?;
             leptos_axum::redirect(&next);
         }
-        Err(LoginFailure::Invalid) => {
-            leptos_axum::redirect(&server::login_url(&next, Some("invalid")))
-        }
+        Err(LoginFailure::Invalid) => leptos_axum::redirect(&server::login_url(&next, Some("invalid"))),
         Err(LoginFailure::Backend(e)) => return Err(ServerFnError::new(e)),
     }
     Ok(())
@@ -68,10 +61,7 @@ pub async fn login(
 pub async fn logout(csrf: String) -> Result<(), ServerFnError> {
     let session = crate::server::session().await?;
     if crate::server::csrf_ok(&session, &csrf).await {
-        session
-            .flush()
-            .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+        session.flush().await.map_err(|e| ServerFnError::new(e.to_string()))?;
     }
     leptos_axum::redirect("/");
     Ok(())

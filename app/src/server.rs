@@ -39,10 +39,7 @@ pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
         return Ok(token);
     }
     let token = random_token();
-    session
-        .insert(CSRF_KEY, &token)
-        .await
-        .map_err(session_err)?;
+    session.insert(CSRF_KEY, &token).await.map_err(session_err)?;
     Ok(token)
 }
 
@@ -54,15 +51,8 @@ pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
     }
 }
 
-pub async fn current_user(
-    ctx: &ServerContext,
-    session: &Session,
-) -> Result<Option<User>, ServerFnError> {
-    let Some(id) = session
-        .get::<String>(USER_ID_KEY)
-        .await
-        .map_err(session_err)?
-    else {
+pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Option<User>, ServerFnError> {
+    let Some(id) = session.get::<String>(USER_ID_KEY).await.map_err(session_err)? else {
         return Ok(None);
     };
     let user = ctx
@@ -81,11 +71,7 @@ pub enum LoginFailure {
 
 /// Checks a username and password. Argon2id runs on the blocking pool; an unknown
 /// username costs the same as a wrong password.
-pub async fn authenticate(
-    ctx: &ServerContext,
-    username: &str,
-    password: &str,
-) -> Result<User, LoginFailure> {
+pub async fn authenticate(ctx: &ServerContext, username: &str, password: &str) -> Result<User, LoginFailure> {
     let found = ctx
         .store
         .credentials_by_username(&username.trim().to_ascii_lowercase())
@@ -110,20 +96,14 @@ pub async fn authenticate(
 /// Binds the session to the user under a fresh session id (no session fixation).
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), ServerFnError> {
     session.cycle_id().await.map_err(session_err)?;
-    session
-        .insert(USER_ID_KEY, &user.id)
-        .await
-        .map_err(session_err)?;
+    session.insert(USER_ID_KEY, &user.id).await.map_err(session_err)?;
     Ok(())
 }
 
 /// Only same-site paths are followed after sign-in: never `//host` or a full URL (open
 /// redirect).
 pub fn safe_next(next: &str) -> String {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.contains(['\r', '\n']);
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains(['\r', '\n']);
     if ok {
         next.to_owned()
     } else {
@@ -144,9 +124,7 @@ fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -161,9 +139,7 @@ pub fn set_page_security_headers() {
     let Some(res) = use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    let nonce = leptos::nonce::use_nonce()
-        .map(|n| n.to_string())
-        .unwrap_or_default();
+    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string()).unwrap_or_default();
     let csp = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; \

@@ -143,19 +143,19 @@ pub async fn main() -> ExitCode {
 fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             ExitCode::SUCCESS
         }
         _ => {
+            // Clap's message is the lines before the first blank one; keep it to one line.
             let rendered = e.render().to_string();
-            let first = rendered
+            let message: Vec<&str> = rendered
                 .lines()
-                .next()
-                .unwrap_or("error: invalid arguments");
-            eprintln!("{first} (see 'tessera --help')");
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{} (see 'tessera --help')", message.join(" "));
             ExitCode::from(2)
         }
     }
@@ -187,9 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::List(list)) => user_list(&db_url, list).await,
         Command::Client(ClientCommand::Add(add)) => client_add(&db_url, add).await,
         Command::Client(ClientCommand::List(list)) => client_list(&db_url, list).await,
-        Command::Client(ClientCommand::Remove { client_id }) => {
-            client_remove(&db_url, &client_id).await
-        }
+        Command::Client(ClientCommand::Remove { client_id }) => client_remove(&db_url, &client_id).await,
     }
 }
 
@@ -213,10 +211,7 @@ async fn user_add(db_url: &str, add: UserAdd) -> anyhow::Result<()> {
     // Validate everything before touching the database: bad input writes nothing.
     let username = Username::parse(&add.username)?;
     let email = add.email.as_deref().map(parse_email).transpose()?;
-    let name = add
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
+    let name = add.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     let password = read_password_from_stdin()?;
     let password_hash = hash_password(&password)?;
     let db = store::open(db_url).await?;
@@ -234,10 +229,7 @@ async fn user_add(db_url: &str, add: UserAdd) -> anyhow::Result<()> {
         )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => anyhow::anyhow!(
-                "user {:?} already exists",
-                add.username.to_ascii_lowercase()
-            ),
+            StoreError::Conflict(_) => anyhow::anyhow!("user {:?} already exists", add.username.to_ascii_lowercase()),
             other => other.into(),
         })?;
     println!(
@@ -254,10 +246,7 @@ async fn user_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&users)?);
         return Ok(());
     }
-    println!(
-        "{:<24} {:<6} {:<9} {}",
-        "USERNAME", "ADMIN", "DISABLED", "EMAIL"
-    );
+    println!("{:<24} {:<6} {:<9} {}", "USERNAME", "ADMIN", "DISABLED", "EMAIL");
     for u in users {
         println!(
             "{:<24} {:<6} {:<9} {}",
@@ -317,24 +306,11 @@ async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&view)?);
         return Ok(());
     }
-    println!(
-        "{:<24} {:<13} {:<24} {}",
-        "CLIENT_ID", "TYPE", "NAME", "REDIRECT_URIS"
-    );
+    println!("{:<24} {:<13} {:<24} {}", "CLIENT_ID", "TYPE", "NAME", "REDIRECT_URIS");
     for c in clients {
         let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
-        let kind = if c.is_public {
-            "public"
-        } else {
-            "confidential"
-        };
-        println!(
-            "{:<24} {:<13} {:<24} {}",
-            c.client_id,
-            kind,
-            c.name,
-            uris.join(" ")
-        );
+        let kind = if c.is_public { "public" } else { "confidential" };
+        println!("{:<24} {:<13} {:<24} {}", c.client_id, kind, c.name, uris.join(" "));
     }
     Ok(())
 }

@@ -51,8 +51,7 @@ impl Config {
 /// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is
 /// accepted on loopback hosts for local use.
 pub fn parse_issuer(raw: &str) -> anyhow::Result<String> {
-    let url = url::Url::parse(raw)
-        .with_context(|| format!("invalid issuer {raw:?}: not an absolute URL"))?;
+    let url = url::Url::parse(raw).with_context(|| format!("invalid issuer {raw:?}: not an absolute URL"))?;
     if url.query().is_some() || url.fragment().is_some() {
         bail!("invalid issuer {raw:?}: must not have a query or fragment (RFC 8414 §2)");
     }
@@ -77,24 +76,10 @@ mod tests {
     #[test]
     fn addr_precedence() {
         let own: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        let c = Config::resolve(
-            Some(own),
-            Some("127.0.0.1:5000"),
-            None,
-            "sqlite::memory:",
-            "site",
-        )
-        .unwrap();
+        let c = Config::resolve(Some(own), Some("127.0.0.1:5000"), None, "sqlite::memory:", "site").unwrap();
         assert_eq!(c.addr, own);
         assert_eq!(c.issuer, "http://127.0.0.1:4000");
-        let c = Config::resolve(
-            None,
-            Some("127.0.0.1:5000"),
-            None,
-            "sqlite::memory:",
-            "site",
-        )
-        .unwrap();
+        let c = Config::resolve(None, Some("127.0.0.1:5000"), None, "sqlite::memory:", "site").unwrap();
         assert_eq!(c.addr.port(), 5000);
         let c = Config::resolve(None, None, None, "sqlite::memory:", "site").unwrap();
         assert_eq!(c.addr.to_string(), DEFAULT_ADDR);

@@ -51,10 +51,7 @@ pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
                 client_id: random_id(),
                 name: "Tessera demo client".into(),
                 secret_hash: Some(secret.hash()),
-                redirect_uris: vec![RedirectUri::parse(&format!(
-                    "{}/demo/callback",
-                    config.issuer
-                ))?],
+                redirect_uris: vec![RedirectUri::parse(&format!("{}/demo/callback", config.issuer))?],
                 scopes: ScopeSet::parse("openid profile email offline_access")?,
                 is_public: false,
             },
@@ -74,9 +71,7 @@ pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
         client_id = client.client_id,
         secret = secret.expose(),
     );
-    println!(
-        "\n{text}\nThey are shown once; a copy is in {CREDENTIALS_FILE} (readable only by you).\n"
-    );
+    println!("\n{text}\nThey are shown once; a copy is in {CREDENTIALS_FILE} (readable only by you).\n");
     save_private(Path::new(CREDENTIALS_FILE), &text).context("cannot save the demo credentials")?;
     Ok(())
 }

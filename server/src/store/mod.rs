@@ -11,12 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use tessera_core::store::{
-    Client, ClientStore, NewClient, NewUser, Store, StoreError, User, UserStore,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tessera_core::store::{Client, ClientStore, NewClient, NewUser, Store, StoreError, User, UserStore};
 use tessera_core::types::{RedirectUri, ScopeSet};
 
 pub use sessions::SessionBackend;
@@ -49,8 +45,7 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
             sessions,
         })
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let options = PgConnectOptions::from_str(url)
-            .with_context(|| format!("invalid database URL {shown}"))?;
+        let options = PgConnectOptions::from_str(url).with_context(|| format!("invalid database URL {shown}"))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
@@ -68,9 +63,7 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
             sessions,
         })
     } else {
-        anyhow::bail!(
-            "unsupported database URL {shown}: use sqlite://PATH or postgres://USER@HOST/DB"
-        )
+        anyhow::bail!("unsupported database URL {shown}: use sqlite://PATH or postgres://USER@HOST/DB")
     }
 }
 
@@ -88,8 +81,7 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
     let path = options.get_filename();
     if path != std::path::Path::new(":memory:") {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
         }
     }
     let pool = SqlitePoolOptions::new()
@@ -127,9 +119,7 @@ fn backend_err(e: sqlx::Error) -> StoreError {
 /// Maps a unique-constraint violation to `Conflict(what)`, anything else to `Backend`.
 fn insert_err(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(what.to_owned())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
         _ => backend_err(e),
     }
 }
@@ -180,16 +170,15 @@ struct ClientRow {
 impl TryFrom<ClientRow> for Client {
     type Error = StoreError;
     fn try_from(r: ClientRow) -> Result<Self, StoreError> {
-        let uris: Vec<String> = serde_json::from_str(&r.redirect_uris).map_err(|e| {
-            StoreError::Backend(format!("client {}: redirect_uris: {e}", r.client_id))
-        })?;
+        let uris: Vec<String> = serde_json::from_str(&r.redirect_uris)
+            .map_err(|e| StoreError::Backend(format!("client {}: redirect_uris: {e}", r.client_id)))?;
         let redirect_uris = uris
             .iter()
             .map(|u| RedirectUri::parse(u))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Backend(format!("client {}: {e}", r.client_id)))?;
-        let scopes = ScopeSet::parse(&r.scopes)
-            .map_err(|e| StoreError::Backend(format!("client {}: {e}", r.client_id)))?;
+        let scopes =
+            ScopeSet::parse(&r.scopes).map_err(|e| StoreError::Backend(format!("client {}: {e}", r.client_id)))?;
         Ok(Client {
             client_id: r.client_id,
             name: r.name,
@@ -203,8 +192,7 @@ impl TryFrom<ClientRow> for Client {
 }
 
 const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at";
-const CLIENT_COLUMNS: &str =
-    "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at";
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at";
 
 macro_rules! impl_store {
     ($store:ty, $backend:literal) => {
@@ -304,21 +292,23 @@ macro_rules! impl_store {
             }
 
             async fn client_by_id(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-                let row: Option<ClientRow> =
-                    sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"))
-                        .bind(client_id)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend_err)?;
+                let row: Option<ClientRow> = sqlx::query_as(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"
+                ))
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_err)?;
                 row.map(Client::try_from).transpose()
             }
 
             async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-                let rows: Vec<ClientRow> =
-                    sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id"))
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(backend_err)?;
+                let rows: Vec<ClientRow> = sqlx::query_as(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id"
+                ))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?;
                 rows.into_iter().map(Client::try_from).collect()
             }
 
@@ -335,7 +325,10 @@ macro_rules! impl_store {
         #[async_trait]
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend_err)?;
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
                 Ok(())
             }
 

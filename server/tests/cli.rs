@@ -1,0 +1,369 @@
+//! The command-line contract: JSON on stdout and nothing else there, one-line errors with
+//! a non-zero exit, no half-written rows, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn tessera(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env_remove("TESSERA_DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tessera");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "exactly one line on stdout: {text:?}");
+    serde_json::from_str(text.trim()).expect("stdout is JSON")
+}
+
+/// A failure: non-zero exit, nothing on stdout, exactly one line on stderr.
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success(), "expected failure");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line on stderr: {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn client_count(db: &str) -> usize {
+    let out = tessera(&["client", "list", "--json", "--database-url", db], None);
+    stdout_json(&out).as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn client_add_prints_exactly_one_json_object() {
+    for tdb in common::databases().await {
+        let out = tessera(
+            &[
+                "--database-url",
+                &tdb.url,
+                "client",
+                "add",
+                "--name",
+                "Web app",
+                "--redirect-uri",
+                "https://app.example.com/cb",
+                "--redirect-uri",
+                "http://127.0.0.1:9000/cb",
+            ],
+            None,
+        );
+        let v = stdout_json(&out);
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj.len(), 2, "{v}");
+        let id = obj["client_id"].as_str().unwrap();
+        let secret = obj["client_secret"].as_str().unwrap();
+        assert_eq!(secret.len(), 43, "256-bit secret, base64url");
+
+        // Stored only as a hash, with both redirect URIs exactly as given.
+        let db = common::open(&tdb).await;
+        let client = db.store.client_by_id(id).await.unwrap().expect("stored");
+        let hash = client.secret_hash.expect("confidential");
+        assert_ne!(hash, secret);
+        assert!(tessera_core::secret::verify_secret(secret, &hash));
+        assert_eq!(client.redirect_uris.len(), 2);
+        assert_eq!(client.scopes.to_string(), "email offline_access openid profile");
+
+        // Public clients get no secret at all.
+        let out = tessera(
+            &[
+                "client",
+                "add",
+                "--public",
+                "--name",
+                "SPA",
+                "--redirect-uri",
+                "http://localhost:5173/cb",
+                "--scope",
+                "openid",
+                "--database-url",
+                &tdb.url,
+            ],
+            None,
+        );
+        let v = stdout_json(&out);
+        assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+        let public = db
+            .store
+            .client_by_id(v["client_id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(public.is_public && public.secret_hash.is_none());
+    }
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin() {
+    for tdb in common::databases().await {
+        let out = tessera(
+            &[
+                "user",
+                "add",
+                "Erin",
+                "--password-stdin",
+                "--admin",
+                "--email",
+                "erin@example.com",
+                "--name",
+                "Erin E",
+                "--database-url",
+                &tdb.url,
+            ],
+            Some("s3cret-pass\n"),
+        );
+        let v = stdout_json(&out);
+        assert_eq!(v["username"], "erin");
+        assert_eq!(v["is_admin"], true);
+        let db = common::open(&tdb).await;
+        let (user, hash) = db.store.credentials_by_username("erin").await.unwrap().unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        // Exactly one trailing newline is stripped, nothing else.
+        assert!(tessera_core::password::verify_password("s3cret-pass", &hash));
+        assert_eq!(user.email.as_deref(), Some("erin@example.com"));
+        assert_eq!(user.name.as_deref(), Some("Erin E"));
+
+        let out = tessera(
+            &["user", "add", "frank", "--password-stdin", "--database-url", &tdb.url],
+            Some("two  spaces \n\n"),
+        );
+        stdout_json(&out);
+        let (_, hash) = db.store.credentials_by_username("frank").await.unwrap().unwrap();
+        assert!(tessera_core::password::verify_password("two  spaces \n", &hash));
+
+        let list = tessera(&["user", "list", "--json", "--database-url", &tdb.url], None);
+        assert_eq!(stdout_json(&list).as_array().unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn duplicate_username_is_refused_without_changing_the_first() {
+    for tdb in common::databases().await {
+        stdout_json(&tessera(
+            &["user", "add", "gina", "--password-stdin", "--database-url", &tdb.url],
+            Some("first-password"),
+        ));
+        let out = tessera(
+            &[
+                "user",
+                "add",
+                "GINA",
+                "--password-stdin",
+                "--admin",
+                "--database-url",
+                &tdb.url,
+            ],
+            Some("second-password"),
+        );
+        let err = one_line_error(&out);
+        assert!(err.contains("already exists"), "{err}");
+        let db = common::open(&tdb).await;
+        let (user, hash) = db.store.credentials_by_username("gina").await.unwrap().unwrap();
+        assert!(!user.is_admin);
+        assert!(tessera_core::password::verify_password("first-password", &hash));
+    }
+}
+
+#[tokio::test]
+async fn malformed_redirect_uris_are_refused_and_nothing_is_written() {
+    for tdb in common::databases().await {
+        for (uri, why) in [
+            ("/relative/cb", "not an absolute URI"),
+            ("cb", "not an absolute URI"),
+            ("https://app.example.com/cb#section", "fragment"),
+            ("http://app.example.com/cb", "https"),
+            ("javascript:alert(1)", "scheme"),
+        ] {
+            let out = tessera(
+                &[
+                    "client",
+                    "add",
+                    "--name",
+                    "x",
+                    "--redirect-uri",
+                    "https://ok.example.com/cb",
+                    "--redirect-uri",
+                    uri,
+                    "--database-url",
+                    &tdb.url,
+                ],
+                None,
+            );
+            let err = one_line_error(&out);
+            assert!(err.contains(why), "{uri}: {err}");
+        }
+        assert_eq!(client_count(&tdb.url), 0, "{}: no client was written", tdb.name);
+    }
+}
+
+#[test]
+fn bad_input_gets_one_line_errors() {
+    let tdb = common::sqlite();
+    let cases: &[(&[&str], Option<&str>, &str)] = &[
+        (&["--no-such-flag"], None, "unexpected argument"),
+        (&["user", "add", "hal"], None, "--password-stdin"),
+        (
+            &["user", "add", "hal", "--password-stdin", "--database-url", &tdb.url],
+            Some(""),
+            "no password",
+        ),
+        (
+            &["user", "add", "hal", "--password-stdin", "--database-url", &tdb.url],
+            Some("short\n"),
+            "at least 8",
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "bad name",
+                "--password-stdin",
+                "--database-url",
+                &tdb.url,
+            ],
+            Some("long-enough"),
+            "username",
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "ida",
+                "--password-stdin",
+                "--email",
+                "nope",
+                "--database-url",
+                &tdb.url,
+            ],
+            Some("long-enough"),
+            "email",
+        ),
+        (
+            &["client", "add", "--name", "x", "--database-url", &tdb.url],
+            None,
+            "--redirect-uri",
+        ),
+        (
+            &[
+                "client",
+                "add",
+                "--name",
+                " ",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--database-url",
+                &tdb.url,
+            ],
+            None,
+            "client name",
+        ),
+        (
+            &[
+                "client",
+                "add",
+                "--name",
+                "x",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--scope",
+                "a\"b",
+                "--database-url",
+                &tdb.url,
+            ],
+            None,
+            "scope",
+        ),
+        (
+            &["client", "remove", "nope", "--database-url", &tdb.url],
+            None,
+            "no client",
+        ),
+        (
+            &["client", "list", "--database-url", "mysql://localhost/x"],
+            None,
+            "unsupported database URL",
+        ),
+        (
+            &["client", "list", "--database-url", "postgres://nobody:pw@127.0.0.1:1/x"],
+            None,
+            "cannot connect",
+        ),
+        (&["serve", "--addr", "not-an-address"], None, "invalid value"),
+        (
+            &["serve", "--issuer", "http://id.example.com", "--database-url", &tdb.url],
+            None,
+            "issuer",
+        ),
+    ];
+    for (args, stdin, want) in cases {
+        let out = tessera(args, *stdin);
+        let err = one_line_error(&out);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains(":pw@"), "passwords in URLs are redacted: {err}");
+    }
+    // Usage errors exit 2, runtime errors 1.
+    assert_eq!(tessera(&["--no-such-flag"], None).status.code(), Some(2));
+    assert_eq!(
+        tessera(&["client", "remove", "nope", "--database-url", &tdb.url], None)
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn database_url_is_accepted_before_or_after_the_subcommand_and_from_the_environment() {
+    let tdb = common::sqlite();
+    stdout_json(&tessera(
+        &["--database-url", &tdb.url, "user", "add", "jo", "--password-stdin"],
+        Some("password-1"),
+    ));
+    stdout_json(&tessera(
+        &["user", "add", "kim", "--password-stdin", "--database-url", &tdb.url],
+        Some("password-2"),
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["user", "list", "--json"])
+        .env("TESSERA_DATABASE_URL", &tdb.url)
+        .output()
+        .unwrap();
+    let names: Vec<String> = stdout_json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["jo", "kim"]);
+}
+
+#[test]
+fn help_and_version_succeed() {
+    let out = tessera(&["--help"], None);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["serve", "migrate", "user", "client"] {
+        assert!(text.contains(cmd), "{text}");
+    }
+    assert!(tessera(&["--version"], None).status.success());
+}

@@ -1,0 +1,108 @@
+//! Shared test support: the databases every suite runs against, and a real server on a
+//! free port.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use tessera::config::Config;
+use tessera::store::{self, Database};
+use tessera_core::secret::random_id;
+
+/// A database for one test, removed afterwards where possible.
+pub struct TestDb {
+    pub name: &'static str,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// One fresh SQLite database, and one fresh PostgreSQL database when
+/// `TESSERA_TEST_POSTGRES_URL` names a server (the test script always starts one). Under
+/// CI a missing PostgreSQL is an error, not a silent skip.
+pub async fn databases() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite()];
+    match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => dbs.push(postgres(&url).await),
+        _ if std::env::var_os("CI").is_some() => panic!("CI is set but TESSERA_TEST_POSTGRES_URL is not"),
+        _ => eprintln!("note: TESSERA_TEST_POSTGRES_URL not set; PostgreSQL cases skipped (make test sets it)"),
+    }
+    dbs
+}
+
+pub fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/tessera.db?mode=rwc", dir.path().display());
+    TestDb {
+        name: "sqlite",
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// A new, empty database on the test server, so tests never see each other's rows.
+pub async fn postgres(admin_url: &str) -> TestDb {
+    use sqlx::Connection;
+    let name = format!("t_{}", random_id().to_ascii_lowercase().replace(['-', '_'], ""));
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(admin_url).expect("postgres url");
+    url.set_path(&name);
+    TestDb {
+        name: "postgres",
+        url: url.to_string(),
+        _dir: None,
+    }
+}
+
+pub async fn open(db: &TestDb) -> Database {
+    store::open(&db.url).await.expect("open database")
+}
+
+/// A running Tessera on 127.0.0.1 with an ephemeral port, serving `db`.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub db: Database,
+    pub url: String,
+}
+
+pub async fn serve(db_url: &str) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = Config::resolve(Some(addr), None, None, db_url, "target/site").expect("config");
+    let db = store::open(db_url).await.expect("open");
+    let app = tessera::web::router(&config, db.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    TestServer {
+        addr,
+        base: format!("http://{addr}"),
+        db,
+        url: db_url.to_owned(),
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The value of `<input ... name="NAME" value="...">` in a page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    let end = tag[v..].find('"')?;
+    Some(tag[v..v + end].to_owned())
+}
