@@ -90,7 +90,7 @@ export default defineConfig({
     stderr: 'pipe',
     env: {
       LEPTOS_SITE_ROOT: siteRoot,
-      RUST_LOG: process.env.RUST_LOG || 'info',
+      RUST_LOG: process.env.RUST_LOG || 'warn',
     },
   },
 });

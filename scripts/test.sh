@@ -49,7 +49,11 @@ notes=()
 # --- Rust tests ------------------------------------------------------------------
 log "cargo test --workspace"
 rc=0
-cargo test --workspace --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log" || rc=$?
+# Same compile-time environment as `cargo leptos build` (debug), so the two builds share
+# every compiled crate instead of invalidating each other: cargo-leptos adds
+# `--cfg erase_components` to RUSTFLAGS and sets LEPTOS_OUTPUT_NAME.
+RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=tessera \
+  cargo test --workspace --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log" || rc=$?
 read -r c_pass c_fail < <(
   grep -E '^test result: ' "$LOG_DIR/cargo-test.log" |
     sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
