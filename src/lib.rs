@@ -12,8 +12,28 @@
 //! - [`password`]: Argon2id hashing and verification of human passwords.
 //! - [`store`]: the narrow storage traits the protocol needs; the server implements them
 //!   for SQLite and PostgreSQL and runs one shared test suite against both.
+//! - [`params`]: request parameters as `(name, value)` pairs — repeats refused, empty
+//!   values read as omitted.
+//! - [`error`]: the registered error codes, [`error::OAuthError`] (short public text,
+//!   internal detail apart) and whether an authorization error may redirect.
+//! - [`pkce`]: RFC 7636 S256 challenges and the check of the verifier.
+//! - [`scope`]: the built-in OpenID Connect scopes, their consent text and claims.
+//! - [`client_auth`]: what a client presented at the token endpoint (Basic, form, none)
+//!   and whether it authenticates.
+//! - [`authorize`]: the authorization endpoint — validate the request, decide between
+//!   login, consent and issuing a code, build the redirect back.
+//! - [`token`]: the token endpoint — one request variant per grant, one file per grant.
+//! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
 
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod params;
 pub mod password;
+pub mod pkce;
+pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod token;
 pub mod types;

@@ -172,6 +172,26 @@ impl ScopeSet {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// This set less the named scopes.
+    pub fn without(&self, names: &[&str]) -> ScopeSet {
+        Self(
+            self.0
+                .iter()
+                .filter(|s| !names.contains(&s.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The scopes of this set that are not in `other`.
+    pub fn difference(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.difference(&other.0).cloned().collect())
+    }
 }
 
 impl TryFrom<String> for ScopeSet {
@@ -300,6 +320,12 @@ mod tests {
         assert!(ScopeSet::parse("a\"b").is_err());
         assert!(ScopeSet::parse("a\\b").is_err());
         assert!(ScopeSet::parse("").unwrap().is_empty());
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.without(&["openid", "x"]).to_string(), "email profile");
+        assert_eq!(
+            s.difference(&ScopeSet::parse("email x").unwrap()).to_string(),
+            "openid profile"
+        );
     }
 
     #[test]
