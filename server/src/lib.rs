@@ -7,12 +7,14 @@
 //! - [`store`]: the core's storage traits on SQLite and PostgreSQL, plus browser sessions.
 //! - [`web`]: the axum router — health checks, the Leptos pages and server functions,
 //!   security headers, request logging.
+//! - [`keys`]: the token signing keys (RS256, ES256, EdDSA): generation, JWKS, JWT sign/verify.
 //! - [`demo`]: the ready-to-try setup made by `serve --demo` on a new database.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
 
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod keys;
 pub mod logging;
 pub mod store;
 pub mod web;
