@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::token::{CodeRecord, RefreshRecord};
 use crate::types::{RedirectUri, ScopeSet, Username};
 
 #[derive(Debug, Error)]
@@ -51,6 +52,63 @@ pub struct Client {
     pub scopes: ScopeSet,
     pub is_public: bool,
     pub created_at: i64,
+    pub settings: ClientSettings,
+}
+
+impl Client {
+    /// Whether this client may use `grant_type`. With no explicit list, confidential
+    /// clients get authorization_code, refresh_token and client_credentials; public
+    /// clients authorization_code and refresh_token.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        if self.settings.grant_types.is_empty() {
+            match grant_type {
+                "authorization_code" | "refresh_token" => true,
+                "client_credentials" => !self.is_public,
+                _ => false,
+            }
+        } else {
+            self.settings.grant_types.iter().any(|g| g == grant_type)
+        }
+    }
+
+    /// RFC 9700 §2.1.1: PKCE for every public client, and for confidential ones unless
+    /// turned off for that client.
+    pub fn requires_pkce(&self) -> bool {
+        self.is_public || self.settings.require_pkce
+    }
+}
+
+/// Per-client protocol settings, with secure defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSettings {
+    pub description: Option<String>,
+    pub logo_uri: Option<String>,
+    /// Empty: the defaults for the client's type (see [`Client::allows_grant`]).
+    pub grant_types: Vec<String>,
+    pub require_pkce: bool,
+    /// Seconds.
+    pub access_token_ttl: i64,
+    /// Seconds.
+    pub refresh_token_ttl: i64,
+    /// "ES256" (default), "RS256" or "EdDSA".
+    pub access_token_alg: String,
+    /// "RS256" (default, as OIDC Core §3.1.3.7 expects), "ES256" or "EdDSA".
+    pub id_token_alg: String,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            description: None,
+            logo_uri: None,
+            grant_types: Vec::new(),
+            require_pkce: true,
+            access_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            access_token_alg: "ES256".into(),
+            id_token_alg: "RS256".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +119,7 @@ pub struct NewClient {
     pub redirect_uris: Vec<RedirectUri>,
     pub scopes: ScopeSet,
     pub is_public: bool,
+    pub settings: ClientSettings,
 }
 
 #[async_trait]
@@ -82,9 +141,114 @@ pub trait ClientStore: Send + Sync {
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
 }
 
+/// A stored signing key (the server parses it; the store only keeps bytes).
+#[derive(Clone)]
+pub struct KeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub private_der: Vec<u8>,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened when a code was presented at the token endpoint.
+#[derive(Debug, Clone)]
+pub enum CodeRedemption {
+    /// This caller, and only this one, marked the code used. The record is as it was
+    /// before (`used == false`).
+    Redeemed {
+        record: CodeRecord,
+        family_id: String,
+    },
+    /// Used before: RFC 6749 §4.1.2 says deny, and revoke what it issued.
+    AlreadyUsed {
+        family_id: String,
+    },
+    Unknown,
+}
+
+/// A consent: which scopes a user allowed a client, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub granted_at: i64,
+}
+
+/// Codes, tokens, keys, consents and pending authorization requests. Secrets arrive
+/// here already hashed (`*_hash`), never in the clear.
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+    async fn insert_signing_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
+    /// Marks every active key of `alg` except `keep_kid` retired at `now`.
+    async fn retire_signing_keys(&self, alg: &str, keep_kid: &str, now: i64) -> Result<u64, StoreError>;
+
+    async fn put_auth_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        request_json: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// The pending request's JSON, if it exists and has not expired.
+    async fn auth_request(&self, id_hash: &str, now: i64) -> Result<Option<String>, StoreError>;
+    async fn update_auth_request(&self, id_hash: &str, request_json: &str) -> Result<(), StoreError>;
+    async fn delete_auth_request(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    async fn put_code(&self, code_hash: &str, family_id: &str, record: &CodeRecord, now: i64)
+        -> Result<(), StoreError>;
+    /// Atomically marks the code used: of concurrent callers exactly one gets `Redeemed`.
+    async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, StoreError>;
+
+    async fn create_family(
+        &self,
+        family_id: &str,
+        client_id: &str,
+        user_id: Option<&str>,
+        scopes: &ScopeSet,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Revokes the family and every refresh token in it; access tokens carrying the family
+    /// id are refused from then on.
+    async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError>;
+    async fn is_family_revoked(&self, family_id: &str) -> Result<bool, StoreError>;
+
+    async fn put_refresh_token(&self, token_hash: &str, record: &RefreshRecord, now: i64) -> Result<(), StoreError>;
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Marks a current (unrotated, unrevoked) refresh token rotated; false if another
+    /// caller got there first or it was not current.
+    async fn rotate_refresh_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError>;
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Whether the access token `jti` (of family `family_id`, if any) has been revoked.
+    async fn is_access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool, StoreError>;
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
+    /// Adds `scopes` to what the user allowed the client.
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &ScopeSet,
+        now: i64,
+    ) -> Result<(), StoreError>;
+}
+
 /// Everything Tessera stores, behind one object.
 #[async_trait]
-pub trait Store: UserStore + ClientStore {
+pub trait Store: UserStore + ClientStore + OAuthStore {
     /// One round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres".

@@ -275,6 +275,7 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         redirect_uris,
         scopes,
         is_public: add.public,
+        settings: Default::default(),
     };
     let db = store::open(db_url).await?;
     let client = db.store.create_client(client, crate::now()).await?;

@@ -54,6 +54,7 @@ pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
                 redirect_uris: vec![RedirectUri::parse(&format!("{}/demo/callback", config.issuer))?],
                 scopes: ScopeSet::parse("openid profile email offline_access")?,
                 is_public: false,
+                settings: Default::default(),
             },
             crate::now(),
         )

@@ -29,6 +29,7 @@ fn new_client(id: &str, public: bool) -> NewClient {
         ],
         scopes: ScopeSet::parse("openid profile").unwrap(),
         is_public: public,
+        settings: Default::default(),
     }
 }
 
@@ -158,4 +159,179 @@ async fn sqlite_runs_in_wal_mode() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+mod oauth {
+    use super::*;
+    use std::sync::Arc;
+    use tessera_core::pkce::PkceChallenge;
+    use tessera_core::store::{CodeRedemption, KeyRecord, Store};
+    use tessera_core::token::{CodeRecord, RefreshRecord};
+
+    async fn user_and_client(store: &Arc<dyn Store>) -> String {
+        let user = store.create_user(new_user("pat", false), 1).await.unwrap();
+        store.create_client(new_client("c1", false), 1).await.unwrap();
+        user.id
+    }
+
+    fn code_record(user_id: &str, now: i64) -> CodeRecord {
+        CodeRecord {
+            client_id: "c1".into(),
+            redirect_uri: RedirectUri::parse("https://app.example.com/cb").unwrap(),
+            redirect_uri_in_request: true,
+            pkce: PkceChallenge::parse(Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), Some("S256")).unwrap(),
+            nonce: Some("n-0S6_WzA2Mj".into()),
+            user_id: user_id.into(),
+            scopes: ScopeSet::parse("openid profile").unwrap(),
+            auth_time: now - 5,
+            expires_at: now + 60,
+            used: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_code_is_redeemed_exactly_once_even_concurrently() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let uid = user_and_client(&db.store).await;
+            let record = code_record(&uid, 1000);
+            db.store.put_code("h1", "fam1", &record, 1000).await.unwrap();
+
+            let mut tasks = Vec::new();
+            for _ in 0..8 {
+                let store = db.store.clone();
+                tasks.push(tokio::spawn(
+                    async move { store.redeem_code("h1", 1001).await.unwrap() },
+                ));
+            }
+            let mut won = 0;
+            for t in tasks {
+                match t.await.unwrap() {
+                    CodeRedemption::Redeemed { record: got, family_id } => {
+                        won += 1;
+                        assert_eq!(got, record, "{}: the record round-trips", tdb.name);
+                        assert_eq!(family_id, "fam1");
+                    }
+                    CodeRedemption::AlreadyUsed { family_id } => assert_eq!(family_id, "fam1"),
+                    CodeRedemption::Unknown => panic!("{}: code vanished", tdb.name),
+                }
+            }
+            assert_eq!(won, 1, "{}: exactly one redemption wins", tdb.name);
+            assert!(matches!(
+                db.store.redeem_code("nope", 1001).await.unwrap(),
+                CodeRedemption::Unknown
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_rotate_once_and_family_revocation_reaches_everything() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            let uid = user_and_client(s).await;
+            let scopes = ScopeSet::parse("openid offline_access").unwrap();
+            s.create_family("fam", "c1", Some(&uid), &scopes, 10).await.unwrap();
+            let rec = RefreshRecord {
+                family_id: "fam".into(),
+                client_id: "c1".into(),
+                user_id: uid.clone(),
+                scopes: scopes.clone(),
+                auth_time: 9,
+                expires_at: 10_000,
+                rotated: false,
+                revoked: false,
+            };
+            s.put_refresh_token("r1", &rec, 10).await.unwrap();
+            assert_eq!(s.refresh_token("r1").await.unwrap().unwrap(), rec, "{}", tdb.name);
+            assert!(s.rotate_refresh_token("r1", 11).await.unwrap());
+            assert!(
+                !s.rotate_refresh_token("r1", 12).await.unwrap(),
+                "{}: second rotation refused",
+                tdb.name
+            );
+            assert!(s.refresh_token("r1").await.unwrap().unwrap().rotated);
+            s.put_refresh_token("r2", &rec, 11).await.unwrap();
+
+            assert!(!s.is_access_token_revoked("jti-1", Some("fam")).await.unwrap());
+            assert!(!s.is_family_revoked("fam").await.unwrap());
+            s.revoke_family("fam", 20).await.unwrap();
+            assert!(s.is_family_revoked("fam").await.unwrap());
+            assert!(
+                s.refresh_token("r2").await.unwrap().unwrap().revoked,
+                "{}: newest token revoked too",
+                tdb.name
+            );
+            assert!(!s.rotate_refresh_token("r2", 21).await.unwrap());
+            assert!(s.is_access_token_revoked("jti-1", Some("fam")).await.unwrap());
+            assert!(!s.is_access_token_revoked("jti-1", None).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn access_token_revocation_and_consents() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            let uid = user_and_client(s).await;
+            s.revoke_access_token("jti-9", 500).await.unwrap();
+            s.revoke_access_token("jti-9", 500).await.unwrap(); // idempotent
+            assert!(s.is_access_token_revoked("jti-9", None).await.unwrap(), "{}", tdb.name);
+
+            assert!(s.consent(&uid, "c1").await.unwrap().is_none());
+            s.grant_consent(&uid, "c1", &ScopeSet::parse("openid").unwrap(), 30)
+                .await
+                .unwrap();
+            s.grant_consent(&uid, "c1", &ScopeSet::parse("profile").unwrap(), 31)
+                .await
+                .unwrap();
+            let c = s.consent(&uid, "c1").await.unwrap().unwrap();
+            assert_eq!(
+                c.scopes.to_string(),
+                "openid profile",
+                "{}: consents accumulate",
+                tdb.name
+            );
+            assert_eq!(c.granted_at, 31);
+            // Removing the client removes what hangs off it.
+            assert!(s.delete_client("c1").await.unwrap());
+            assert!(s.consent(&uid, "c1").await.unwrap().is_none(), "{}: cascade", tdb.name);
+        }
+    }
+
+    #[tokio::test]
+    async fn pending_requests_expire_and_keys_rotate() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            user_and_client(s).await;
+            s.put_auth_request("p1", "c1", "{\"a\":1}", 100, 700).await.unwrap();
+            assert_eq!(s.auth_request("p1", 200).await.unwrap().as_deref(), Some("{\"a\":1}"));
+            s.update_auth_request("p1", "{\"a\":2}").await.unwrap();
+            assert_eq!(s.auth_request("p1", 200).await.unwrap().as_deref(), Some("{\"a\":2}"));
+            assert!(
+                s.auth_request("p1", 700).await.unwrap().is_none(),
+                "{}: expired",
+                tdb.name
+            );
+            s.delete_auth_request("p1").await.unwrap();
+
+            for (kid, t) in [("k1", 1), ("k2", 2)] {
+                let key = KeyRecord {
+                    kid: kid.into(),
+                    alg: "ES256".into(),
+                    private_der: vec![1, 2, 3],
+                    created_at: t,
+                    retired_at: None,
+                };
+                s.insert_signing_key(&key).await.unwrap();
+            }
+            assert_eq!(s.retire_signing_keys("ES256", "k2", 50).await.unwrap(), 1);
+            let keys = s.signing_keys().await.unwrap();
+            assert_eq!(keys.len(), 2);
+            assert_eq!(keys[0].retired_at, Some(50));
+            assert_eq!(keys[1].retired_at, None);
+            assert_eq!(keys[1].private_der, vec![1, 2, 3], "{}: bytes round-trip", tdb.name);
+        }
+    }
 }

@@ -12,7 +12,12 @@ use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use tessera_core::store::{Client, ClientStore, NewClient, NewUser, Store, StoreError, User, UserStore};
+use tessera_core::pkce::PkceChallenge;
+use tessera_core::store::{
+    Client, ClientSettings, ClientStore, CodeRedemption, Consent, KeyRecord, NewClient, NewUser, OAuthStore, Store,
+    StoreError, User, UserStore,
+};
+use tessera_core::token::{CodeRecord, RefreshRecord};
 use tessera_core::types::{RedirectUri, ScopeSet};
 
 pub use sessions::SessionBackend;
@@ -165,6 +170,14 @@ struct ClientRow {
     redirect_uris: String,
     scopes: String,
     created_at: i64,
+    description: Option<String>,
+    logo_uri: Option<String>,
+    grant_types: String,
+    require_pkce: bool,
+    access_token_ttl: i64,
+    refresh_token_ttl: i64,
+    access_token_alg: String,
+    id_token_alg: String,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -187,12 +200,110 @@ impl TryFrom<ClientRow> for Client {
             scopes,
             is_public: r.is_public,
             created_at: r.created_at,
+            settings: ClientSettings {
+                description: r.description,
+                logo_uri: r.logo_uri,
+                grant_types: r.grant_types.split_whitespace().map(str::to_owned).collect(),
+                require_pkce: r.require_pkce,
+                access_token_ttl: r.access_token_ttl,
+                refresh_token_ttl: r.refresh_token_ttl,
+                access_token_alg: r.access_token_alg,
+                id_token_alg: r.id_token_alg,
+            },
         })
     }
 }
 
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} is unreadable: {e}"))
+}
+
+fn scopes_of(raw: &str) -> Result<ScopeSet, StoreError> {
+    ScopeSet::parse(raw).map_err(|e| corrupt("scopes", e))
+}
+
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    family_id: String,
+    client_id: String,
+    user_id: String,
+    redirect_uri: String,
+    redirect_uri_given: bool,
+    scopes: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    auth_time: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+impl CodeRow {
+    fn into_record(self) -> Result<(CodeRecord, String), StoreError> {
+        let pkce = match self.code_challenge.as_deref() {
+            Some(c) => {
+                PkceChallenge::parse(Some(c), Some(PkceChallenge::METHOD)).map_err(|e| corrupt("code_challenge", e))?
+            }
+            None => None,
+        };
+        let record = CodeRecord {
+            client_id: self.client_id,
+            redirect_uri: RedirectUri::parse(&self.redirect_uri).map_err(|e| corrupt("redirect_uri", e))?,
+            redirect_uri_in_request: self.redirect_uri_given,
+            pkce,
+            nonce: self.nonce,
+            user_id: self.user_id,
+            scopes: scopes_of(&self.scopes)?,
+            auth_time: self.auth_time,
+            expires_at: self.expires_at,
+            used: self.used_at.is_some(),
+        };
+        Ok((record, self.family_id))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    family_id: String,
+    client_id: String,
+    user_id: Option<String>,
+    scopes: String,
+    auth_time: Option<i64>,
+    expires_at: i64,
+    rotated_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<RefreshRow> for RefreshRecord {
+    type Error = StoreError;
+    fn try_from(r: RefreshRow) -> Result<Self, StoreError> {
+        Ok(RefreshRecord {
+            family_id: r.family_id,
+            client_id: r.client_id,
+            user_id: r.user_id.unwrap_or_default(),
+            scopes: scopes_of(&r.scopes)?,
+            auth_time: r.auth_time.unwrap_or_default(),
+            expires_at: r.expires_at,
+            rotated: r.rotated_at.is_some(),
+            revoked: r.revoked_at.is_some(),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    alg: String,
+    private_key: Vec<u8>,
+    created_at: i64,
+    retired_at: Option<i64>,
+}
+
 const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at";
-const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at";
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
+     description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg";
+const CODE_COLUMNS: &str = "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \
+     code_challenge, auth_time, expires_at, used_at";
+const REFRESH_COLUMNS: &str = "family_id, client_id, user_id, scopes, auth_time, expires_at, rotated_at, revoked_at";
 
 macro_rules! impl_store {
     ($store:ty, $backend:literal) => {
@@ -266,9 +377,12 @@ macro_rules! impl_store {
             async fn create_client(&self, client: NewClient, now: i64) -> Result<Client, StoreError> {
                 let uris: Vec<&str> = client.redirect_uris.iter().map(RedirectUri::as_str).collect();
                 let uris_json = serde_json::to_string(&uris).map_err(|e| StoreError::Backend(e.to_string()))?;
+                let st = &client.settings;
                 sqlx::query(
-                    "INSERT INTO clients (client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO clients (client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
+                     description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, \
+                     access_token_alg, id_token_alg) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(&client.client_id)
                 .bind(&client.name)
@@ -277,6 +391,14 @@ macro_rules! impl_store {
                 .bind(&uris_json)
                 .bind(client.scopes.to_string())
                 .bind(now)
+                .bind(&st.description)
+                .bind(&st.logo_uri)
+                .bind(st.grant_types.join(" "))
+                .bind(st.require_pkce)
+                .bind(st.access_token_ttl)
+                .bind(st.refresh_token_ttl)
+                .bind(&st.access_token_alg)
+                .bind(&st.id_token_alg)
                 .execute(&self.pool)
                 .await
                 .map_err(insert_err("client_id"))?;
@@ -288,6 +410,7 @@ macro_rules! impl_store {
                     scopes: client.scopes,
                     is_public: client.is_public,
                     created_at: now,
+                    settings: client.settings,
                 })
             }
 
@@ -319,6 +442,330 @@ macro_rules! impl_store {
                     .await
                     .map_err(backend_err)?;
                 Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl OAuthStore for $store {
+            async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+                let rows: Vec<KeyRow> = sqlx::query_as(
+                    "SELECT kid, alg, private_key, created_at, retired_at FROM signing_keys ORDER BY created_at, kid",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| KeyRecord {
+                        kid: r.kid,
+                        alg: r.alg,
+                        private_der: r.private_key,
+                        created_at: r.created_at,
+                        retired_at: r.retired_at,
+                    })
+                    .collect())
+            }
+
+            async fn insert_signing_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, alg, private_key, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&key.kid)
+                .bind(&key.alg)
+                .bind(&key.private_der)
+                .bind(key.created_at)
+                .bind(key.retired_at)
+                .execute(&self.pool)
+                .await
+                .map_err(insert_err("kid"))?;
+                Ok(())
+            }
+
+            async fn retire_signing_keys(&self, alg: &str, keep_kid: &str, now: i64) -> Result<u64, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE signing_keys SET retired_at = $3 WHERE alg = $1 AND kid <> $2 AND retired_at IS NULL",
+                )
+                .bind(alg)
+                .bind(keep_kid)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn put_auth_request(
+                &self,
+                id_hash: &str,
+                client_id: &str,
+                request_json: &str,
+                now: i64,
+                expires_at: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO auth_requests (id_hash, client_id, request, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id_hash)
+                .bind(client_id)
+                .bind(request_json)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(insert_err("authorization request"))?;
+                // Keep the table small: forget requests that expired long ago.
+                sqlx::query("DELETE FROM auth_requests WHERE expires_at < $1")
+                    .bind(now - 3600)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn auth_request(&self, id_hash: &str, now: i64) -> Result<Option<String>, StoreError> {
+                sqlx::query_scalar("SELECT request FROM auth_requests WHERE id_hash = $1 AND expires_at > $2")
+                    .bind(id_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)
+            }
+
+            async fn update_auth_request(&self, id_hash: &str, request_json: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE auth_requests SET request = $2 WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .bind(request_json)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn delete_auth_request(&self, id_hash: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM auth_requests WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn put_code(
+                &self,
+                code_hash: &str,
+                family_id: &str,
+                r: &CodeRecord,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO auth_codes (code_hash, {CODE_COLUMNS}, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12)"
+                ))
+                .bind(code_hash)
+                .bind(family_id)
+                .bind(&r.client_id)
+                .bind(&r.user_id)
+                .bind(r.redirect_uri.as_str())
+                .bind(r.redirect_uri_in_request)
+                .bind(r.scopes.to_string())
+                .bind(&r.nonce)
+                .bind(r.pkce.as_ref().map(|p| p.as_str().to_owned()))
+                .bind(r.auth_time)
+                .bind(r.expires_at)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(insert_err("code"))?;
+                Ok(())
+            }
+
+            async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, StoreError> {
+                // One conditional UPDATE: the database decides which concurrent caller wins.
+                let row: Option<CodeRow> = sqlx::query_as(&format!(
+                    "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL RETURNING {CODE_COLUMNS}"
+                ))
+                .bind(code_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                if let Some(row) = row {
+                    let (mut record, family_id) = row.into_record()?;
+                    record.used = false;
+                    return Ok(CodeRedemption::Redeemed { record, family_id });
+                }
+                let family: Option<String> = sqlx::query_scalar("SELECT family_id FROM auth_codes WHERE code_hash = $1")
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(match family {
+                    Some(family_id) => CodeRedemption::AlreadyUsed { family_id },
+                    None => CodeRedemption::Unknown,
+                })
+            }
+
+            async fn create_family(
+                &self,
+                family_id: &str,
+                client_id: &str,
+                user_id: Option<&str>,
+                scopes: &ScopeSet,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(family_id)
+                .bind(client_id)
+                .bind(user_id)
+                .bind(scopes.to_string())
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(insert_err("token family"))?;
+                Ok(())
+            }
+
+            async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                    .bind(family_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                    .bind(family_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                tx.commit().await.map_err(backend_err)
+            }
+
+            async fn is_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
+                let revoked: Option<Option<i64>> =
+                    sqlx::query_scalar("SELECT revoked_at FROM token_families WHERE family_id = $1")
+                        .bind(family_id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend_err)?;
+                Ok(matches!(revoked, Some(Some(_))))
+            }
+
+            async fn put_refresh_token(&self, token_hash: &str, r: &RefreshRecord, now: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(token_hash)
+                .bind(&r.family_id)
+                .bind(&r.client_id)
+                .bind((!r.user_id.is_empty()).then_some(r.user_id.as_str()))
+                .bind(r.scopes.to_string())
+                .bind(r.auth_time)
+                .bind(now)
+                .bind(r.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(insert_err("refresh token"))?;
+                Ok(())
+            }
+
+            async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+                let row: Option<RefreshRow> =
+                    sqlx::query_as(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
+                        .bind(token_hash)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend_err)?;
+                row.map(RefreshRecord::try_from).transpose()
+            }
+
+            async fn rotate_refresh_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $2 \
+                     WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
+            }
+
+            async fn is_access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool, StoreError> {
+                // One round trip for both reasons a token can be revoked.
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) + \
+                     (SELECT COUNT(*) FROM token_families WHERE family_id = $2 AND revoked_at IS NOT NULL)",
+                )
+                .bind(jti)
+                .bind(family_id.unwrap_or(""))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(n > 0)
+            }
+
+            async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError> {
+                let row: Option<(String, i64)> =
+                    sqlx::query_as("SELECT scopes, granted_at FROM consents WHERE user_id = $1 AND client_id = $2")
+                        .bind(user_id)
+                        .bind(client_id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend_err)?;
+                row.map(|(scopes, granted_at)| {
+                    Ok(Consent {
+                        user_id: user_id.to_owned(),
+                        client_id: client_id.to_owned(),
+                        scopes: scopes_of(&scopes)?,
+                        granted_at,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn grant_consent(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                scopes: &ScopeSet,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                let merged = match self.consent(user_id, client_id).await? {
+                    Some(existing) => scopes_of(&format!("{} {}", existing.scopes, scopes))?,
+                    None => scopes.clone(),
+                };
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = $3, granted_at = $4",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(merged.to_string())
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
             }
         }
 
