@@ -17,6 +17,8 @@ pub const CSRF_KEY: &str = "csrf";
 #[derive(Clone)]
 pub struct ServerContext {
     pub store: Arc<dyn Store>,
+    /// The issuer identifier, sent as `iss` with authorization responses (RFC 9207).
+    pub issuer: String,
 }
 
 pub fn context() -> Result<ServerContext, ServerFnError> {

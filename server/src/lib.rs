@@ -7,6 +7,9 @@
 //! - [`store`]: the core's storage traits on SQLite and PostgreSQL, plus browser sessions.
 //! - [`web`]: the axum router — health checks, the Leptos pages and server functions,
 //!   security headers, request logging.
+//! - [`oauth`]: the protocol endpoints (authorize, token, revoke, introspect, userinfo,
+//!   discovery, JWKS) and the sample protected resource.
+//! - [`keyring`]: the keys a running server signs with, shared through the database.
 //! - [`keys`]: the token signing keys (RS256, ES256, EdDSA): generation, JWKS, JWT sign/verify.
 //! - [`demo`]: the ready-to-try setup made by `serve --demo` on a new database.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
@@ -14,8 +17,10 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod keyring;
 pub mod keys;
 pub mod logging;
+pub mod oauth;
 pub mod store;
 pub mod web;
 

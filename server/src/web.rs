@@ -24,7 +24,10 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
+use std::sync::Arc;
+
 use crate::config::Config;
+use crate::keyring::KeyRing;
 use crate::store::{self, Database};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -34,6 +37,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Database,
     pub issuer: String,
+    pub keys: Arc<KeyRing>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -52,14 +56,16 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 }
 
 /// Builds the whole application. Used by `serve` and by the router tests.
-pub fn router(config: &Config, db: Database) -> Router {
+pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> Router {
     let state = AppState {
         leptos_options: leptos_options(config),
         db: db.clone(),
         issuer: config.issuer.clone(),
+        keys,
     };
     let ctx = ServerContext {
         store: db.store.clone(),
+        issuer: config.issuer.clone(),
     };
     let context = move || provide_context(ctx.clone());
     let routes = generate_route_list(App);
@@ -77,6 +83,7 @@ pub fn router(config: &Config, db: Database) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::oauth::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -166,7 +173,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         }
     });
 
-    let app = router(&config, db);
+    let keys = KeyRing::load(db.store.clone(), crate::now()).await?;
+    let app = router(&config, db, keys);
     tracing::info!(
         addr = %config.addr,
         issuer = %config.issuer,

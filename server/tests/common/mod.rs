@@ -75,7 +75,10 @@ pub async fn serve(db_url: &str) -> TestServer {
     let addr = listener.local_addr().expect("addr");
     let config = Config::resolve(Some(addr), None, None, db_url, "target/site").expect("config");
     let db = store::open(db_url).await.expect("open");
-    let app = tessera::web::router(&config, db.clone());
+    let keys = tessera::keyring::KeyRing::load(db.store.clone(), tessera::now())
+        .await
+        .expect("keys");
+    let app = tessera::web::router(&config, db.clone(), keys);
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });

@@ -1,0 +1,47 @@
+//! The protocol endpoints, as plain axum handlers: RFC 6749 fixes their wire format
+//! (redirects with query parameters, JSON errors with exact statuses, Basic auth,
+//! `Cache-Control: no-store`), which Leptos server functions cannot give.
+//!
+//! - [`authorize`]: `/authorize` (GET and POST) and `/authorize/resume`, where the login
+//!   and consent pages hand back.
+//! - [`token`]: `/token` — authorization_code, refresh_token, client_credentials.
+//! - [`tokens`]: minting access tokens (RFC 9068) and ID tokens (OIDC Core §2).
+//! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
+//! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
+//! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
+//! - [`response`]: how errors become HTTP.
+
+pub mod authorize;
+pub mod discovery;
+pub mod introspect;
+pub mod resource;
+pub mod response;
+pub mod revoke;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::web::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/authorize/resume", get(authorize::resume))
+        .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .route("/introspect", post(introspect::introspect))
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/api/resource", get(resource::resource))
+        .route("/jwks.json", get(discovery::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
+}
