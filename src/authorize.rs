@@ -319,11 +319,22 @@ pub struct Authentication {
 /// What the user did while this pending request was open. A login or consent that
 /// happened for this request satisfies `prompt=login` / `prompt=consent`; without this,
 /// both prompts would ask again forever.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interaction {
     pub logged_in: bool,
     pub consented: bool,
 }
+
+/// A validated request waiting for the user, as stored between `/authorize` and the
+/// login and consent pages. The browser carries only an opaque id for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub request: AuthorizeRequest,
+    pub interaction: Interaction,
+}
+
+/// How long a user has to sign in and decide, in seconds.
+pub const PENDING_LIFETIME: i64 = 600;
 
 /// What the server should do next with a validated request.
 #[derive(Debug, Clone, PartialEq, Eq)]

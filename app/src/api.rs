@@ -35,24 +35,136 @@ pub async fn session_info() -> Result<SessionView, ServerFnError> {
 }
 
 /// Signs in with a username and password. On failure, back to the login page with a
-/// generic error that does not say which of the two was wrong.
+/// generic error that does not say which of the two was wrong. With `request` (an
+/// authorization request waiting for this login), success hands back to the protocol.
 #[server(prefix = "/ui", endpoint = "login")]
-pub async fn login(csrf: String, username: String, password: String, next: String) -> Result<(), ServerFnError> {
+pub async fn login(
+    csrf: String,
+    username: String,
+    password: String,
+    next: String,
+    #[server(default)] request: String,
+) -> Result<(), ServerFnError> {
     use crate::server::{self, LoginFailure};
     let session = server::session().await?;
     let ctx = server::context()?;
     let next = server::safe_next(&next);
     if !server::csrf_ok(&session, &csrf).await {
-        leptos_axum::redirect(&server::login_url(&next, Some("expired")));
+        leptos_axum::redirect(&server::login_url(&next, &request, Some("expired")));
         return Ok(());
     }
     match server::authenticate(&ctx, &username, &password).await {
         Ok(user) => {
             server::sign_in(&session, &user).await?;
-            leptos_axum::redirect(&next);
+            if request.is_empty() {
+                leptos_axum::redirect(&next);
+            } else {
+                // This login satisfies the request's prompt=login / max_age.
+                if let Some(mut pending) = server::load_pending(&ctx, &request).await? {
+                    pending.interaction.logged_in = true;
+                    server::save_pending(&ctx, &request, &pending).await?;
+                }
+                leptos_axum::redirect(&server::resume_url(&request));
+            }
         }
-        Err(LoginFailure::Invalid) => leptos_axum::redirect(&server::login_url(&next, Some("invalid"))),
+        Err(LoginFailure::Invalid) => leptos_axum::redirect(&server::login_url(&next, &request, Some("invalid"))),
         Err(LoginFailure::Backend(e)) => return Err(ServerFnError::new(e)),
+    }
+    Ok(())
+}
+
+/// One requested scope, as the consent screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeView {
+    pub name: String,
+    pub description: String,
+}
+
+/// What the login and consent pages show about a pending authorization request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingView {
+    pub client_name: String,
+    pub client_logo: Option<String>,
+    pub scopes: Vec<ScopeView>,
+    /// Who is signed in now, if anyone.
+    pub username: Option<String>,
+}
+
+#[server(prefix = "/ui", endpoint = "pending")]
+pub async fn pending_info(request: String) -> Result<Option<PendingView>, ServerFnError> {
+    let ctx = crate::server::context()?;
+    let session = crate::server::session().await?;
+    let Some(pending) = crate::server::load_pending(&ctx, &request).await? else {
+        return Ok(None);
+    };
+    let client = ctx
+        .store
+        .client_by_id(&pending.request.client_id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let Some(client) = client else {
+        return Ok(None);
+    };
+    let scopes = pending
+        .request
+        .scopes
+        .iter()
+        .map(|name| ScopeView {
+            name: name.to_owned(),
+            description: tessera_core::scope::builtin(name)
+                .map(|s| s.description.to_string())
+                .unwrap_or_else(|| format!("Use the \u{201c}{name}\u{201d} permission")),
+        })
+        .collect();
+    let user = crate::server::current_user(&ctx, &session).await?;
+    Ok(Some(PendingView {
+        client_name: client.name,
+        client_logo: client.settings.logo_uri,
+        scopes,
+        username: user.map(|u| u.username),
+    }))
+}
+
+/// Records the user's Allow or Deny for a pending request. Allow remembers the consent
+/// and hands back to the protocol; Deny sends `access_denied` to the client
+/// (RFC 6749 §4.1.2.1) with its state.
+#[server(prefix = "/ui", endpoint = "consent")]
+pub async fn consent(csrf: String, request: String, decision: String) -> Result<(), ServerFnError> {
+    use crate::server;
+    let session = server::session().await?;
+    let ctx = server::context()?;
+    if !server::csrf_ok(&session, &csrf).await {
+        leptos_axum::redirect(&format!("/consent?request={request}&error=expired"));
+        return Ok(());
+    }
+    let Some(user) = server::current_user(&ctx, &session).await? else {
+        leptos_axum::redirect(&server::login_url("/", &request, None));
+        return Ok(());
+    };
+    let Some(mut pending) = server::load_pending(&ctx, &request).await? else {
+        // Expired or already finished: the resume route explains.
+        leptos_axum::redirect(&server::resume_url(&request));
+        return Ok(());
+    };
+    if decision == "allow" {
+        ctx.store
+            .grant_consent(
+                &user.id,
+                &pending.request.client_id,
+                &pending.request.scopes,
+                server::now(),
+            )
+            .await
+            .map_err(|e| ServerFnError::new(e.to_string()))?;
+        pending.interaction.consented = true;
+        server::save_pending(&ctx, &request, &pending).await?;
+        leptos_axum::redirect(&server::resume_url(&request));
+    } else {
+        server::forget_pending(&ctx, &request).await?;
+        match pending.request.deny().redirect_url(&ctx.issuer) {
+            Some(url) => leptos_axum::redirect(&url),
+            None => leptos_axum::redirect("/"),
+        }
     }
     Ok(())
 }

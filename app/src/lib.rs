@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`shell`] and [`App`]: the HTML document and the routes.
-//! - `pages/`: one module per page (home, login).
+//! - `pages/`: one module per page (home, login, consent).
 //! - [`api`]: the server functions the pages call (session, login, logout, status). They
 //!   record UI decisions only; the OAuth protocol endpoints are plain axum routes.
 //! - `server` (ssr only): what the server functions need from the host — the store, the
@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/consent") view=pages::consent::ConsentPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -4,13 +4,16 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use tessera_core::authorize::Pending;
 use tessera_core::password;
-use tessera_core::secret::{constant_time_eq, random_token};
+use tessera_core::secret::{constant_time_eq, hash_secret, random_token};
 use tessera_core::store::{Store, User};
 use tower_sessions::Session;
 
 /// Session keys.
 pub const USER_ID_KEY: &str = "user_id";
+/// OIDC Core §2 `auth_time`: when this session's user last entered their password.
+pub const AUTH_TIME_KEY: &str = "auth_time";
 pub const CSRF_KEY: &str = "csrf";
 
 /// Provided by the server to every page render and server function.
@@ -99,7 +102,46 @@ pub async fn authenticate(ctx: &ServerContext, username: &str, password: &str) -
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), ServerFnError> {
     session.cycle_id().await.map_err(session_err)?;
     session.insert(USER_ID_KEY, &user.id).await.map_err(session_err)?;
+    session.insert(AUTH_TIME_KEY, now()).await.map_err(session_err)?;
     Ok(())
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// A pending authorization request by the id the browser carries.
+pub async fn load_pending(ctx: &ServerContext, id: &str) -> Result<Option<Pending>, ServerFnError> {
+    let json = ctx
+        .store
+        .auth_request(&hash_secret(id), now())
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    json.map(|j| serde_json::from_str(&j).map_err(|e| ServerFnError::new(e.to_string())))
+        .transpose()
+}
+
+pub async fn save_pending(ctx: &ServerContext, id: &str, pending: &Pending) -> Result<(), ServerFnError> {
+    let json = serde_json::to_string(pending).map_err(|e| ServerFnError::new(e.to_string()))?;
+    ctx.store
+        .update_auth_request(&hash_secret(id), &json)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+pub async fn forget_pending(ctx: &ServerContext, id: &str) -> Result<(), ServerFnError> {
+    ctx.store
+        .delete_auth_request(&hash_secret(id))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// Where the protocol continues once the page has recorded the user's decision.
+pub fn resume_url(request_id: &str) -> String {
+    format!("/authorize/resume?request={}", urlencode(request_id))
 }
 
 /// Only same-site paths are followed after sign-in: never `//host` or a full URL (open
@@ -113,8 +155,12 @@ pub fn safe_next(next: &str) -> String {
     }
 }
 
-pub fn login_url(next: &str, error: Option<&str>) -> String {
-    let mut url = format!("/login?next={}", urlencode(next));
+pub fn login_url(next: &str, request: &str, error: Option<&str>) -> String {
+    let mut url = if request.is_empty() {
+        format!("/login?next={}", urlencode(next))
+    } else {
+        format!("/login?request={}", urlencode(request))
+    };
     if let Some(e) = error {
         url.push_str("&error=");
         url.push_str(e);

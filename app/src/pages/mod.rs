@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod consent;
 pub mod home;
 pub mod login;
 

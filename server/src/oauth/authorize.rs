@@ -1,11 +1,208 @@
-//! Placeholder while the endpoint is written.
-use axum::http::StatusCode;
-pub async fn get() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
+//! The authorization endpoint (RFC 6749 §4.1.1), GET and POST, and `/authorize/resume`,
+//! where the login and consent pages hand back. The core validates and decides; this
+//! module stores what is pending, issues codes and turns decisions into redirects.
+
+use axum::body::Bytes;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tessera_core::authorize::{self, Authentication, AuthorizeDecision, AuthorizeRequest, Pending, PENDING_LIFETIME};
+use tessera_core::error::{AuthorizeError, ErrorCode, OAuthError};
+use tessera_core::scope;
+use tessera_core::secret::{hash_secret, random_id, random_token};
+use tessera_core::token::CodeRecord;
+use tower_sessions::Session;
+
+use super::response::{error_page, server_error};
+use crate::web::AppState;
+
+/// Session keys shared with the UI's sign-in (`tessera_app::server`).
+use tessera_app::server::{AUTH_TIME_KEY, USER_ID_KEY};
+
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            let mut res = StatusCode::FOUND.into_response();
+            res.headers_mut().insert(header::LOCATION, v);
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(_) => error_page(&server_error("redirect location is not a valid header")),
+    }
 }
-pub async fn post() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
+
+/// Errors either go back to the client (verified redirect URI) or are shown to the user.
+fn refuse(error: AuthorizeError, issuer: &str) -> Response {
+    match error.redirect_url(issuer) {
+        Some(url) => {
+            tracing::info!(
+                error = error.error().code.as_str(),
+                "authorization request refused; redirecting to client"
+            );
+            found(&url)
+        }
+        None => error_page(error.error()),
+    }
 }
-pub async fn resume() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
+
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw).into_owned().collect()
+}
+
+pub async fn get(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
+    handle(&state, &session, pairs(query.unwrap_or_default().as_bytes())).await
+}
+
+/// RFC 6749 §3.1: the endpoint also accepts POST (form-encoded), as OIDC Core §3.1.2.1 requires.
+pub async fn post(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+    handle(&state, &session, pairs(&body)).await
+}
+
+async fn handle(state: &AppState, session: &Session, pairs: Vec<(String, String)>) -> Response {
+    let now = crate::now();
+    let client_id = match authorize::client_id(&pairs) {
+        Ok(id) => id,
+        Err(e) => return refuse(e, &state.issuer),
+    };
+    let client = match state.db.store.client_by_id(&client_id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&server_error(e)),
+    };
+    let requires_pkce = client.as_ref().is_none_or(|c| c.requires_pkce());
+    let known_scope = |s: &str| scope::is_builtin(s) || client.as_ref().is_some_and(|c| c.scopes.contains(s));
+    let request = match AuthorizeRequest::validate(&pairs, client.as_ref(), requires_pkce, known_scope, now) {
+        Ok(r) => r,
+        Err(e) => return refuse(e, &state.issuer),
+    };
+    if !client.as_ref().is_some_and(|c| c.allows_grant("authorization_code")) {
+        let e = OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "client may not use the authorization code grant",
+        );
+        return refuse(request.error(e), &state.issuer);
+    }
+    proceed(
+        state,
+        session,
+        Pending {
+            request,
+            interaction: Default::default(),
+        },
+        None,
+        now,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ResumeParams {
+    request: String,
+}
+
+/// Where the login and consent pages send the browser after recording a decision.
+pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Query<ResumeParams>) -> Response {
+    let now = crate::now();
+    let json = match state.db.store.auth_request(&hash_secret(&p.request), now).await {
+        Ok(Some(json)) => json,
+        Ok(None) => {
+            return error_page(&OAuthError::invalid_request(
+                "this sign-in request has expired or was already completed; start again from the application",
+            ))
+        }
+        Err(e) => return error_page(&server_error(e)),
+    };
+    match serde_json::from_str::<Pending>(&json) {
+        Ok(pending) => proceed(&state, &session, pending, Some(p.request), now).await,
+        Err(e) => error_page(&server_error(e)),
+    }
+}
+
+/// The signed-in user, if the session has one who still exists and is enabled.
+async fn authentication(state: &AppState, session: &Session) -> Result<Option<Authentication>, OAuthError> {
+    let user_id = session.get::<String>(USER_ID_KEY).await.map_err(server_error)?;
+    let auth_time = session.get::<i64>(AUTH_TIME_KEY).await.map_err(server_error)?;
+    let (Some(user_id), Some(auth_time)) = (user_id, auth_time) else {
+        return Ok(None);
+    };
+    let user = state.db.store.user_by_id(&user_id).await.map_err(server_error)?;
+    Ok(user.filter(|u| !u.disabled).map(|u| Authentication {
+        user_id: u.id,
+        auth_time,
+    }))
+}
+
+async fn proceed(state: &AppState, session: &Session, pending: Pending, id: Option<String>, now: i64) -> Response {
+    match step(state, session, pending, id, now).await {
+        Ok(res) => res,
+        Err(e) => error_page(&e),
+    }
+}
+
+async fn step(
+    state: &AppState,
+    session: &Session,
+    pending: Pending,
+    id: Option<String>,
+    now: i64,
+) -> Result<Response, OAuthError> {
+    let store = &state.db.store;
+    let req = &pending.request;
+    let auth = authentication(state, session).await?;
+    let granted = match &auth {
+        Some(a) => store
+            .consent(&a.user_id, &req.client_id)
+            .await
+            .map_err(server_error)?
+            .map(|c| c.scopes),
+        None => None,
+    };
+    let decision = authorize::decide(req, auth.as_ref(), granted.as_ref(), pending.interaction, now);
+    let page = match decision {
+        Err(e) => {
+            forget(state, id.as_deref()).await;
+            return Ok(refuse(e, &state.issuer));
+        }
+        Ok(AuthorizeDecision::Issue { user_id, auth_time }) => {
+            // RFC 6749 §4.1.2 / RFC 9700 §4.2: a 256-bit one-time code, stored by hash,
+            // bound to client, redirect URI, PKCE challenge, nonce, user, scopes and auth time.
+            let code = random_token();
+            let record = CodeRecord::issue(req, &user_id, auth_time, now);
+            store
+                .put_code(&hash_secret(&code), &random_id(), &record, now)
+                .await
+                .map_err(server_error)?;
+            forget(state, id.as_deref()).await;
+            return Ok(found(&req.success_url(&code, &state.issuer)));
+        }
+        Ok(AuthorizeDecision::LoginRequired) => "/login",
+        Ok(AuthorizeDecision::ConsentRequired { .. }) => "/consent",
+    };
+    let id = match id {
+        Some(id) => id,
+        None => {
+            let id = random_token();
+            let json = serde_json::to_string(&pending).map_err(server_error)?;
+            store
+                .put_auth_request(&hash_secret(&id), &req.client_id, &json, now, now + PENDING_LIFETIME)
+                .await
+                .map_err(server_error)?;
+            id
+        }
+    };
+    let mut location = format!("{page}?request={id}");
+    if let (Some(hint), "/login") = (&req.login_hint, page) {
+        location.push_str("&login_hint=");
+        location.extend(url::form_urlencoded::byte_serialize(hint.as_bytes()));
+    }
+    Ok(found(&location))
+}
+
+async fn forget(state: &AppState, id: Option<&str>) {
+    if let Some(id) = id {
+        if let Err(e) = state.db.store.delete_auth_request(&hash_secret(id)).await {
+            tracing::warn!(error = %e, "could not delete a finished authorization request");
+        }
+    }
 }
