@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FullConfig } from '@playwright/test';
-import { databaseUrl, tesseraBin } from './playwright.config';
+import { databaseUrl, dataDir, tesseraBin } from './playwright.config';
 import { users } from './users';
 
 function addUser(username: string, password: string, extra: string[] = []) {
@@ -17,4 +19,15 @@ function addUser(username: string, password: string, extra: string[] = []) {
 export default async function globalSetup(_config: FullConfig) {
   addUser(users.user.username, users.user.password);
   addUser(users.admin.username, users.admin.password, ['--admin']);
+  // A confidential client for the authorization code flow; its credentials (printed once
+  // as JSON by the CLI) are kept for the tests.
+  const out = execFileSync(
+    tesseraBin,
+    ['--database-url', databaseUrl, 'client', 'add', '--name', 'E2E App', '--redirect-uri', E2E_REDIRECT_URI],
+    { stdio: ['ignore', 'pipe', 'inherit'], timeout: 30_000 },
+  );
+  fs.writeFileSync(path.join(dataDir, 'client.json'), out);
 }
+
+/// Nothing listens there: the tests intercept the browser's navigation to it.
+export const E2E_REDIRECT_URI = 'http://127.0.0.1:9/callback';
