@@ -49,6 +49,20 @@ pub enum Command {
     /// Manage OAuth clients
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage token signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new signing key active; the old one keeps verifying until its tokens expire.
+    /// Running servers on the same database pick it up within a minute.
+    Rotate {
+        /// RS256, ES256, EdDSA, or all
+        #[arg(long, default_value = "all")]
+        alg: String,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -188,6 +202,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(ClientCommand::Add(add)) => client_add(&db_url, add).await,
         Command::Client(ClientCommand::List(list)) => client_list(&db_url, list).await,
         Command::Client(ClientCommand::Remove { client_id }) => client_remove(&db_url, &client_id).await,
+        Command::Keys(KeysCommand::Rotate { alg }) => keys_rotate(&db_url, &alg).await,
     }
 }
 
@@ -246,7 +261,7 @@ async fn user_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&users)?);
         return Ok(());
     }
-    println!("{:<24} {:<6} {:<9} {}", "USERNAME", "ADMIN", "DISABLED", "EMAIL");
+    println!("{:<24} {:<6} {:<9} EMAIL", "USERNAME", "ADMIN", "DISABLED");
     for u in users {
         println!(
             "{:<24} {:<6} {:<9} {}",
@@ -307,12 +322,32 @@ async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&view)?);
         return Ok(());
     }
-    println!("{:<24} {:<13} {:<24} {}", "CLIENT_ID", "TYPE", "NAME", "REDIRECT_URIS");
+    println!("{:<24} {:<13} {:<24} REDIRECT_URIS", "CLIENT_ID", "TYPE", "NAME");
     for c in clients {
         let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
         let kind = if c.is_public { "public" } else { "confidential" };
         println!("{:<24} {:<13} {:<24} {}", c.client_id, kind, c.name, uris.join(" "));
     }
+    Ok(())
+}
+
+async fn keys_rotate(db_url: &str, alg: &str) -> anyhow::Result<()> {
+    use crate::keys::SigningAlg;
+    // Validate before touching the database.
+    let algs: Vec<SigningAlg> = if alg == "all" {
+        SigningAlg::ALL.to_vec()
+    } else {
+        vec![alg
+            .parse()
+            .map_err(|_| anyhow::anyhow!("unknown algorithm {alg:?} (expected RS256, ES256, EdDSA or all)"))?]
+    };
+    let db = store::open(db_url).await?;
+    let mut rotated = Vec::new();
+    for alg in algs {
+        let kid = crate::keyring::rotate(db.store.as_ref(), alg, crate::now()).await?;
+        rotated.push(json!({ "alg": alg.as_str(), "kid": kid }));
+    }
+    println!("{}", json!({ "rotated": rotated }));
     Ok(())
 }
 

@@ -1,5 +1,113 @@
-//! Placeholder while the endpoint is written.
-use axum::http::StatusCode;
-pub async fn introspect() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
+//! `POST /introspect` (RFC 7662): tells an authenticated confidential client whether a
+//! token is active, and what it is for. Anything not active is `{"active": false}` and
+//! nothing more (§2.2: no hint why).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use tessera_core::error::OAuthError;
+use tessera_core::params;
+use tessera_core::secret::hash_secret;
+use tessera_core::store::Client;
+
+use crate::oauth::response::{no_store, server_error, token_error};
+use crate::oauth::token::{authenticate_client, has_authorization, read_form};
+use crate::oauth::tokens::verify_access_token;
+use crate::web::AppState;
+
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = crate::now();
+    match introspect_inner(&state, &headers, &body, now).await {
+        Ok(body) => no_store(Json(body).into_response()),
+        Err(e) => token_error(&e, has_authorization(&headers)),
+    }
+}
+
+fn inactive() -> Value {
+    json!({ "active": false })
+}
+
+async fn introspect_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Value, OAuthError> {
+    let pairs = read_form(headers, body)?;
+    let client = authenticate_client(state, headers, &pairs).await?;
+    // RFC 7662 §2.1 / §4: the caller must be authorized; only confidential clients, which
+    // hold a credential, are (a public client could be anyone).
+    if client.is_public {
+        return Err(OAuthError::invalid_client("client authentication failed")
+            .with_detail("public client at the introspection endpoint"));
+    }
+    if params::duplicated(&pairs, &["token", "token_type_hint"]).is_some() {
+        return Err(OAuthError::invalid_request("repeated parameter"));
+    }
+    // RFC 7662 §2.1: token is REQUIRED.
+    let token = params::get(&pairs, "token").ok_or_else(|| OAuthError::invalid_request("missing token"))?;
+    if token.contains('.') {
+        access_token(state, token, now).await
+    } else {
+        refresh_token(state, &client, token, now).await
+    }
+}
+
+/// An access token of any client: resource servers introspect tokens issued to others.
+async fn access_token(state: &AppState, token: &str, now: i64) -> Result<Value, OAuthError> {
+    let Ok(claims) = verify_access_token(state, token, None, now).await else {
+        return Ok(inactive());
+    };
+    let store = &state.db.store;
+    if store
+        .is_access_token_revoked(&claims.jti, claims.gid.as_deref())
+        .await
+        .map_err(server_error)?
+    {
+        return Ok(inactive());
+    }
+    // A user token is active only while its user may sign in.
+    let username = match claims.gid {
+        Some(_) => match store.user_by_id(&claims.sub).await.map_err(server_error)? {
+            Some(user) if !user.disabled => Some(user.username),
+            _ => return Ok(inactive()),
+        },
+        None => None,
+    };
+    // RFC 7662 §2.2.
+    let mut body = json!({
+        "active": true,
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+        "token_type": "Bearer",
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "sub": claims.sub,
+        "aud": claims.aud,
+        "iss": claims.iss,
+        "jti": claims.jti,
+    });
+    if let Some(username) = username {
+        body["username"] = json!(username);
+    }
+    Ok(body)
+}
+
+/// A refresh token only for the client it was issued to: it is that client's secret.
+async fn refresh_token(state: &AppState, client: &Client, token: &str, now: i64) -> Result<Value, OAuthError> {
+    let record = state
+        .db
+        .store
+        .refresh_token(&hash_secret(token))
+        .await
+        .map_err(server_error)?;
+    Ok(match record {
+        Some(r) if r.client_id == client.client_id && !r.rotated && !r.revoked && now < r.expires_at => json!({
+            "active": true,
+            "scope": r.scopes.to_string(),
+            "client_id": r.client_id,
+            "token_type": "refresh_token",
+            "exp": r.expires_at,
+            "sub": r.user_id,
+        }),
+        _ => inactive(),
+    })
 }

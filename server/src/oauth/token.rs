@@ -1,5 +1,246 @@
-//! Placeholder while the endpoint is written.
-use axum::http::StatusCode;
-pub async fn token() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
+//! `POST /token` (RFC 6749 §3.2): read the form, authenticate the client, then run the
+//! grant. The `match` in [`exchange`] follows the core's [`TokenRequest`] index. Also the
+//! form and client-authentication steps that revocation and introspection share.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use tessera_core::client_auth::{self, PresentedClient};
+use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::secret::hash_secret;
+use tessera_core::store::{Client, CodeRedemption, User};
+use tessera_core::token::{check_client_credentials, check_code, check_refresh, TokenRequest};
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::oauth::response::{no_store, server_error, token_error};
+use crate::oauth::tokens::{self, UserGrant};
+use crate::web::AppState;
+
+/// The token endpoint. Every answer, success or error, carries `Cache-Control: no-store`
+/// (RFC 6749 §5.1, §5.2).
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = crate::now();
+    // A key rotated by another instance or the CLI signs from here on within a minute.
+    state.keys.refresh_if_needed(None, now).await;
+    match token_inner(&state, &headers, &body, now).await {
+        Ok(body) => no_store(Json(body).into_response()),
+        Err(e) => token_error(&e, has_authorization(&headers)),
+    }
+}
+
+async fn token_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Value, OAuthError> {
+    let pairs = read_form(headers, body)?;
+    let client = authenticate_client(state, headers, &pairs).await?;
+    let request = TokenRequest::parse(&pairs)?;
+    // RFC 6749 §5.2: a client not authorized for this grant type.
+    if !client.allows_grant(request.grant_type()) {
+        return Err(
+            OAuthError::new(ErrorCode::UnauthorizedClient, "grant type not allowed for this client")
+                .with_detail(format!("grant_type {}", request.grant_type())),
+        );
+    }
+    exchange(state, &client, request, now).await
+}
+
+/// One arm per grant, as in the core's [`TokenRequest`].
+async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now: i64) -> Result<Value, OAuthError> {
+    let store = &state.db.store;
+    match request {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            let (record, family_id) = match store
+                .redeem_code(&hash_secret(&code), now)
+                .await
+                .map_err(server_error)?
+            {
+                CodeRedemption::Unknown => {
+                    return Err(OAuthError::invalid_grant("invalid authorization code").with_detail("unknown code"))
+                }
+                // RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued
+                // from it SHOULD be revoked.
+                CodeRedemption::AlreadyUsed { family_id } => {
+                    store.revoke_family(&family_id, now).await.map_err(server_error)?;
+                    return Err(OAuthError::invalid_grant("invalid authorization code")
+                        .with_detail(format!("code replayed; family {family_id} revoked")));
+                }
+                CodeRedemption::Redeemed { record, family_id } => (record, family_id),
+            };
+            // RFC 6749 §4.1.3 and RFC 7636 §4.6 (client, expiry, redirect_uri, PKCE). The
+            // code is spent either way: a failed attempt burns it.
+            check_code(
+                &record,
+                &client.client_id,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+                now,
+            )?;
+            let user = active_user(state, &record.user_id).await?;
+            store
+                .create_family(&family_id, &client.client_id, Some(&user.id), &record.scopes, now)
+                .await
+                .map_err(server_error)?;
+            let grant = UserGrant {
+                client,
+                user: &user,
+                scopes: &record.scopes,
+                grant_scopes: &record.scopes,
+                auth_time: record.auth_time,
+                nonce: record.nonce.as_deref(),
+                family_id: &family_id,
+            };
+            tokens::issue_for_user(state, &grant, now).await
+        }
+
+        TokenRequest::RefreshToken { refresh_token, scope } => {
+            let hash = hash_secret(&refresh_token);
+            let record = store.refresh_token(&hash).await.map_err(server_error)?.ok_or_else(|| {
+                OAuthError::invalid_grant("invalid refresh token").with_detail("unknown refresh token")
+            })?;
+            // RFC 9700 §4.14.2: a rotated (or revoked) token presented again means a copy
+            // is in the wrong hands; revoke the whole family.
+            if record.rotated || record.revoked {
+                store
+                    .revoke_family(&record.family_id, now)
+                    .await
+                    .map_err(server_error)?;
+                return Err(OAuthError::invalid_grant("invalid refresh token")
+                    .with_detail(format!("refresh token reused; family {} revoked", record.family_id)));
+            }
+            // RFC 6749 §6: same client, unexpired, scope no wider than the grant.
+            let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now)?;
+            // Two concurrent uses of one token: only one may rotate it; the loser is reuse.
+            if !store.rotate_refresh_token(&hash, now).await.map_err(server_error)? {
+                store
+                    .revoke_family(&record.family_id, now)
+                    .await
+                    .map_err(server_error)?;
+                return Err(OAuthError::invalid_grant("invalid refresh token")
+                    .with_detail(format!("concurrent refresh; family {} revoked", record.family_id)));
+            }
+            let user = active_user(state, &record.user_id).await?;
+            let grant = UserGrant {
+                client,
+                user: &user,
+                scopes: &scopes,
+                grant_scopes: &record.scopes,
+                // OIDC Core §12.2: auth_time stays that of the original sign-in.
+                auth_time: record.auth_time,
+                nonce: None,
+                family_id: &record.family_id,
+            };
+            tokens::issue_for_user(state, &grant, now).await
+        }
+
+        TokenRequest::ClientCredentials { scope } => {
+            // RFC 6749 §4.4: confidential clients only, scopes within the registration.
+            let scopes = check_client_credentials(client.is_public, &client.scopes, scope.as_ref())?;
+            tokens::issue_for_client(state, client, &scopes, now)
+        }
+    }
+}
+
+/// The user a grant was made for, if they still exist and may sign in.
+async fn active_user(state: &AppState, user_id: &str) -> Result<User, OAuthError> {
+    match state.db.store.user_by_id(user_id).await.map_err(server_error)? {
+        Some(user) if !user.disabled => Ok(user),
+        Some(_) => Err(OAuthError::invalid_grant("the grant is no longer valid").with_detail("user disabled")),
+        None => Err(OAuthError::invalid_grant("the grant is no longer valid").with_detail("user deleted")),
+    }
+}
+
+pub(crate) fn has_authorization(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+}
+
+/// RFC 6749 §2.3 / §3.2.1: who the client says it is, checked against its registration.
+/// Shared by `/token`, `/revoke` and `/introspect`.
+pub(crate) async fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+) -> Result<Client, OAuthError> {
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        Some(v) => Some(v.to_str().map_err(|_| {
+            OAuthError::invalid_client("client authentication failed").with_detail("Authorization header is not ASCII")
+        })?),
+        None => None,
+    };
+    let presented = PresentedClient::from_request(authorization, pairs)?;
+    let client = state
+        .db
+        .store
+        .client_by_id(presented.client_id())
+        .await
+        .map_err(server_error)?;
+    client_auth::authenticate(&presented, client.as_ref())?;
+    client.ok_or_else(|| OAuthError::invalid_client("client authentication failed"))
+}
+
+/// RFC 6749 §3.2: the request is an `application/x-www-form-urlencoded` POST body. Reads
+/// it strictly: a body that is not valid form encoding (bad `%` escape, not UTF-8) is
+/// invalid_request rather than guessed at. Repeats are kept for the caller to refuse.
+pub(crate) fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
+    parse_form(body).ok_or_else(|| OAuthError::invalid_request("malformed form body"))
+}
+
+/// `application/x-www-form-urlencoded` parsing (WHATWG URL §5.1) that refuses, instead of
+/// replacing, what does not decode.
+pub fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let body = std::str::from_utf8(body).ok()?;
+    body.split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            Some((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// CORS for the endpoints a browser app (a public client) calls directly: `/token`,
+/// `/revoke`, `/introspect`, `/userinfo`, `/jwks.json` and `/.well-known/*`. Any origin,
+/// never credentials: these endpoints authenticate by what the request carries (client
+/// id, Bearer token), not by cookies, so a foreign origin gains nothing a server-side
+/// client would not have.
+pub fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::WWW_AUTHENTICATE])
+        .max_age(std::time::Duration::from_secs(600))
 }

@@ -1,1 +1,267 @@
-//! Placeholder while the module is written.
+//! Minting and reading Tessera's tokens: JWT access tokens (RFC 9068), OpenID Connect ID
+//! tokens (OIDC Core §2) and opaque refresh tokens (stored by hash, RFC 9700 §4.14.2
+//! rotation). The token endpoint mints; revocation, introspection, userinfo and the sample
+//! resource read access tokens through [`verify_access_token`].
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tessera_core::error::OAuthError;
+use tessera_core::scope::{self, OFFLINE_ACCESS, OPENID};
+use tessera_core::secret::{hash_secret, random_id, random_token};
+use tessera_core::store::{Client, User};
+use tessera_core::token::RefreshRecord;
+use tessera_core::types::ScopeSet;
+
+use crate::keyring::MAX_TOKEN_LIFETIME;
+use crate::keys::{at_hash, SigningAlg, VerifyError, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
+use crate::oauth::response::server_error;
+use crate::web::AppState;
+
+/// OIDC Core §2 leaves the ID token lifetime to us; it is consumed right away.
+pub const ID_TOKEN_TTL: i64 = 3600;
+
+/// The audience of access tokens: the sample protected resource (`/api/resource`).
+/// RFC 9068 §3: `aud` names the resource the token is meant for.
+pub fn resource_audience(issuer: &str) -> String {
+    format!("{}/api", issuer.trim_end_matches('/'))
+}
+
+/// RFC 9068 §2.2: the claims of a JWT access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    /// The user's id, or for client_credentials the client's (RFC 9068 §2.2).
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    /// RFC 9068 §2.2.3: space-separated, as in RFC 6749 §3.3.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    /// RFC 9068 §2.2.1: when the user authenticated (user tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// The token family (grant) id, so that revoking the grant reaches its access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+}
+
+impl AccessClaims {
+    pub fn scopes(&self) -> ScopeSet {
+        ScopeSet::parse(&self.scope).unwrap_or_default()
+    }
+}
+
+/// The user claims a set of granted scopes releases (OIDC Core §5.4), shared by the ID
+/// token and the userinfo response. Only claims Tessera has a value for are sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// OIDC Core §5.1: Tessera does not verify addresses, so this is always false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+impl UserClaims {
+    pub fn for_scopes(user: &User, scopes: &ScopeSet) -> Self {
+        let allowed = scope::claims_for(scopes);
+        let email = user.email.clone().filter(|_| allowed.contains("email"));
+        Self {
+            name: user.name.clone().filter(|_| allowed.contains("name")),
+            preferred_username: allowed.contains("preferred_username").then(|| user.username.clone()),
+            email_verified: email.as_ref().map(|_| false),
+            email,
+        }
+    }
+}
+
+/// OIDC Core §2 and §3.1.3.6: the claims of an ID token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// OIDC Core §3.1.3.6: hash of the access token issued with it.
+    pub at_hash: String,
+    /// OIDC Core §2: the party the token was issued to.
+    pub azp: String,
+    #[serde(flatten)]
+    pub user: UserClaims,
+}
+
+/// A client's configured algorithm, or `fallback` when unset or unknown.
+fn alg_or(configured: &str, fallback: SigningAlg) -> SigningAlg {
+    SigningAlg::from_str(configured).unwrap_or(fallback)
+}
+
+/// Access token lifetime: the client's setting, kept within what a retired signing key
+/// stays published for, so that no valid token outlives its key in the JWKS.
+fn access_ttl(client: &Client) -> i64 {
+    client.settings.access_token_ttl.clamp(1, MAX_TOKEN_LIFETIME)
+}
+
+/// Signs an access token; returns the JWT and its lifetime in seconds.
+fn sign_access_token(
+    state: &AppState,
+    client: &Client,
+    sub: &str,
+    scopes: &ScopeSet,
+    auth_time: Option<i64>,
+    gid: Option<&str>,
+    now: i64,
+) -> Result<(String, i64), OAuthError> {
+    let ttl = access_ttl(client);
+    let claims = AccessClaims {
+        iss: state.issuer.clone(),
+        sub: sub.to_owned(),
+        aud: resource_audience(&state.issuer),
+        exp: now.saturating_add(ttl),
+        iat: now,
+        jti: random_id(),
+        client_id: client.client_id.clone(),
+        scope: scopes.to_string(),
+        auth_time,
+        gid: gid.map(str::to_owned),
+    };
+    let alg = alg_or(&client.settings.access_token_alg, SigningAlg::ES256);
+    let jwt = state
+        .keys
+        .keys()
+        .sign(alg, ACCESS_TOKEN_TYP, &claims)
+        .map_err(server_error)?;
+    Ok((jwt, ttl))
+}
+
+/// What a user's tokens are issued for: a grant from the authorization code, or its
+/// continuation through a refresh token.
+pub struct UserGrant<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    /// The scopes of the tokens issued now (a refresh may narrow them).
+    pub scopes: &'a ScopeSet,
+    /// The scopes of the whole grant, which a new refresh token carries (RFC 6749 §6:
+    /// a narrowed refresh does not shrink what later refreshes may ask for).
+    pub grant_scopes: &'a ScopeSet,
+    pub auth_time: i64,
+    /// OIDC Core §3.1.3.6: echoed into the ID token; absent on refresh.
+    pub nonce: Option<&'a str>,
+    pub family_id: &'a str,
+}
+
+/// Issues an access token, a refresh token (when the grant includes `offline_access` and
+/// the client may refresh) and an ID token (when `openid` is among the scopes), and returns
+/// the RFC 6749 §5.1 token response.
+pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -> Result<Value, OAuthError> {
+    let client = grant.client;
+    let (access_token, expires_in) = sign_access_token(
+        state,
+        client,
+        &grant.user.id,
+        grant.scopes,
+        Some(grant.auth_time),
+        Some(grant.family_id),
+        now,
+    )?;
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": grant.scopes.to_string(),
+    });
+
+    // OIDC Core §11: offline_access asks for a refresh token; RFC 6749 §6 needs the client
+    // to be allowed the refresh_token grant to use one.
+    if grant.grant_scopes.contains(OFFLINE_ACCESS) && client.allows_grant("refresh_token") {
+        let refresh_token = random_token();
+        let record = RefreshRecord {
+            family_id: grant.family_id.to_owned(),
+            client_id: client.client_id.clone(),
+            user_id: grant.user.id.clone(),
+            scopes: grant.grant_scopes.clone(),
+            auth_time: grant.auth_time,
+            expires_at: now.saturating_add(client.settings.refresh_token_ttl.max(1)),
+            rotated: false,
+            revoked: false,
+        };
+        state
+            .db
+            .store
+            .put_refresh_token(&hash_secret(&refresh_token), &record, now)
+            .await
+            .map_err(server_error)?;
+        body["refresh_token"] = json!(refresh_token);
+    }
+
+    // OIDC Core §3.1.3.3: an OpenID Connect request gets an ID token.
+    if grant.scopes.contains(OPENID) {
+        let alg = alg_or(&client.settings.id_token_alg, SigningAlg::RS256);
+        let claims = IdClaims {
+            iss: state.issuer.clone(),
+            sub: grant.user.id.clone(),
+            aud: client.client_id.clone(),
+            exp: now.saturating_add(ID_TOKEN_TTL),
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.map(str::to_owned),
+            at_hash: at_hash(alg, &access_token),
+            azp: client.client_id.clone(),
+            user: UserClaims::for_scopes(grant.user, grant.scopes),
+        };
+        let id_token = state
+            .keys
+            .keys()
+            .sign(alg, ID_TOKEN_TYP, &claims)
+            .map_err(server_error)?;
+        body["id_token"] = json!(id_token);
+    }
+    Ok(body)
+}
+
+/// RFC 6749 §4.4.3: client_credentials gets an access token only; its subject is the
+/// client itself.
+pub fn issue_for_client(state: &AppState, client: &Client, scopes: &ScopeSet, now: i64) -> Result<Value, OAuthError> {
+    let (access_token, expires_in) = sign_access_token(state, client, &client.client_id, scopes, None, None, now)?;
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+    });
+    if !scopes.is_empty() {
+        body["scope"] = json!(scopes.to_string());
+    }
+    Ok(body)
+}
+
+/// Verifies an access token this server signed: signature by a published key, `typ`
+/// at+jwt (RFC 9068 §4), issuer, expiry, and the audience when given. A `kid` this
+/// instance does not know triggers one reload of the key ring first (a key rotated
+/// elsewhere). Revocation is the caller's check (it needs the store).
+pub async fn verify_access_token(
+    state: &AppState,
+    token: &str,
+    audience: Option<&str>,
+    now: i64,
+) -> Result<AccessClaims, VerifyError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+    if let Some(kid) = header.kid.as_deref() {
+        state.keys.refresh_if_needed(Some(kid), now).await;
+    }
+    state
+        .keys
+        .keys()
+        .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &state.issuer, audience)
+}

@@ -1,5 +1,65 @@
-//! Placeholder while the endpoint is written.
-use axum::http::StatusCode;
-pub async fn userinfo() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
+//! `GET|POST /userinfo` (OpenID Connect Core §5.3): the claims about the signed-in user
+//! that the access token's scopes release, for a Bearer access token (RFC 6750).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use tessera_core::params;
+use tessera_core::scope::OPENID;
+
+use crate::oauth::resource::{authorize_bearer, bearer_token, insufficient_scope, invalid_token};
+use crate::oauth::response::{bearer_error, no_store};
+use crate::oauth::token::read_form;
+use crate::oauth::tokens::UserClaims;
+use crate::web::AppState;
+
+pub async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    let now = crate::now();
+    let form_token = match form_token(&method, &headers, &body) {
+        Ok(t) => t,
+        Err(detail) => return bearer_error(&invalid_token(detail), None),
+    };
+    let token = match (bearer_token(&headers), form_token.as_deref()) {
+        // RFC 6750 §2: a client MUST NOT use more than one method per request.
+        (Some(_), Some(_)) => return bearer_error(&invalid_token("token in header and body"), None),
+        (header, body) => header.or(body),
+    };
+    // OIDC Core §5.3: any access token of ours; the audience is the resource's, not ours,
+    // so it is not checked here.
+    let (claims, user) = match authorize_bearer(&state, token, None, now).await {
+        Ok(found) => found,
+        Err(e) => return bearer_error(&e, None),
+    };
+    // OIDC Core §5.3.3 / RFC 6750 §3.1: userinfo needs a token issued for `openid`.
+    let scopes = claims.scopes();
+    let user = match user {
+        Some(user) if scopes.contains(OPENID) => user,
+        _ => return bearer_error(&insufficient_scope(), Some(OPENID)),
+    };
+    let mut body = json!({ "sub": user.id });
+    if let (Some(map), Ok(serde_json::Value::Object(extra))) = (
+        body.as_object_mut(),
+        serde_json::to_value(UserClaims::for_scopes(&user, &scopes)),
+    ) {
+        map.extend(extra);
+    }
+    no_store(Json(body).into_response())
+}
+
+/// RFC 6750 §2.2: the `access_token` form parameter of a POST with a form body. Other
+/// bodies are ignored.
+fn form_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, &'static str> {
+    if method != Method::POST || body.is_empty() {
+        return Ok(None);
+    }
+    let Ok(pairs) = read_form(headers, body) else {
+        return Ok(None);
+    };
+    if params::duplicated(&pairs, &["access_token"]).is_some() {
+        return Err("repeated access_token");
+    }
+    Ok(params::get(&pairs, "access_token").map(str::to_owned))
 }
