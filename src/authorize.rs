@@ -450,6 +450,7 @@ mod tests {
             scopes: ScopeSet::parse(scopes).unwrap(),
             is_public: public,
             created_at: 0,
+            settings: Default::default(),
         }
     }
 

@@ -287,6 +287,7 @@ mod tests {
             scopes: ScopeSet::default(),
             is_public: public,
             created_at: 0,
+            settings: Default::default(),
         }
     }
 

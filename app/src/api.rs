@@ -107,7 +107,10 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
     };
     // Built-in scopes in their usual order (openid first), then the client's own.
     let builtin_rank = |name: &str| {
-        tessera_core::scope::builtin_scopes().iter().position(|s| s.name == name).unwrap_or(usize::MAX)
+        tessera_core::scope::builtin_scopes()
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or(usize::MAX)
     };
     let mut names: Vec<&str> = pending.request.scopes.iter().collect();
     names.sort_by_key(|n| (builtin_rank(n), n.to_string()));

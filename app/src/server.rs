@@ -221,9 +221,14 @@ mod tests {
     #[test]
     fn login_url_encodes_next() {
         assert_eq!(
-            login_url("/a?b=c&d", Some("invalid")),
+            login_url("/a?b=c&d", "", Some("invalid")),
             "/login?next=/a%3Fb%3Dc%26d&error=invalid"
         );
-        assert_eq!(login_url("/", None), "/login?next=/");
+        assert_eq!(login_url("/", "", None), "/login?next=/");
+        // A login for a pending authorization request goes back to it, not to `next`.
+        assert_eq!(
+            login_url("/", "abc", Some("invalid")),
+            "/login?request=abc&error=invalid"
+        );
     }
 }

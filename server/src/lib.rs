@@ -2,7 +2,7 @@
 //! router the binary serves.
 //!
 //! # Layout
-//! - [`cli`]: the command line (clap) and the commands `serve`, `migrate`, `user`, `client`.
+//! - [`cli`]: the command line (clap) and the commands `serve`, `migrate`, `user`, `client`, `keys`.
 //! - [`config`]: what `serve` resolves from flags and environment (address, issuer, site).
 //! - [`store`]: the core's storage traits on SQLite and PostgreSQL, plus browser sessions.
 //! - [`web`]: the axum router — health checks, the Leptos pages and server functions,

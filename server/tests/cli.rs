@@ -1,6 +1,9 @@
 //! The command-line contract: JSON on stdout and nothing else there, one-line errors with
 //! a non-zero exit, no half-written rows, on SQLite and PostgreSQL.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::Write;

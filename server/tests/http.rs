@@ -2,6 +2,9 @@
 //! pages, security headers, and sign-in through the same form post a browser without
 //! JavaScript makes.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::process::Command;
@@ -247,4 +250,32 @@ async fn sign_in_cycles_the_session_id_and_sets_a_safe_cookie() {
     let after = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
     assert_ne!(id(&before), id(&after), "session fixation: the id changes at sign-in");
+}
+
+/// Browser apps (public clients) call the token, userinfo and discovery endpoints from
+/// JavaScript; the authorization endpoint is a navigation and gets no CORS.
+#[tokio::test]
+async fn cors_on_the_endpoints_browser_apps_call() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    let client = reqwest::Client::new();
+    for path in ["/token", "/userinfo", "/.well-known/openid-configuration", "/jwks.json"] {
+        let res = client
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", server.base))
+            .header("origin", "https://spa.example.com")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
+    }
+    let res = client
+        .get(format!("{}/authorize", server.base))
+        .header("origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
 }

@@ -1,5 +1,8 @@
 //! One storage suite, run unchanged against SQLite and PostgreSQL.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use tessera_core::password::{hash_password, verify_password};
@@ -333,5 +336,37 @@ mod oauth {
             assert_eq!(keys[1].retired_at, None);
             assert_eq!(keys[1].private_der, vec![1, 2, 3], "{}: bytes round-trip", tdb.name);
         }
+    }
+}
+
+/// A replay can revoke a family before the first exchange has created it: the first
+/// exchange's tokens must then be born revoked.
+#[tokio::test]
+async fn revoking_a_family_before_it_exists_still_revokes_it() {
+    use tessera_core::pkce::PkceChallenge;
+    use tessera_core::token::CodeRecord;
+    for tdb in common::databases().await {
+        let db = common::open(&tdb).await;
+        let s = &db.store;
+        let user = s.create_user(new_user("ray", false), 1).await.unwrap();
+        s.create_client(new_client("c1", false), 1).await.unwrap();
+        let record = CodeRecord {
+            client_id: "c1".into(),
+            redirect_uri: RedirectUri::parse("https://app.example.com/cb").unwrap(),
+            redirect_uri_in_request: true,
+            pkce: PkceChallenge::parse(Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), Some("S256")).unwrap(),
+            nonce: None,
+            user_id: user.id.clone(),
+            scopes: ScopeSet::parse("openid").unwrap(),
+            auth_time: 1,
+            expires_at: 100,
+            used: false,
+        };
+        s.put_code("h", "famx", &record, 1).await.unwrap();
+        s.revoke_family("famx", 5).await.unwrap();
+        s.create_family("famx", "c1", Some(&user.id), &record.scopes, 6)
+            .await
+            .unwrap();
+        assert!(s.is_family_revoked("famx").await.unwrap(), "{}", tdb.name);
     }
 }

@@ -27,14 +27,13 @@ use axum::Router;
 use crate::web::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/authorize", get(authorize::get).post(authorize::post))
-        .route("/authorize/resume", get(authorize::resume))
+    // Endpoints a browser app (a public client) calls from JavaScript get CORS; the
+    // authorization endpoint is a navigation and must not.
+    let cross_origin = Router::new()
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route("/introspect", post(introspect::introspect))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
-        .route("/api/resource", get(resource::resource))
         .route("/jwks.json", get(discovery::jwks))
         .route(
             "/.well-known/openid-configuration",
@@ -44,4 +43,10 @@ pub fn routes() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(discovery::oauth_authorization_server),
         )
+        .layer(token::cors());
+    Router::new()
+        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/authorize/resume", get(authorize::resume))
+        .route("/api/resource", get(resource::resource))
+        .merge(cross_origin)
 }

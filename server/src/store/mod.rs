@@ -614,9 +614,10 @@ macro_rules! impl_store {
                 scopes: &ScopeSet,
                 now: i64,
             ) -> Result<(), StoreError> {
+                // A replay of the code may have revoked (and so created) the family first.
                 sqlx::query(
                     "INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (family_id) DO NOTHING",
                 )
                 .bind(family_id)
                 .bind(client_id)
@@ -631,6 +632,18 @@ macro_rules! impl_store {
 
             async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                // The family may not exist yet (a replay racing the first exchange): create
+                // it revoked from its code, so the first exchange's tokens are born revoked.
+                sqlx::query(
+                    "INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at, revoked_at) \
+                     SELECT family_id, client_id, user_id, scopes, $2, $2 FROM auth_codes WHERE family_id = $1 \
+                     ON CONFLICT (family_id) DO NOTHING",
+                )
+                .bind(family_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
                 sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
                     .bind(family_id)
                     .bind(now)

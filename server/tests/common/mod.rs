@@ -1,6 +1,6 @@
 //! Shared test support: the databases every suite runs against, and a real server on a
 //! free port.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 
