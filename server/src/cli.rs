@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use tessera_core::password::hash_password;
 use tessera_core::secret::{random_id, ClientSecret};
-use tessera_core::store::{NewClient, NewUser, StoreError};
+use tessera_core::store::{ClientSettings, NewClient, NewUser, StoreError};
 use tessera_core::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Username};
 
 use crate::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_SITE_ROOT};
@@ -73,7 +73,7 @@ pub struct ServeArgs {
     /// Issuer identifier (https URL, or http on loopback) [default: http://ADDR]
     #[arg(long, env = "TESSERA_ISSUER")]
     pub issuer: Option<String>,
-    /// On a new database, create an admin user and a demo client and print their credentials
+    /// On a new database, create an admin user and print its credentials
     #[arg(long, env = "TESSERA_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
     /// Directory of the compiled site (WASM, JS, CSS) built by cargo-leptos
@@ -128,6 +128,19 @@ pub struct ClientAdd {
     /// A public client (no secret; PKCE required), e.g. a single-page or native app
     #[arg(long)]
     pub public: bool,
+    /// Let this confidential client omit PKCE (public clients always need it; RFC 9700 §2.1.1
+    /// recommends it for everyone)
+    #[arg(long)]
+    pub pkce_optional: bool,
+    /// Access token signing algorithm: ES256, RS256 or EdDSA
+    #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
+    pub access_token_alg: String,
+    /// ID token signing algorithm (`id_token_signed_response_alg`): RS256, ES256 or EdDSA
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
+    pub id_token_alg: String,
+    /// Access token lifetime in seconds (at most 86400)
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(60..=86400))]
+    pub access_token_ttl: i64,
 }
 
 #[derive(Debug, Args)]
@@ -290,8 +303,17 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         redirect_uris,
         scopes,
         is_public: add.public,
-        settings: Default::default(),
+        settings: ClientSettings {
+            require_pkce: add.public || !add.pkce_optional,
+            access_token_alg: add.access_token_alg,
+            id_token_alg: add.id_token_alg,
+            access_token_ttl: add.access_token_ttl,
+            ..Default::default()
+        },
     };
+    if add.public && add.pkce_optional {
+        bail!("--pkce-optional applies to confidential clients only: a public client always needs PKCE");
+    }
     let db = store::open(db_url).await?;
     let client = db.store.create_client(client, crate::now()).await?;
     let out = match secret {

@@ -14,6 +14,9 @@
 //! - [`demo`]: the ready-to-try setup made by `serve --demo` on a new database.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
 
+// Deeply nested Leptos view types (release builds, without `--cfg erase_components`).
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod config;
 pub mod demo;

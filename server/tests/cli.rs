@@ -370,3 +370,85 @@ fn help_and_version_succeed() {
     }
     assert!(tessera(&["--version"], None).status.success());
 }
+
+#[tokio::test]
+async fn client_add_sets_pkce_and_signing_per_client() {
+    let tdb = common::sqlite();
+    let v = stdout_json(&tessera(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Legacy",
+            "--redirect-uri",
+            "https://legacy.example.com/cb",
+            "--pkce-optional",
+            "--access-token-alg",
+            "RS256",
+            "--id-token-alg",
+            "EdDSA",
+            "--access-token-ttl",
+            "600",
+            "--database-url",
+            &tdb.url,
+        ],
+        None,
+    ));
+    let db = common::open(&tdb).await;
+    let c = db
+        .store
+        .client_by_id(v["client_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!c.requires_pkce());
+    assert_eq!(
+        (c.settings.access_token_alg.as_str(), c.settings.id_token_alg.as_str()),
+        ("RS256", "EdDSA")
+    );
+    assert_eq!(c.settings.access_token_ttl, 600);
+    // Defaults: PKCE required, ES256 access tokens, RS256 ID tokens.
+    let v = stdout_json(&tessera(
+        &[
+            "client",
+            "add",
+            "--name",
+            "New",
+            "--redirect-uri",
+            "https://new.example.com/cb",
+            "--database-url",
+            &tdb.url,
+        ],
+        None,
+    ));
+    let c = db
+        .store
+        .client_by_id(v["client_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(c.requires_pkce());
+    assert_eq!(
+        (c.settings.access_token_alg.as_str(), c.settings.id_token_alg.as_str()),
+        ("ES256", "RS256")
+    );
+    // Refused: a public client without PKCE, an unknown algorithm, a lifetime out of range.
+    for args in [
+        vec!["--public", "--pkce-optional"],
+        vec!["--access-token-alg", "HS256"],
+        vec!["--access-token-ttl", "999999"],
+    ] {
+        let mut all = vec![
+            "client",
+            "add",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://x.example.com/cb",
+            "--database-url",
+            &tdb.url,
+        ];
+        all.extend(args.iter());
+        one_line_error(&tessera(&all, None));
+    }
+}
