@@ -125,34 +125,12 @@ fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
     let (id, secret) = decoded
         .split_once(':')
         .ok_or_else(|| malformed("Basic credentials lack ':'"))?;
-    let id = form_urldecode(id).ok_or_else(|| malformed("client id is not form-urlencoded"))?;
-    let secret = form_urldecode(secret).ok_or_else(|| malformed("secret is not form-urlencoded"))?;
+    let id = crate::params::form_urldecode(id).ok_or_else(|| malformed("client id is not form-urlencoded"))?;
+    let secret = crate::params::form_urldecode(secret).ok_or_else(|| malformed("secret is not form-urlencoded"))?;
     if id.is_empty() || secret.is_empty() {
         return Err(malformed("empty client id or secret"));
     }
     Ok((id, secret))
-}
-
-/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a
-/// byte. A stray `%` or invalid UTF-8 is refused rather than guessed at.
-fn form_urldecode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 /// RFC 6749 §3.2.1 and §2.3: a confidential client MUST authenticate with its secret

@@ -457,7 +457,7 @@ async fn code_exchange_refusals() {
 
 #[test]
 fn form_bodies_are_read_strictly() {
-    use tessera::oauth::token::parse_form;
+    use tessera_core::params::parse_form;
     #[rustfmt::skip]
     let table: &[(&str, Option<Vec<(&str, &str)>>)] = &[
         ("a=1&b=2", Some(vec![("a", "1"), ("b", "2")])),

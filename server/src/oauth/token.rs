@@ -196,39 +196,7 @@ pub(crate) fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String,
             "Content-Type must be application/x-www-form-urlencoded",
         ));
     }
-    parse_form(body).ok_or_else(|| OAuthError::invalid_request("malformed form body"))
-}
-
-/// `application/x-www-form-urlencoded` parsing (WHATWG URL §5.1) that refuses, instead of
-/// replacing, what does not decode.
-pub fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let body = std::str::from_utf8(body).ok()?;
-    body.split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            Some((decode(name)?, decode(value)?))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    tessera_core::params::parse_form(body).ok_or_else(|| OAuthError::invalid_request("malformed form body"))
 }
 
 /// CORS for the endpoints a browser app (a public client) calls directly: `/token`,
