@@ -19,6 +19,7 @@ function addUser(username: string, password: string, extra: string[] = []) {
 export default async function globalSetup(_config: FullConfig) {
   addUser(users.user.username, users.user.password);
   addUser(users.admin.username, users.admin.password, ['--admin']);
+  addUser(users.user2.username, users.user2.password);
   // A confidential client for the authorization code flow; its credentials (printed once
   // as JSON by the CLI) are kept for the tests.
   const out = execFileSync(

@@ -24,6 +24,7 @@
 //!   login, consent and issuing a code, build the redirect back.
 //! - [`token`]: the token endpoint — one request variant per grant, one file per grant.
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
+//! - [`throttle`]: the login back-off policy (per account and per client address).
 
 pub mod authorize;
 pub mod client_auth;
@@ -35,5 +36,6 @@ pub mod pkce;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod types;

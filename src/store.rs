@@ -246,9 +246,42 @@ pub trait OAuthStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// A consent as the user's "my apps" list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentedClient {
+    pub consent: Consent,
+    pub client_name: String,
+}
+
+/// What a signed-in user manages themselves, and the login back-off counters
+/// (policy in [`crate::throttle`]).
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Replaces the user's Argon2id hash; false if there is no such user.
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<bool, StoreError>;
+    /// Every client the user has consented to, by client name.
+    async fn consents_for_user(&self, user_id: &str) -> Result<Vec<ConsentedClient>, StoreError>;
+    /// Forgets the consent and revokes every token family of this user and client (their
+    /// refresh tokens at once, their access tokens at the resource server's next check),
+    /// so the next authorization asks again. False if there was no consent.
+    async fn revoke_consent(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// The latest time until which any of `keys` is blocked, if that is after `now`.
+    async fn login_blocked_until(&self, keys: &[String], now: i64) -> Result<Option<i64>, StoreError>;
+    /// Counts one failure for `key` (atomically, across instances) and returns until when
+    /// it is now blocked under `policy`, if it is.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        policy: &crate::throttle::Backoff,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+}
+
 /// Everything Tessera stores, behind one object.
 #[async_trait]
-pub trait Store: UserStore + ClientStore + OAuthStore {
+pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore {
     /// One round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres".

@@ -53,8 +53,30 @@ pub async fn login(
         leptos_axum::redirect(&server::login_url(&next, &request, Some("expired")));
         return Ok(());
     }
+    // Back-off (tessera_core::throttle): a blocked attempt is refused before Argon2 runs,
+    // whatever the password, and says when to try again.
+    let now = server::now();
+    let keys = server::throttle_keys(&username).await;
+    let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+    let blocked = ctx
+        .store
+        .login_blocked_until(&key_names, now)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    if let Some(until) = blocked {
+        let retry = tessera_core::throttle::retry_after(until, now);
+        leptos_axum::redirect(&server::throttled_url(&next, &request, retry));
+        return Ok(());
+    }
     match server::authenticate(&ctx, &username, &password).await {
         Ok(user) => {
+            // Success clears the account's counter; the address's runs out on its own.
+            if let Some((account, _)) = keys.first() {
+                ctx.store
+                    .clear_login_failures(account)
+                    .await
+                    .map_err(|e| ServerFnError::new(e.to_string()))?;
+            }
             server::sign_in(&session, &user).await?;
             if request.is_empty() {
                 leptos_axum::redirect(&next);
@@ -67,7 +89,22 @@ pub async fn login(
                 leptos_axum::redirect(&server::resume_url(&request));
             }
         }
-        Err(LoginFailure::Invalid) => leptos_axum::redirect(&server::login_url(&next, &request, Some("invalid"))),
+        Err(LoginFailure::Invalid) => {
+            let mut blocked_until = None;
+            for (key, policy) in &keys {
+                let until = ctx
+                    .store
+                    .record_login_failure(key, policy, now)
+                    .await
+                    .map_err(|e| ServerFnError::new(e.to_string()))?;
+                blocked_until = blocked_until.max(until);
+            }
+            let url = match blocked_until {
+                Some(until) => server::throttled_url(&next, &request, tessera_core::throttle::retry_after(until, now)),
+                None => server::login_url(&next, &request, Some("invalid")),
+            };
+            leptos_axum::redirect(&url);
+        }
         Err(LoginFailure::Backend(e)) => return Err(ServerFnError::new(e)),
     }
     Ok(())

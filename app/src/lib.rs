@@ -5,10 +5,14 @@
 //! - `pages/`: one module per page (home, login, consent).
 //! - [`api`]: the server functions the pages call (session, login, logout, status). They
 //!   record UI decisions only; the OAuth protocol endpoints are plain axum routes.
+//! - [`account_api`]: the server functions of `/account` and `/account/apps` (password
+//!   change, the apps a user has allowed, revoking one).
 //! - `server` (ssr only): what the server functions need from the host — the store, the
 //!   session, CSRF checks, authentication.
 
+pub mod account_api;
 pub mod api;
+pub mod demo_api;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -59,12 +63,18 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true"></span>
                     "Tessera"
                 </A>
+                <nav class="topnav" aria-label="Account">
+                    <A href="/account">"My account"</A>
+                </nav>
             </header>
             <main class="page">
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/consent") view=pages::consent::ConsentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/apps") view=pages::account::MyAppsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/demo") view=pages::demo::DemoPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -98,6 +98,20 @@ pub async fn authenticate(ctx: &ServerContext, username: &str, password: &str) -
     }
 }
 
+/// The back-off counters a sign-in as `username` from this connection is held to: the
+/// account's and the client address's. The address is the TCP peer (`ConnectInfo`); a
+/// server run without it (router tests) only counts per account.
+pub async fn throttle_keys(username: &str) -> Vec<(String, &'static tessera_core::throttle::Backoff)> {
+    use tessera_core::throttle::{account_key, address_key, PER_ACCOUNT, PER_ADDRESS};
+    let mut keys = vec![(account_key(username), &PER_ACCOUNT)];
+    if let Ok(axum::extract::ConnectInfo(peer)) =
+        leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await
+    {
+        keys.push((address_key(peer.ip()), &PER_ADDRESS));
+    }
+    keys
+}
+
 /// Binds the session to the user under a fresh session id (no session fixation).
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), ServerFnError> {
     session.cycle_id().await.map_err(session_err)?;
@@ -168,7 +182,12 @@ pub fn login_url(next: &str, request: &str, error: Option<&str>) -> String {
     url
 }
 
-fn urlencode(s: &str) -> String {
+/// The login page saying "try again in N seconds".
+pub fn throttled_url(next: &str, request: &str, retry_after: i64) -> String {
+    format!("{}&retry={retry_after}", login_url(next, request, Some("throttled")))
+}
+
+pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {

@@ -1,14 +1,16 @@
-//! `tessera serve --demo`: on a new database, an admin user and a demo client, with their
-//! credentials printed once (and saved to a file only the current user can read).
+//! `tessera serve --demo`: on a new database, an admin user, with its credentials printed
+//! once (and saved to a file only the current user can read), and where to find the
+//! step-by-step demo. The demo's client (`tessera-demo`) is registered on every start by
+//! [`crate::demo_client::ensure`], with or without `--demo`.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use tessera_core::password::hash_password;
-use tessera_core::secret::{random_id, random_token, ClientSecret};
-use tessera_core::store::{NewClient, NewUser};
-use tessera_core::types::{RedirectUri, ScopeSet, Username};
+use tessera_core::secret::random_token;
+use tessera_core::store::NewUser;
+use tessera_core::types::Username;
 
 use crate::config::Config;
 use crate::store::Database;
@@ -21,6 +23,7 @@ pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
     if db.store.count_users().await? > 0 {
         let saved = Path::new(CREDENTIALS_FILE).exists();
         println!("\nTessera is running at {}/", config.issuer);
+        println!("The step-by-step demo: {}/demo", config.issuer);
         if saved {
             println!("The demo credentials from the first start are in {CREDENTIALS_FILE}.\n");
         }
@@ -43,34 +46,14 @@ pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
         )
         .await?;
 
-    let secret = ClientSecret::generate();
-    let client = db
-        .store
-        .create_client(
-            NewClient {
-                client_id: random_id(),
-                name: "Tessera demo client".into(),
-                secret_hash: Some(secret.hash()),
-                redirect_uris: vec![RedirectUri::parse(&format!("{}/demo/callback", config.issuer))?],
-                scopes: ScopeSet::parse("openid profile email offline_access")?,
-                is_public: false,
-                settings: Default::default(),
-            },
-            crate::now(),
-        )
-        .await?;
-
     let text = format!(
         "Tessera demo credentials\n\
          \n  Open:               {issuer}/login\
          \n  Admin username:     {user}\
          \n  Admin password:     {password}\
-         \n  Demo client id:     {client_id}\
-         \n  Demo client secret: {secret}\n",
+         \n  Step-by-step demo:  {issuer}/demo\n",
         issuer = config.issuer,
         user = admin.username,
-        client_id = client.client_id,
-        secret = secret.expose(),
     );
     println!("\n{text}\nThey are shown once; a copy is in {CREDENTIALS_FILE} (readable only by you).\n");
     save_private(Path::new(CREDENTIALS_FILE), &text).context("cannot save the demo credentials")?;

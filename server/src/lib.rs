@@ -12,6 +12,7 @@
 //! - [`keyring`]: the keys a running server signs with, shared through the database.
 //! - [`keys`]: the token signing keys (RS256, ES256, EdDSA): generation, JWKS, JWT sign/verify.
 //! - [`demo`]: the ready-to-try setup made by `serve --demo` on a new database.
+//! - [`demo_client`]: the built-in OAuth client behind the step-by-step demo at `/demo`.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
 
 // Deeply nested Leptos view types (release builds, without `--cfg erase_components`).
@@ -20,6 +21,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_client;
 pub mod keyring;
 pub mod keys;
 pub mod logging;

@@ -84,6 +84,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::oauth::routes())
+        .merge(crate::demo_client::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -174,6 +175,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     });
 
     let keys = KeyRing::load(db.store.clone(), crate::now()).await?;
+    // The step-by-step demo's client, on every start: its secret derives from the keys.
+    crate::demo_client::ensure(&db, &config.issuer).await?;
     let app = router(&config, db, keys);
     tracing::info!(
         addr = %config.addr,
@@ -182,9 +185,14 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "Tessera is ready"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // The peer address feeds the per-address login back-off. It is the TCP peer: behind a
+    // reverse proxy that is the proxy; X-Forwarded-For is deliberately not trusted.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -460,11 +460,17 @@ fn logs_go_to_stderr_as_text_or_json() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty(), "logs never go to stdout");
     let err = String::from_utf8(out.stderr).unwrap();
-    let line = err.lines().find(|l| l.contains("migrations applied")).expect("a log line");
+    let line = err
+        .lines()
+        .find(|l| l.contains("migrations applied"))
+        .expect("a log line");
     let v: Value = serde_json::from_str(line).expect("JSON log line");
     assert_eq!(v["level"], "INFO");
     assert_eq!(v["message"], "migrations applied");
     let out = tessera(&["migrate", "--database-url", &tdb.url], None);
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("migrations applied") && serde_json::from_str::<Value>(err.trim()).is_err(), "{err}");
+    assert!(
+        err.contains("migrations applied") && serde_json::from_str::<Value>(err.trim()).is_err(),
+        "{err}"
+    );
 }

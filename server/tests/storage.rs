@@ -370,3 +370,225 @@ async fn revoking_a_family_before_it_exists_still_revokes_it() {
         assert!(s.is_family_revoked("famx").await.unwrap(), "{}", tdb.name);
     }
 }
+
+/// "My apps", password changes and the login back-off counters.
+mod account {
+    use super::*;
+    use tessera_core::throttle::{PER_ACCOUNT, PER_ADDRESS};
+    use tessera_core::token::RefreshRecord;
+
+    fn refresh(uid: &str, client: &str, family: &str) -> RefreshRecord {
+        RefreshRecord {
+            family_id: family.into(),
+            client_id: client.into(),
+            user_id: uid.into(),
+            scopes: ScopeSet::parse("openid").unwrap(),
+            auth_time: 1,
+            expires_at: 10_000,
+            rotated: false,
+            revoked: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn revoking_a_consent_revokes_that_clients_tokens_for_that_user_only() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            let pat = s.create_user(new_user("pat", false), 1).await.unwrap().id;
+            let sam = s.create_user(new_user("sam", false), 1).await.unwrap().id;
+            s.create_client(new_client("c1", false), 1).await.unwrap();
+            let mut c2 = new_client("c2", false);
+            c2.name = "Another".into();
+            s.create_client(c2, 1).await.unwrap();
+            let openid = ScopeSet::parse("openid profile").unwrap();
+            for (uid, client) in [(&pat, "c1"), (&pat, "c2"), (&sam, "c1")] {
+                s.grant_consent(uid, client, &openid, 50).await.unwrap();
+            }
+            // Two grants of pat to c1, one of pat to c2, one of sam to c1.
+            for (family, uid, client) in [
+                ("f1", &pat, "c1"),
+                ("f2", &pat, "c1"),
+                ("f3", &pat, "c2"),
+                ("f4", &sam, "c1"),
+            ] {
+                s.create_family(family, client, Some(uid), &openid, 60).await.unwrap();
+                s.put_refresh_token(&format!("rt-{family}"), &refresh(uid, client, family), 60)
+                    .await
+                    .unwrap();
+            }
+
+            let apps = s.consents_for_user(&pat).await.unwrap();
+            let listed: Vec<_> = apps
+                .iter()
+                .map(|a| (a.client_name.as_str(), a.consent.client_id.as_str()))
+                .collect();
+            assert_eq!(
+                listed,
+                [("Another", "c2"), ("client c1", "c1")],
+                "{}: by name",
+                tdb.name
+            );
+            assert_eq!(apps[1].consent.scopes, openid);
+            assert_eq!(apps[1].consent.granted_at, 50);
+
+            assert!(s.revoke_consent(&pat, "c1", 70).await.unwrap(), "{}", tdb.name);
+            assert!(
+                !s.revoke_consent(&pat, "c1", 71).await.unwrap(),
+                "{}: already gone",
+                tdb.name
+            );
+            assert!(s.consent(&pat, "c1").await.unwrap().is_none());
+            for family in ["f1", "f2"] {
+                assert!(s.is_family_revoked(family).await.unwrap(), "{}: {family}", tdb.name);
+                let rt = s.refresh_token(&format!("rt-{family}")).await.unwrap().unwrap();
+                assert!(rt.revoked, "{}: refresh token of {family}", tdb.name);
+                assert!(s.is_access_token_revoked("any-jti", Some(family)).await.unwrap());
+            }
+            // Other clients of the same user, and other users of the same client, keep theirs.
+            for family in ["f3", "f4"] {
+                assert!(!s.is_family_revoked(family).await.unwrap(), "{}: {family}", tdb.name);
+                assert!(!s.refresh_token(&format!("rt-{family}")).await.unwrap().unwrap().revoked);
+            }
+            assert!(s.consent(&pat, "c2").await.unwrap().is_some());
+            assert!(s.consent(&sam, "c1").await.unwrap().is_some());
+            let left: Vec<_> = s
+                .consents_for_user(&pat)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.consent.client_id)
+                .collect();
+            assert_eq!(left, ["c2"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn set_password_replaces_the_hash() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            let pat = s.create_user(new_user("pat", false), 1).await.unwrap();
+            let hash = hash_password("a-new-password").unwrap();
+            assert!(s.set_password(&pat.id, &hash).await.unwrap());
+            let (_, stored) = s.credentials_by_username("pat").await.unwrap().unwrap();
+            assert!(verify_password("a-new-password", &stored), "{}", tdb.name);
+            assert!(!verify_password("password-123", &stored));
+            assert!(!s.set_password("nobody", &hash).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn login_failures_back_off_per_key_and_clear() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            let user = "user:pat".to_owned();
+            let ip = "ip:192.0.2.1".to_owned();
+            let keys = [user.clone(), ip.clone()];
+            let now = 1_000_000;
+            assert_eq!(s.login_blocked_until(&keys, now).await.unwrap(), None);
+            for i in 1..PER_ACCOUNT.threshold {
+                assert_eq!(
+                    s.record_login_failure(&user, &PER_ACCOUNT, now + i).await.unwrap(),
+                    None
+                );
+            }
+            assert_eq!(
+                s.login_blocked_until(&keys, now + 4).await.unwrap(),
+                None,
+                "{}",
+                tdb.name
+            );
+            // The fifth failure blocks for 1 s, the sixth for 2 s, the seventh for 4 s.
+            assert_eq!(
+                s.record_login_failure(&user, &PER_ACCOUNT, now + 5).await.unwrap(),
+                Some(now + 6),
+                "{}",
+                tdb.name
+            );
+            assert_eq!(
+                s.record_login_failure(&user, &PER_ACCOUNT, now + 6).await.unwrap(),
+                Some(now + 8)
+            );
+            assert_eq!(
+                s.record_login_failure(&user, &PER_ACCOUNT, now + 8).await.unwrap(),
+                Some(now + 12)
+            );
+            assert_eq!(s.login_blocked_until(&keys, now + 9).await.unwrap(), Some(now + 12));
+            assert_eq!(s.login_blocked_until(&keys, now + 12).await.unwrap(), None, "expired");
+            // Another key is not affected.
+            assert_eq!(
+                s.login_blocked_until(std::slice::from_ref(&ip), now + 9).await.unwrap(),
+                None
+            );
+
+            // The address has its own, higher threshold; the later block wins.
+            for i in 1..PER_ADDRESS.threshold {
+                assert_eq!(
+                    s.record_login_failure(&ip, &PER_ADDRESS, now + 9).await.unwrap(),
+                    None,
+                    "{i}"
+                );
+            }
+            assert_eq!(
+                s.record_login_failure(&ip, &PER_ADDRESS, now + 9).await.unwrap(),
+                Some(now + 10)
+            );
+            assert_eq!(
+                s.record_login_failure(&user, &PER_ACCOUNT, now + 9).await.unwrap(),
+                Some(now + 17)
+            );
+            assert_eq!(s.login_blocked_until(&keys, now + 9).await.unwrap(), Some(now + 17));
+
+            // Clearing the account's counter lifts its block and starts it over.
+            s.clear_login_failures(&user).await.unwrap();
+            assert_eq!(
+                s.login_blocked_until(std::slice::from_ref(&user), now + 9)
+                    .await
+                    .unwrap(),
+                None
+            );
+            assert_eq!(
+                s.record_login_failure(&user, &PER_ACCOUNT, now + 9).await.unwrap(),
+                None
+            );
+
+            // A run older than the window starts over.
+            let later = now + 10 + PER_ADDRESS.window;
+            assert_eq!(
+                s.record_login_failure(&ip, &PER_ADDRESS, later).await.unwrap(),
+                None,
+                "{}",
+                tdb.name
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_failures_all_count() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let now = 5_000;
+            let tasks: Vec<_> = (0..10)
+                .map(|_| {
+                    let s = db.store.clone();
+                    tokio::spawn(async move { s.record_login_failure("user:race", &PER_ACCOUNT, now).await.unwrap() })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            // Ten failures: blocked for 2^(10-5) = 32 s.
+            assert_eq!(
+                db.store
+                    .record_login_failure("user:race", &PER_ACCOUNT, now)
+                    .await
+                    .unwrap(),
+                Some(now + 64),
+                "{}: the eleventh failure",
+                tdb.name
+            );
+        }
+    }
+}

@@ -7,10 +7,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{pending_info, session_info};
 
-fn error_text(code: &str) -> &'static str {
+fn error_text(code: &str, retry: Option<u64>) -> String {
     match code {
-        "expired" => "Your session expired. Please sign in again.",
-        _ => "Wrong username or password.",
+        "expired" => "Your session expired. Please sign in again.".to_owned(),
+        "throttled" => match retry.unwrap_or(1) {
+            1 => "Too many failed attempts. Try again in 1 second.".to_owned(),
+            n => format!("Too many failed attempts. Try again in {n} seconds."),
+        },
+        _ => "Wrong username or password.".to_owned(),
     }
 }
 
@@ -27,7 +31,12 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/".to_owned()));
-    let error = move || query.with(|q| q.get("error")).map(|code| error_text(&code));
+    let error = move || {
+        query.with(|q| {
+            let retry = q.get("retry").and_then(|r| r.parse::<u64>().ok());
+            q.get("error").map(|code| error_text(&code, retry))
+        })
+    };
     let username = move || query.with(|q| q.get("login_hint").unwrap_or_default());
 
     view! {

@@ -1,6 +1,8 @@
 //! One module per page.
 
+pub mod account;
 pub mod consent;
+pub mod demo;
 pub mod home;
 pub mod login;
 

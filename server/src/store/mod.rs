@@ -14,9 +14,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tessera_core::pkce::PkceChallenge;
 use tessera_core::store::{
-    Client, ClientSettings, ClientStore, CodeRedemption, Consent, KeyRecord, NewClient, NewUser, OAuthStore, Store,
-    StoreError, User, UserStore,
+    AccountStore, Client, ClientSettings, ClientStore, CodeRedemption, Consent, ConsentedClient, KeyRecord, NewClient,
+    NewUser, OAuthStore, Store, StoreError, User, UserStore,
 };
+use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
 use tessera_core::types::{RedirectUri, ScopeSet};
 
@@ -778,6 +779,152 @@ macro_rules! impl_store {
                 .execute(&self.pool)
                 .await
                 .map_err(backend_err)?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl AccountStore for $store {
+            async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(password_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn consents_for_user(&self, user_id: &str) -> Result<Vec<ConsentedClient>, StoreError> {
+                let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                    "SELECT c.client_id, cl.name, c.scopes, c.granted_at FROM consents c \
+                     JOIN clients cl ON cl.client_id = c.client_id \
+                     WHERE c.user_id = $1 ORDER BY cl.name, c.client_id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                rows.into_iter()
+                    .map(|(client_id, client_name, scopes, granted_at)| {
+                        Ok(ConsentedClient {
+                            consent: Consent {
+                                user_id: user_id.to_owned(),
+                                client_id,
+                                scopes: scopes_of(&scopes)?,
+                                granted_at,
+                            },
+                            client_name,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_consent(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
+                // One transaction: no moment where the consent is gone but its tokens live.
+                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $3 WHERE revoked_at IS NULL AND family_id IN \
+                     (SELECT family_id FROM token_families WHERE user_id = $1 AND client_id = $2)",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+                sqlx::query(
+                    "UPDATE token_families SET revoked_at = $3 \
+                     WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+                tx.commit().await.map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn login_blocked_until(&self, keys: &[String], now: i64) -> Result<Option<i64>, StoreError> {
+                let mut latest: Option<i64> = None;
+                for key in keys {
+                    let until: Option<Option<i64>> =
+                        sqlx::query_scalar("SELECT blocked_until FROM login_failures WHERE key = $1")
+                            .bind(key)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(backend_err)?;
+                    if let Some(Some(until)) = until {
+                        if until > now {
+                            latest = Some(latest.map_or(until, |l| l.max(until)));
+                        }
+                    }
+                }
+                Ok(latest)
+            }
+
+            async fn record_login_failure(
+                &self,
+                key: &str,
+                policy: &Backoff,
+                now: i64,
+            ) -> Result<Option<i64>, StoreError> {
+                // The increment is one upsert, so concurrent failures on several instances
+                // all count; a run older than the window starts over.
+                let failures: i64 = sqlx::query_scalar(
+                    "INSERT INTO login_failures (key, failures, window_start, blocked_until) \
+                     VALUES ($1, 1, $2, NULL) \
+                     ON CONFLICT (key) DO UPDATE SET \
+                       failures = CASE WHEN login_failures.window_start <= $3 THEN 1 \
+                                       ELSE login_failures.failures + 1 END, \
+                       window_start = CASE WHEN login_failures.window_start <= $3 THEN $2 \
+                                           ELSE login_failures.window_start END \
+                     RETURNING failures",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(now - policy.window)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                let block = policy.block_for(failures);
+                if block == 0 {
+                    return Ok(None);
+                }
+                let until = now + block;
+                sqlx::query(
+                    "UPDATE login_failures SET blocked_until = $2 \
+                     WHERE key = $1 AND (blocked_until IS NULL OR blocked_until < $2)",
+                )
+                .bind(key)
+                .bind(until)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                // Keep the table small: forget counters nobody has touched for a day.
+                sqlx::query("DELETE FROM login_failures WHERE window_start < $1 AND (blocked_until IS NULL OR blocked_until < $2)")
+                    .bind(now - 24 * 3600)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(Some(until))
+            }
+
+            async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM login_failures WHERE key = $1")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
                 Ok(())
             }
         }

@@ -1,0 +1,257 @@
+//! Server functions behind `/account` and `/account/apps`: who I am, change my password,
+//! the apps I have allowed and taking that back. Every state-changing one checks the
+//! session's CSRF token and answers with a redirect, so the forms work without WASM.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::ScopeView;
+
+/// The signed-in user, as `/account` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub username: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub is_admin: bool,
+    pub csrf: String,
+}
+
+/// One app the user has allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppView {
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: Vec<ScopeView>,
+    /// When, as a UTC date ("26 Nov 2026").
+    pub granted: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAppsView {
+    pub apps: Vec<AppView>,
+    /// The name of the app just revoked, for the confirmation.
+    pub revoked: Option<String>,
+    pub csrf: String,
+}
+
+/// `None` when nobody is signed in (the page then sends the browser to the login).
+#[server(prefix = "/ui", endpoint = "account")]
+pub async fn account_info() -> Result<Option<AccountView>, ServerFnError> {
+    let session = crate::server::session().await?;
+    let ctx = crate::server::context()?;
+    let csrf = crate::server::csrf_token(&session).await?;
+    Ok(crate::server::current_user(&ctx, &session).await?.map(|u| AccountView {
+        username: u.username,
+        name: u.name,
+        email: u.email,
+        is_admin: u.is_admin,
+        csrf,
+    }))
+}
+
+/// Changes the signed-in user's password. Needs the current one (a borrowed, unlocked
+/// session alone is not enough) and counts a wrong one against the account's login
+/// back-off. Field-level outcomes go back in `?pw=`: `changed`, `current`, `throttled`,
+/// `mismatch`, `short`, `long`, `expired`.
+#[server(prefix = "/ui", endpoint = "account/password")]
+pub async fn change_password(
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), ServerFnError> {
+    use crate::server;
+    use tessera_core::password::{self, PasswordError};
+    use tessera_core::throttle::{account_key, PER_ACCOUNT};
+    let session = server::session().await?;
+    let ctx = server::context()?;
+    let back = |code: &str| leptos_axum::redirect(&format!("/account?pw={code}"));
+    if !server::csrf_ok(&session, &csrf).await {
+        back("expired");
+        return Ok(());
+    }
+    let Some(user) = server::current_user(&ctx, &session).await? else {
+        leptos_axum::redirect(&server::login_url("/account", "", None));
+        return Ok(());
+    };
+    let store_err = |e: tessera_core::store::StoreError| ServerFnError::new(e.to_string());
+    let key = account_key(&user.username);
+    let now = server::now();
+    if ctx
+        .store
+        .login_blocked_until(std::slice::from_ref(&key), now)
+        .await
+        .map_err(store_err)?
+        .is_some()
+    {
+        back("throttled");
+        return Ok(());
+    }
+    if new_password != confirm_password {
+        back("mismatch");
+        return Ok(());
+    }
+    let len = new_password.chars().count();
+    if len < password::MIN_LEN {
+        back("short");
+        return Ok(());
+    }
+    if len > password::MAX_LEN {
+        back("long");
+        return Ok(());
+    }
+    if server::authenticate(&ctx, &user.username, &current_password)
+        .await
+        .is_err()
+    {
+        ctx.store
+            .record_login_failure(&key, &PER_ACCOUNT, now)
+            .await
+            .map_err(store_err)?;
+        back("current");
+        return Ok(());
+    }
+    let hash = tokio::task::spawn_blocking(move || password::hash_password(&new_password))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let hash = match hash {
+        Ok(h) => h,
+        Err(e @ (PasswordError::TooShort | PasswordError::TooLong)) => {
+            back(if e == PasswordError::TooShort { "short" } else { "long" });
+            return Ok(());
+        }
+        Err(e) => return Err(ServerFnError::new(e.to_string())),
+    };
+    ctx.store.set_password(&user.id, &hash).await.map_err(store_err)?;
+    ctx.store.clear_login_failures(&key).await.map_err(store_err)?;
+    // A new session id, so a session id captured before the change is worth nothing.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    tracing::info!(user = %user.id, "password changed");
+    back("changed");
+    Ok(())
+}
+
+/// The apps the signed-in user has allowed. `revoked` (a client id from the revoke
+/// redirect) is looked up for the confirmation text.
+#[server(prefix = "/ui", endpoint = "account/apps")]
+pub async fn my_apps(#[server(default)] revoked: String) -> Result<Option<MyAppsView>, ServerFnError> {
+    let session = crate::server::session().await?;
+    let ctx = crate::server::context()?;
+    let csrf = crate::server::csrf_token(&session).await?;
+    let Some(user) = crate::server::current_user(&ctx, &session).await? else {
+        return Ok(None);
+    };
+    let store_err = |e: tessera_core::store::StoreError| ServerFnError::new(e.to_string());
+    let apps = ctx
+        .store
+        .consents_for_user(&user.id)
+        .await
+        .map_err(store_err)?
+        .into_iter()
+        .map(|c| AppView {
+            scopes: describe_scopes(&c.consent.scopes),
+            granted: utc_date(c.consent.granted_at),
+            client_id: c.consent.client_id,
+            client_name: c.client_name,
+        })
+        .collect();
+    let revoked = if revoked.is_empty() {
+        None
+    } else {
+        ctx.store
+            .client_by_id(&revoked)
+            .await
+            .map_err(store_err)?
+            .map(|c| c.name)
+    };
+    Ok(Some(MyAppsView { apps, revoked, csrf }))
+}
+
+/// Takes back the user's consent to `client_id` and revokes the tokens it got from them.
+#[server(prefix = "/ui", endpoint = "account/apps/revoke")]
+pub async fn revoke_app(csrf: String, client_id: String) -> Result<(), ServerFnError> {
+    use crate::server;
+    let session = server::session().await?;
+    let ctx = server::context()?;
+    if !server::csrf_ok(&session, &csrf).await {
+        leptos_axum::redirect("/account/apps?error=expired");
+        return Ok(());
+    }
+    let Some(user) = server::current_user(&ctx, &session).await? else {
+        leptos_axum::redirect(&server::login_url("/account/apps", "", None));
+        return Ok(());
+    };
+    ctx.store
+        .revoke_consent(&user.id, &client_id, server::now())
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    tracing::info!(user = %user.id, client = %client_id, "consent revoked by the user");
+    leptos_axum::redirect(&format!("/account/apps?revoked={}", server::urlencode(&client_id)));
+    Ok(())
+}
+
+/// Built-in scopes in their usual order (openid first) with their consent text, then the
+/// client's own.
+#[cfg(feature = "ssr")]
+fn describe_scopes(scopes: &tessera_core::types::ScopeSet) -> Vec<ScopeView> {
+    let builtin_rank = |name: &str| {
+        tessera_core::scope::builtin_scopes()
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut names: Vec<&str> = scopes.iter().collect();
+    names.sort_by_key(|n| (builtin_rank(n), n.to_string()));
+    names
+        .into_iter()
+        .map(|name| ScopeView {
+            name: name.to_owned(),
+            description: tessera_core::scope::builtin(name)
+                .map(|s| s.description.to_string())
+                .unwrap_or_else(|| format!("Use the \u{201c}{name}\u{201d} permission")),
+        })
+        .collect()
+}
+
+/// Unix seconds as "26 Nov 2026" (UTC), without a date library: the civil-from-days
+/// algorithm of H. Hinnant's `chrono`-compatible date algorithms.
+#[cfg(feature = "ssr")]
+fn utc_date(unix: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let name = MONTHS.get((month - 1) as usize).copied().unwrap_or("?");
+    format!("{day} {name} {year}")
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::utc_date;
+
+    #[test]
+    fn dates() {
+        let table = [
+            (0, "1 Jan 1970"),
+            (951_782_400, "29 Feb 2000"),
+            (1_700_000_000, "14 Nov 2023"),
+            (1_798_761_599, "31 Dec 2026"),
+            (-86_400, "31 Dec 1969"),
+        ];
+        for (t, want) in table {
+            assert_eq!(utc_date(t), want, "{t}");
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! `/demo`: the authorization code flow as a sequence diagram whose ten steps light up as
+//! the built-in demo client runs, each with the real message of that step. All buttons
+//! are plain HTML forms posting to the demo client's routes (`/demo/*` in the server), so
+//! the page works before the WASM has loaded.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::demo_api::{
+    demo_info, DemoOptions, DemoRun, Message, StepRecord, StepStatus, DEMO_SCOPES, LANES, LANES_SHORT, STEPS,
+};
+
+/// The grid classes of an arrow from lane `from` to lane `to`.
+fn arrow_class(from: usize, to: usize) -> String {
+    let (lo, hi) = (from.min(to), from.max(to));
+    let dir = if from == to {
+        "self"
+    } else if from < to {
+        "ltr"
+    } else {
+        "rtl"
+    };
+    format!("arrow lanes-{lo}-{hi} {dir}")
+}
+
+fn messages_view(messages: Vec<Message>) -> impl IntoView {
+    messages
+        .into_iter()
+        .map(|m| {
+            let params = (!m.params.is_empty()).then(|| {
+                view! {
+                    <table class="params">
+                        <thead><tr><th>"Parameter"</th><th>"Value"</th><th>"Meaning"</th></tr></thead>
+                        <tbody>
+                            {m.params.into_iter().map(|p| view! {
+                                <tr><td><code>{p.name}</code></td><td class="value"><code>{p.value}</code></td>
+                                    <td>{p.meaning}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+            });
+            view! {
+                <div class="message">
+                    <h4>{m.title}</h4>
+                    {(!m.text.is_empty()).then(|| view! { <pre>{m.text}</pre> })}
+                    {params}
+                </div>
+            }
+        })
+        .collect_view()
+}
+
+fn step_body(record: StepRecord) -> impl IntoView {
+    let has_messages = !record.messages.is_empty();
+    let open = record.status == StepStatus::Error;
+    view! {
+        {(!record.note.is_empty()).then(|| view! { <p class="step-note">{record.note}</p> })}
+        {has_messages.then(|| view! {
+            <details class="step-messages" open=open>
+                <summary>"Show the messages"</summary>
+                {messages_view(record.messages)}
+            </details>
+        })}
+    }
+}
+
+fn diagram(run: Option<DemoRun>) -> impl IntoView {
+    let records: Vec<StepRecord> = run.map(|r| r.steps).unwrap_or_default();
+    view! {
+        <div class="flow" role="list" aria-label="The steps of the authorization code flow">
+            <div class="lanes" aria-hidden="true">
+                {LANES.iter().enumerate().map(|(i, name)| view! {
+                    <div class=format!("lane lane-{i}")>
+                        <span class="lane-long">{*name}</span><span class="lane-short">{LANES_SHORT[i]}</span>
+                    </div>
+                }).collect_view()}
+            </div>
+            {STEPS.iter().map(|def| {
+                let record = records.get(def.n - 1).cloned().unwrap_or_default();
+                let status = record.status.as_str();
+                let from = LANES[def.from];
+                let to = LANES[def.to];
+                view! {
+                    <div class="step" role="listitem" data-testid=format!("step-{}", def.n) data-status=status>
+                        <div class="step-row">
+                            <div class=arrow_class(def.from, def.to)>
+                                <span class="step-label"><span class="step-n">{def.n}</span>" " {def.label}</span>
+                                <span class="line" aria-hidden="true"></span>
+                            </div>
+                        </div>
+                        <p class="visually-hidden">{format!("From {from} to {to}. Status: {status}.")}</p>
+                        <div class="step-detail">{step_body(record)}</div>
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+fn options_form(csrf: String, options: DemoOptions) -> impl IntoView {
+    view! {
+        <form method="post" action="/demo/start" class="demo-options">
+            <input type="hidden" name="csrf" value=csrf/>
+            <fieldset>
+                <legend>"Scopes to request"</legend>
+                {DEMO_SCOPES.iter().map(|s| {
+                    let checked = options.scopes.iter().any(|o| o == s);
+                    view! {
+                        <label class="check"><input type="checkbox" name="scope" value=*s checked=checked/>
+                            <code>{*s}</code></label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <fieldset>
+                <legend>"Options"</legend>
+                <label class="check"><input type="checkbox" name="pkce" value="on" checked=options.pkce/>
+                    "PKCE (off: the server refuses, it requires PKCE)"</label>
+                <label class="check"><input type="checkbox" name="prompt_consent" value="on"
+                    checked=options.prompt_consent/>
+                    <span><code>"prompt=consent"</code>" (ask for consent even if given before)"</span></label>
+                <label class="check"><input type="checkbox" name="tamper_state" value="on"
+                    checked=options.tamper_state/>
+                    <span>"Tamper with "<code>"state"</code>" (the client must catch it)"</span></label>
+            </fieldset>
+            <button type="submit" class="button" data-testid="demo-start">"Start"</button>
+        </form>
+    }
+}
+
+fn after_view(csrf: String, run: &DemoRun) -> impl IntoView {
+    let post = move |action: &'static str, label: &'static str, enabled: bool, testid: &'static str| {
+        let csrf = csrf.clone();
+        view! {
+            <form method="post" action=format!("/demo/{action}") class="inline-form">
+                <input type="hidden" name="csrf" value=csrf/>
+                <button type="submit" class="button secondary" disabled=!enabled data-testid=testid>{label}</button>
+            </form>
+        }
+    };
+    let entries = run.after.clone();
+    view! {
+        <div class="demo-actions">
+            {post("refresh", "Refresh the token", run.has_refresh_token, "demo-refresh")}
+            {post("revoke", "Revoke the token", run.has_tokens, "demo-revoke")}
+            {post("api", "Call the API again", run.has_tokens, "demo-api")}
+            {post("reset", "Start over", true, "demo-reset")}
+        </div>
+        {(!entries.is_empty()).then(|| view! {
+            <ol class="after">
+                {entries.into_iter().enumerate().map(|(i, e)| {
+                    let status = e.status.as_str();
+                    let title = e.title.clone();
+                    view! {
+                        <li class="after-entry" data-testid=format!("after-{}", i + 1) data-status=status>
+                            <h3><span class="badge">{status}</span>" " {title}</h3>
+                            {step_body(e)}
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+        })}
+    }
+}
+
+fn error_text(code: &str) -> &'static str {
+    match code {
+        "expired" => "Your session expired. Please press Start again.",
+        "norun" => "There is no run in progress in this session. Press Start.",
+        _ => "Something went wrong. Please press Start again.",
+    }
+}
+
+#[component]
+pub fn DemoPage() -> impl IntoView {
+    let info = Resource::new(|| (), |_| demo_info());
+    let query = use_query_map();
+    let error = move || query.with(|q| q.get("error")).map(|c| error_text(&c));
+
+    view! {
+        <section class="hero">
+            <h1>"The authorization code flow, step by step"</h1>
+            <p class="lead">
+                "A real OAuth client (the built-in " <code>"tessera-demo"</code>
+                " client, running on this server) signs you in with this server, exchanges the code for tokens and "
+                "calls an API. Each step lights up as it happens, with the real message of that step."
+            </p>
+        </section>
+        {move || error().map(|text| view! { <p class="error" role="alert">{text}</p> })}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Ok(view) => {
+                        let options = view.run.as_ref().map(|r| r.options.clone()).unwrap_or_default();
+                        let after = view.run.as_ref().filter(|r| r.steps.iter().any(|s| s.status != StepStatus::Pending))
+                            .map(|r| after_view(view.csrf.clone(), r));
+                        view! {
+                            <section class="card">
+                                <h2>"Before you start"</h2>
+                                <p class="muted">{match view.username {
+                                    Some(u) => format!("Signed in as {u}: the server will skip the sign-in step."),
+                                    None => "You are not signed in: the server will ask you to sign in first.".to_owned(),
+                                }}</p>
+                                {options_form(view.csrf.clone(), options)}
+                            </section>
+                            <section class="card" data-testid="diagram">
+                                <h2>"The flow"</h2>
+                                {diagram(view.run.clone())}
+                            </section>
+                            {after.map(|a| view! {
+                                <section class="card" data-testid="after-run">
+                                    <h2>"After the run"</h2>
+                                    {a}
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                    Err(_) => view! { <p role="alert">"The demo could not be loaded."</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

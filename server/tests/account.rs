@@ -1,0 +1,478 @@
+//! The end user's own pages over real HTTP, as a browser without JavaScript uses them:
+//! the login back-off, `/account` with its password change, and `/account/apps` with
+//! Revoke — which must also kill that app's refresh tokens and bring the consent back.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use reqwest::header::LOCATION;
+use serde_json::Value;
+use tessera_core::password::hash_password;
+use tessera_core::secret::ClientSecret;
+use tessera_core::store::{NewClient, NewUser};
+use tessera_core::throttle::{PER_ACCOUNT, PER_ADDRESS};
+use tessera_core::types::{RedirectUri, ScopeSet, Username};
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+async fn add_user(server: &common::TestServer, name: &str, password: &str) -> String {
+    let user = server
+        .db
+        .store
+        .create_user(
+            NewUser {
+                username: Username::parse(name).unwrap(),
+                password_hash: hash_password(password).unwrap(),
+                email: Some(format!("{name}@example.com")),
+                name: Some(format!("{name} Example")),
+                is_admin: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    user.id
+}
+
+async fn page(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> reqwest::Response {
+    // Like a browser: a redirect from a page render is a 302 only for HTML requests.
+    browser
+        .get(format!("{}{path}", server.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn text(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> String {
+    page(browser, server, path).await.text().await.unwrap()
+}
+
+/// Posts the login form (with this session's CSRF token) and returns where it sends us.
+async fn sign_in(browser: &reqwest::Client, server: &common::TestServer, user: &str, pw: &str) -> String {
+    let html = text(browser, server, "/login").await;
+    let csrf = common::input_value(&html, "csrf").expect("csrf field");
+    let res = browser
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", user),
+            ("password", pw),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    res.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+async fn signed_in(browser: &reqwest::Client, server: &common::TestServer) -> bool {
+    text(browser, server, "/").await.contains("data-testid=\"signed-in\"")
+}
+
+/// Posts a form found on `page_path` to `action` with the page's CSRF token.
+async fn post_form(
+    browser: &reqwest::Client,
+    server: &common::TestServer,
+    page_path: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let html = text(browser, server, page_path).await;
+    let csrf = common::input_value(&html, "csrf").expect("csrf field");
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let res = browser
+        .post(format!("{}{action}", server.base))
+        .header("accept", "text/html")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{action}");
+    res.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+fn retry_of(location: &str) -> i64 {
+    let url = url::Url::parse(&format!("http://x{location}")).unwrap();
+    let retry = url
+        .query_pairs()
+        .find(|(k, _)| k == "retry")
+        .map(|(_, v)| v.into_owned());
+    retry.expect("retry hint").parse().unwrap()
+}
+
+#[tokio::test]
+async fn repeated_failures_back_off_per_account_even_for_the_right_password() {
+    for tdb in common::databases().await {
+        let server = common::serve(&tdb.url).await;
+        add_user(&server, "mia", "mia-password").await;
+        let browser = common::browser();
+
+        for _ in 1..PER_ACCOUNT.threshold {
+            assert_eq!(
+                sign_in(&browser, &server, "mia", "wrong").await,
+                "/login?next=/&error=invalid"
+            );
+        }
+        // A success clears the account's counter...
+        assert_eq!(sign_in(&browser, &server, "mia", "mia-password").await, "/");
+        assert!(signed_in(&browser, &server).await);
+        // ...so it takes the full number of failures again before the first block.
+        let browser = common::browser();
+        for _ in 1..PER_ACCOUNT.threshold {
+            assert_eq!(
+                sign_in(&browser, &server, "MIA", "wrong").await,
+                "/login?next=/&error=invalid"
+            );
+        }
+        let blocked = sign_in(&browser, &server, "mia", "wrong").await;
+        assert_eq!(blocked, "/login?next=/&error=throttled&retry=1", "{}", tdb.name);
+
+        // More failures (as from another instance sharing the database) lengthen the block;
+        // while it lasts even the right password is refused, with the time to wait.
+        let now = tessera::now();
+        for _ in 0..5 {
+            server
+                .db
+                .store
+                .record_login_failure("user:mia", &PER_ACCOUNT, now)
+                .await
+                .unwrap();
+        }
+        let location = sign_in(&browser, &server, "mia", "mia-password").await;
+        assert!(
+            location.starts_with("/login?next=/&error=throttled&retry="),
+            "{location}"
+        );
+        let retry = retry_of(&location);
+        assert!((20..=32).contains(&retry), "retry {retry}");
+        assert!(
+            !signed_in(&browser, &server).await,
+            "{}: no session while blocked",
+            tdb.name
+        );
+        let html = text(&browser, &server, &location).await;
+        assert!(html.contains("role=\"alert\""));
+        assert!(
+            html.contains(&format!("Too many failed attempts. Try again in {retry} seconds.")),
+            "{html}"
+        );
+
+        // Another account from the same address is not blocked (20 per address).
+        add_user(&server, "noa", "noa-password").await;
+        assert_eq!(sign_in(&common::browser(), &server, "noa", "noa-password").await, "/");
+    }
+}
+
+#[tokio::test]
+async fn unknown_usernames_are_throttled_like_real_ones() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    let browser = common::browser();
+    for _ in 1..PER_ACCOUNT.threshold {
+        assert_eq!(
+            sign_in(&browser, &server, "ghost", "x").await,
+            "/login?next=/&error=invalid"
+        );
+    }
+    assert_eq!(
+        sign_in(&browser, &server, "ghost", "x").await,
+        "/login?next=/&error=throttled&retry=1"
+    );
+}
+
+#[tokio::test]
+async fn failures_from_one_address_block_it_for_every_account() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    add_user(&server, "ola", "ola-password").await;
+    // The test client connects from 127.0.0.1 (the TCP peer; X-Forwarded-For is ignored).
+    let now = tessera::now();
+    for _ in 0..PER_ADDRESS.threshold + 3 {
+        server
+            .db
+            .store
+            .record_login_failure("ip:127.0.0.1", &PER_ADDRESS, now)
+            .await
+            .unwrap();
+    }
+    let browser = common::browser();
+    let html = text(&browser, &server, "/login").await;
+    let csrf = common::input_value(&html, "csrf").unwrap();
+    let res = browser
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .header("x-forwarded-for", "203.0.113.9")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ola"),
+            ("password", "ola-password"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/login?next=/&error=throttled&retry="),
+        "{location}"
+    );
+    assert!((5..=8).contains(&retry_of(&location)));
+    assert!(!signed_in(&browser, &server).await);
+}
+
+#[tokio::test]
+async fn account_page_needs_a_session_and_changes_the_password() {
+    for tdb in common::databases().await {
+        let server = common::serve(&tdb.url).await;
+        add_user(&server, "rui", "rui-password").await;
+        let browser = common::browser();
+        for path in ["/account", "/account/apps"] {
+            let res = page(&browser, &server, path).await;
+            assert_eq!(res.status(), 302, "{path}");
+            assert_eq!(res.headers()[LOCATION], format!("/login?next={path}"));
+        }
+        assert_eq!(sign_in(&browser, &server, "rui", "rui-password").await, "/");
+        let html = text(&browser, &server, "/account").await;
+        assert!(
+            html.contains("rui@example.com") && html.contains("rui Example"),
+            "{html}"
+        );
+        assert!(html.contains("action=\"/ui/account/password\""));
+
+        let change = |current: &'static str, new: &'static str, confirm: &'static str| {
+            let browser = browser.clone();
+            let server = &server;
+            async move {
+                post_form(
+                    &browser,
+                    server,
+                    "/account",
+                    "/ui/account/password",
+                    &[
+                        ("current_password", current),
+                        ("new_password", new),
+                        ("confirm_password", confirm),
+                    ],
+                )
+                .await
+            }
+        };
+        assert_eq!(
+            change("wrong-password", "rui-new-pass", "rui-new-pass").await,
+            "/account?pw=current"
+        );
+        assert_eq!(
+            change("rui-password", "rui-new-pass", "rui-other").await,
+            "/account?pw=mismatch"
+        );
+        assert_eq!(change("rui-password", "short", "short").await, "/account?pw=short");
+        let html = text(&browser, &server, "/account?pw=current").await;
+        assert!(html.contains("That is not your current password."));
+        assert!(html.contains("aria-invalid=\"true\""));
+        // Without the session's CSRF token nothing changes.
+        let res = browser
+            .post(format!("{}/ui/account/password", server.base))
+            .header("accept", "text/html")
+            .form(&[
+                ("csrf", "forged"),
+                ("current_password", "rui-password"),
+                ("new_password", "rui-new-pass"),
+                ("confirm_password", "rui-new-pass"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[LOCATION], "/account?pw=expired");
+
+        assert_eq!(
+            change("rui-password", "rui-new-pass", "rui-new-pass").await,
+            "/account?pw=changed"
+        );
+        assert!(signed_in(&browser, &server).await, "{}: still signed in", tdb.name);
+        let fresh = common::browser();
+        assert_eq!(
+            sign_in(&fresh, &server, "rui", "rui-password").await,
+            "/login?next=/&error=invalid"
+        );
+        assert_eq!(sign_in(&fresh, &server, "rui", "rui-new-pass").await, "/");
+    }
+}
+
+/// Walks `/authorize` as a browser: signs in and allows when asked. Returns the pages
+/// shown and the code.
+async fn authorize(
+    browser: &reqwest::Client,
+    server: &common::TestServer,
+    user: (&str, &str),
+) -> (Vec<String>, String) {
+    let mut next = format!(
+        "/authorize?response_type=code&client_id=web&redirect_uri={}&scope=openid%20profile%20offline_access\
+         &state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
+    let mut pages = Vec::new();
+    for _ in 0..10 {
+        if next.starts_with(REDIRECT) {
+            let url = url::Url::parse(&next).unwrap();
+            let code = url
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned());
+            return (pages, code.expect("code"));
+        }
+        let res = page(browser, server, &next).await;
+        if res.status() == 302 {
+            next = res.headers()[LOCATION].to_str().unwrap().to_owned();
+            continue;
+        }
+        let path = url::Url::parse(&format!("http://x{next}")).unwrap().path().to_owned();
+        let html = res.text().await.unwrap();
+        let csrf = common::input_value(&html, "csrf").expect("csrf");
+        let request = common::input_value(&html, "request").expect("request");
+        pages.push(path.clone());
+        let form: Vec<(&str, &str)> = match path.as_str() {
+            "/login" => vec![
+                ("csrf", &csrf),
+                ("request", &request),
+                ("next", "/"),
+                ("username", user.0),
+                ("password", user.1),
+            ],
+            "/consent" => vec![("csrf", &csrf), ("request", &request), ("decision", "allow")],
+            other => panic!("unexpected page {other}"),
+        };
+        let res = browser
+            .post(format!("{}/ui{path}", server.base))
+            .header("accept", "text/html")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        next = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    }
+    panic!("too many redirects");
+}
+
+async fn token(server: &common::TestServer, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/token", server.base))
+        .basic_auth("web", Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn my_apps_lists_a_consent_and_revoke_kills_its_tokens_and_asks_again() {
+    for tdb in common::databases().await {
+        let server = common::serve(&tdb.url).await;
+        add_user(&server, "ada", "ada-password").await;
+        let secret = ClientSecret::generate();
+        server
+            .db
+            .store
+            .create_client(
+                NewClient {
+                    client_id: "web".into(),
+                    name: "Web App".into(),
+                    secret_hash: Some(secret.hash()),
+                    redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
+                    scopes: ScopeSet::parse("openid profile offline_access").unwrap(),
+                    is_public: false,
+                    settings: Default::default(),
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        let browser = common::browser();
+        let apps = text(&browser, &server, "/account/apps").await;
+        assert!(!apps.contains("Web App"));
+
+        let (pages, code) = authorize(&browser, &server, ("ada", "ada-password")).await;
+        assert_eq!(pages, ["/login", "/consent"]);
+        let (status, tokens) = token(
+            &server,
+            secret.expose(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{tokens}");
+        let refresh = tokens["refresh_token"].as_str().expect("refresh token").to_owned();
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+
+        let html = text(&browser, &server, "/account/apps").await;
+        assert!(html.contains("Web App"), "{}: listed", tdb.name);
+        assert!(html.contains("offline_access") && html.contains("profile"));
+        assert!(html.contains("Allowed on "));
+        assert!(html.contains("name=\"client_id\" value=\"web\""));
+
+        // Revoke without the session's CSRF token: refused, nothing changes.
+        let res = browser
+            .post(format!("{}/ui/account/apps/revoke", server.base))
+            .header("accept", "text/html")
+            .form(&[("csrf", "forged"), ("client_id", "web")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[LOCATION], "/account/apps?error=expired");
+        assert!(text(&browser, &server, "/account/apps").await.contains("Web App"));
+
+        let location = post_form(
+            &browser,
+            &server,
+            "/account/apps",
+            "/ui/account/apps/revoke",
+            &[("client_id", "web")],
+        )
+        .await;
+        assert_eq!(location, "/account/apps?revoked=web");
+        let html = text(&browser, &server, &location).await;
+        assert!(html.contains("was revoked"), "{html}");
+        assert!(
+            html.contains("No apps have access to your account."),
+            "{}: gone from the list",
+            tdb.name
+        );
+
+        // The app's refresh token and access token are dead...
+        let (status, body) = token(
+            &server,
+            secret.expose(),
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{}",
+            tdb.name
+        );
+        let res = reqwest::Client::new()
+            .get(format!("{}/api/resource", server.base))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{}: access token refused", tdb.name);
+
+        // ...and the next authorization asks for consent again (the session still stands).
+        let (pages, _) = authorize(&browser, &server, ("ada", "ada-password")).await;
+        assert_eq!(pages, ["/consent"], "{}", tdb.name);
+        assert!(text(&browser, &server, "/account/apps").await.contains("Web App"));
+    }
+}
