@@ -4,11 +4,13 @@
 #   make run [ARGS="--addr 0.0.0.0:3000"]
 #                              release build + `tessera serve --demo`
 #   make test                  cargo tests (SQLite + throwaway PostgreSQL) + Playwright e2e
+#   make bench [ARGS="--quick"]
+#                              Tessera vs node-oidc-provider benchmark (scripts/bench.sh)
 
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: all setup run test
+.PHONY: all setup run test bench
 
 all: test
 
@@ -20,3 +22,6 @@ run:
 
 test:
 	scripts/test.sh
+
+bench:
+	scripts/bench.sh $(ARGS)

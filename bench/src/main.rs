@@ -1,0 +1,49 @@
+//! `tessera-bench`: the load generator and report writer of the side-by-side benchmark
+//! (Tessera vs panva's node-oidc-provider). Driven by `scripts/bench.sh`.
+//!
+//! ```text
+//! tessera-bench run --target tessera --base http://127.0.0.1:38081 --scenario discovery \
+//!     --duration 10s --warmup 3s --concurrency 32 --client-id ID --client-secret SECRET \
+//!     [--pid PID] [--out FILE]
+//! tessera-bench report --results DIR --meta meta.json --out-dir bench/results
+//! ```
+//!
+//! `run` talks to one server only (endpoints come from its discovery document), N workers
+//! each with their own keep-alive connection, a warm-up then a fixed measured window;
+//! any non-2xx answer (3xx where a redirect is the protocol's answer) or network error is
+//! an error. It prints and writes one JSON object.
+
+mod report;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tessera-bench", about = "Benchmark harness: Tessera vs node-oidc-provider")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario against one server and print/write its result as JSON.
+    Run(Box<run::RunArgs>),
+    /// Merge the results of a run into latest.json, latest.md and latest.svg.
+    Report(report::ReportArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::main(*args),
+        Command::Report(args) => report::main(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tessera-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! `tessera-bench report`: merges per-run JSON files into latest.json / .md / .svg.
+//!
+//! Input: a directory of JSON objects, one per (target, scenario), each either a `run`
+//! result, `{"target", "scenario", "failed": "why"}` or `{"target", "scenario", "na": "why"}`;
+//! and a free-form `meta` JSON object (machine, Tessera's idle RSS, cold start, WASM size,
+//! run settings) written by scripts/bench.sh.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use serde_json::{json, Value};
+
+use crate::run::Scenario;
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Directory of per-run JSON files.
+    #[arg(long)]
+    results: PathBuf,
+    /// JSON object with the run's metadata.
+    #[arg(long)]
+    meta: PathBuf,
+    /// Where latest.json, latest.md and latest.svg go.
+    #[arg(long)]
+    out_dir: PathBuf,
+}
+
+const TESSERA: &str = "tessera";
+const OIDC: &str = "oidc-provider";
+
+fn label(s: Scenario) -> &'static str {
+    match s {
+        Scenario::Discovery => "discovery document",
+        Scenario::ClientCredentialsEs256 => "client_credentials (ES256 JWT)",
+        Scenario::ClientCredentialsRs256 => "client_credentials (RS256 JWT)",
+        Scenario::Introspection => "introspection (valid token)",
+        Scenario::Resource => "sample resource (valid token)",
+        Scenario::Refresh => "refresh-token rotation",
+        Scenario::CodeFlow => "authorization code + PKCE flow",
+        Scenario::Login => "logins (Argon2id)",
+    }
+}
+
+pub fn main(args: ReportArgs) -> Result<()> {
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(&args.meta).with_context(|| format!("reading {}", args.meta.display()))?,
+    )
+    .context("meta JSON")?;
+    let mut runs: Vec<Value> = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&args.results)
+        .with_context(|| format!("reading {}", args.results.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) if v.is_object() => runs.push(v),
+            _ => eprintln!("report: skipping {} (not a JSON object)", p.display()),
+        }
+    }
+    let find = |target: &str, scenario: Scenario| -> Option<&Value> {
+        runs.iter().find(|v| {
+            v.get("target").and_then(Value::as_str) == Some(target)
+                && v.get("scenario").and_then(Value::as_str) == Some(scenario.name())
+        })
+    };
+
+    let mut rows = Vec::new();
+    for s in Scenario::ALL {
+        let t = find(TESSERA, s);
+        let o = find(OIDC, s);
+        if t.is_none() && o.is_none() {
+            continue;
+        }
+        let rps = |v: Option<&Value>| {
+            v.filter(|v| v.get("failed").is_none() && v.get("na").is_none())
+                .and_then(|v| v.get("rps"))
+                .and_then(Value::as_f64)
+        };
+        let ratio = match (rps(t), rps(o)) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        };
+        rows.push(json!({
+            "scenario": s.name(),
+            "label": label(s),
+            "tessera": t.cloned().unwrap_or(Value::Null),
+            "oidc_provider": o.cloned().unwrap_or(Value::Null),
+            "ratio": ratio,
+        }));
+    }
+    let all = json!({ "meta": meta, "scenarios": rows });
+    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("creating {}", args.out_dir.display()))?;
+    let write = |name: &str, text: String| -> Result<()> {
+        let p = args.out_dir.join(name);
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
+    };
+    write("latest.json", format!("{}\n", serde_json::to_string_pretty(&all)?))?;
+    let md = markdown(&meta, &rows);
+    write("latest.md", md.clone())?;
+    write("latest.svg", svg(&meta, &rows))?;
+    print!("{md}");
+    Ok(())
+}
+
+fn f(v: &Value, k: &str) -> Option<f64> {
+    v.get(k).and_then(Value::as_f64)
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    Some(cur)
+}
+
+fn mib(kb: Option<f64>) -> String {
+    kb.map_or("–".to_owned(), |k| format!("{:.1} MiB", k / 1024.0))
+}
+
+fn bytes(b: Option<f64>) -> String {
+    match b {
+        Some(b) if b >= 1024.0 * 1024.0 => format!("{:.2} MiB", b / 1024.0 / 1024.0),
+        Some(b) => format!("{:.0} KiB", b / 1024.0),
+        None => "–".to_owned(),
+    }
+}
+
+/// `req/s | p50 | p99 | errors | peak RSS` cells of one side.
+fn cells(v: &Value) -> String {
+    if v.is_null() {
+        return "n/a | | | | ".to_owned();
+    }
+    if let Some(why) = v.get("na").and_then(Value::as_str) {
+        return format!("n/a ({why}) | | | | ");
+    }
+    if let Some(why) = v.get("failed").and_then(Value::as_str) {
+        return format!("**failed** ({why}) | | | | ");
+    }
+    let errors = v.get("errors").and_then(Value::as_u64).unwrap_or(0);
+    let err = if errors == 0 {
+        "0".to_owned()
+    } else {
+        format!("**{errors}**")
+    };
+    format!(
+        "{:.0} | {:.2} ms | {:.2} ms | {err} | {}",
+        f(v, "rps").unwrap_or(0.0),
+        f(v, "p50_ms").unwrap_or(0.0),
+        f(v, "p99_ms").unwrap_or(0.0),
+        mib(f(v, "peak_rss_kb")),
+    )
+}
+
+fn markdown(meta: &Value, rows: &[Value]) -> String {
+    let mut out = String::new();
+    let quick = s(meta, &["run", "quick"]).and_then(Value::as_bool).unwrap_or(false);
+    let run = |k: &str| s(meta, &["run", k]).map(plain).unwrap_or_default();
+    if quick {
+        let _ = writeln!(
+            out,
+            "> **Smoke run (`--quick`)**: short windows, low concurrency, possibly debug builds on a busy \
+             machine. These figures only show that the harness works; they are NOT the benchmark results.\n"
+        );
+    }
+    let oidc = match (
+        s(meta, &["oidc_provider", "version"]).map(plain),
+        s(meta, &["oidc_provider", "node"]).map(plain),
+    ) {
+        (Some(v), Some(n)) if !v.is_empty() => format!("oidc-provider {v} (Node.js {n})"),
+        _ => "oidc-provider (not run)".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "Tessera ({} build, {}) vs {oidc}: {} workers, {} s warm-up, {} s measured per scenario, {} (commit {}).\n",
+        run("profile"),
+        run("database"),
+        run("concurrency"),
+        run("warmup_s"),
+        run("duration_s"),
+        run("date"),
+        run("commit"),
+    );
+    let _ = writeln!(
+        out,
+        "| scenario | Tessera req/s | p50 | p99 | errors | peak RSS | oidc-provider req/s | p50 | p99 | errors | peak RSS | Tessera / oidc-provider |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for r in rows {
+        let ratio = f(r, "ratio").map_or("n/a".to_owned(), |x| format!("**{x:.1}×**"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {ratio} |",
+            r.get("label").and_then(Value::as_str).unwrap_or_default(),
+            cells(r.get("tessera").unwrap_or(&Value::Null)),
+            cells(r.get("oidc_provider").unwrap_or(&Value::Null)),
+        );
+    }
+    let t = |k: &str| s(meta, &["tessera", k]).and_then(Value::as_f64);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "- Tessera idle RSS: {}", mib(t("idle_rss_kb")));
+    let _ = writeln!(
+        out,
+        "- Tessera cold start to ready (spawn → first 200 on /readyz, existing database): {}",
+        t("cold_start_ms").map_or("–".to_owned(), |ms| format!("{ms:.0} ms"))
+    );
+    let _ = writeln!(
+        out,
+        "- Tessera WASM bundle ({}): {} raw, {} gzip",
+        s(meta, &["tessera", "wasm_profile"]).map(plain).unwrap_or_default(),
+        bytes(t("wasm_raw_bytes")),
+        bytes(t("wasm_gzip_bytes")),
+    );
+    let _ = writeln!(
+        out,
+        "- oidc-provider idle RSS: {}",
+        mib(s(meta, &["oidc_provider", "idle_rss_kb"]).and_then(Value::as_f64))
+    );
+    let _ = writeln!(
+        out,
+        "- Machine: {} × {}, {} RAM, {}",
+        s(meta, &["machine", "nproc"]).map(plain).unwrap_or_default(),
+        s(meta, &["machine", "cpu"]).map(plain).unwrap_or_default(),
+        s(meta, &["machine", "ram"]).map(plain).unwrap_or_default(),
+        s(meta, &["machine", "os"]).map(plain).unwrap_or_default(),
+    );
+    if let Some(notes) = meta.get("notes").and_then(Value::as_array) {
+        for n in notes.iter().filter_map(Value::as_str) {
+            let _ = writeln!(out, "- {n}");
+        }
+    }
+    out
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A horizontal bar per scenario: Tessera req/s ÷ oidc-provider req/s, with 1× and 10×
+/// reference lines. Hand-written SVG, no dependencies.
+fn svg(meta: &Value, rows: &[Value]) -> String {
+    let label_w = 260.0;
+    let plot_w = 560.0;
+    let bar_h = 26.0;
+    let gap = 10.0;
+    let top = 56.0;
+    let max = rows
+        .iter()
+        .filter_map(|r| f(r, "ratio"))
+        .fold(12.0_f64, f64::max)
+        .ceil();
+    let x = |r: f64| label_w + plot_w * (r / max).clamp(0.0, 1.0);
+    let height = top + rows.len() as f64 * (bar_h + gap) + 40.0;
+    let width = label_w + plot_w + 90.0;
+    let quick = s(meta, &["run", "quick"]).and_then(Value::as_bool).unwrap_or(false);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="system-ui, sans-serif" font-size="13">"#
+    );
+    let _ = writeln!(o, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+    let title = if quick {
+        "Tessera / oidc-provider, req/s ratio (SMOKE RUN, not results)"
+    } else {
+        "Tessera / oidc-provider, req/s ratio (higher is better)"
+    };
+    let _ = writeln!(
+        o,
+        r##"<text x="{:.0}" y="24" font-size="16" font-weight="bold" fill="#111">{}</text>"##,
+        10.0,
+        xml(title)
+    );
+    let _ = writeln!(
+        o,
+        r##"<text x="10" y="42" fill="#555">{}</text>"##,
+        xml(&format!(
+            "{} × {}, {} workers, {} s per scenario",
+            s(meta, &["machine", "nproc"]).map(plain).unwrap_or_default(),
+            s(meta, &["machine", "cpu"]).map(plain).unwrap_or_default(),
+            s(meta, &["run", "concurrency"]).map(plain).unwrap_or_default(),
+            s(meta, &["run", "duration_s"]).map(plain).unwrap_or_default(),
+        ))
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let y = top + i as f64 * (bar_h + gap);
+        let name = r.get("label").and_then(Value::as_str).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            r##"<text x="{:.0}" y="{:.1}" text-anchor="end" fill="#111">{}</text>"##,
+            label_w - 8.0,
+            y + bar_h * 0.68,
+            xml(name)
+        );
+        match f(r, "ratio") {
+            Some(ratio) => {
+                let color = if ratio >= 10.0 { "#2e7d32" } else { "#1565c0" };
+                let _ = writeln!(
+                    o,
+                    r#"<rect x="{label_w:.0}" y="{y:.1}" width="{:.1}" height="{bar_h:.0}" fill="{color}"/>"#,
+                    (x(ratio) - label_w).max(1.0)
+                );
+                let _ = writeln!(
+                    o,
+                    r##"<text x="{:.1}" y="{:.1}" fill="#111">{ratio:.1}×</text>"##,
+                    x(ratio) + 6.0,
+                    y + bar_h * 0.68
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    r##"<text x="{:.0}" y="{:.1}" fill="#888">n/a</text>"##,
+                    label_w + 6.0,
+                    y + bar_h * 0.68
+                );
+            }
+        }
+    }
+    let bottom = top + rows.len() as f64 * (bar_h + gap);
+    for (r, color, dash) in [(1.0, "#888888", "2,3"), (10.0, "#c62828", "6,4")] {
+        let _ = writeln!(
+            o,
+            r#"<line x1="{0:.1}" y1="{1:.0}" x2="{0:.1}" y2="{2:.0}" stroke="{color}" stroke-width="1.5" stroke-dasharray="{dash}"/>"#,
+            x(r),
+            top - 6.0,
+            bottom
+        );
+        let _ = writeln!(
+            o,
+            r#"<text x="{:.1}" y="{:.0}" text-anchor="middle" fill="{color}">{r:.0}×</text>"#,
+            x(r),
+            bottom + 16.0
+        );
+    }
+    let _ = writeln!(o, "</svg>");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_rows_and_na() {
+        let meta = json!({"run": {"quick": true, "concurrency": 8}, "machine": {"nproc": 2}});
+        let rows = vec![
+            json!({"label": "discovery document", "tessera": {"rps": 1000.0, "errors": 0}, "oidc_provider": {"rps": 100.0, "errors": 0}, "ratio": 10.0}),
+            json!({"label": "logins", "tessera": {"rps": 10.0, "errors": 0}, "oidc_provider": {"target": "oidc-provider", "na": "no Argon2"}, "ratio": null}),
+        ];
+        let md = markdown(&meta, &rows);
+        assert!(md.contains("Smoke run"));
+        assert!(md.contains("**10.0×**"));
+        assert!(md.contains("n/a (no Argon2)"));
+        let svg = svg(&meta, &rows);
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("10.0×"));
+        assert!(svg.contains(">n/a<"));
+    }
+}

@@ -1,0 +1,775 @@
+//! `tessera-bench run`: one scenario against one server.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use clap::{Args, ValueEnum};
+use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Scenario {
+    /// GET the OpenID Connect discovery document.
+    Discovery,
+    /// POST /token grant_type=client_credentials (the client decides the JWT algorithm).
+    ClientCredentialsEs256,
+    /// Same, with the RS256 client.
+    ClientCredentialsRs256,
+    /// POST the introspection endpoint with a valid user access token (must be active).
+    Introspection,
+    /// GET /api/resource with a valid user access token (Tessera's sample resource).
+    Resource,
+    /// refresh_token grant, each worker chaining its own rotating refresh tokens.
+    Refresh,
+    /// authorize (existing session, remembered consent) → code → token, with PKCE.
+    CodeFlow,
+    /// GET the login page, POST the login form (Argon2id): Tessera only.
+    Login,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 8] = [
+        Scenario::Discovery,
+        Scenario::ClientCredentialsEs256,
+        Scenario::ClientCredentialsRs256,
+        Scenario::Introspection,
+        Scenario::Resource,
+        Scenario::Refresh,
+        Scenario::CodeFlow,
+        Scenario::Login,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Discovery => "discovery",
+            Scenario::ClientCredentialsEs256 => "client_credentials_es256",
+            Scenario::ClientCredentialsRs256 => "client_credentials_rs256",
+            Scenario::Introspection => "introspection",
+            Scenario::Resource => "resource",
+            Scenario::Refresh => "refresh",
+            Scenario::CodeFlow => "code_flow",
+            Scenario::Login => "login",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A label for the report: `tessera` or `oidc-provider`.
+    #[arg(long)]
+    target: String,
+    /// The server's issuer / base URL, e.g. http://127.0.0.1:38081.
+    #[arg(long)]
+    base: String,
+    #[arg(long, value_enum)]
+    scenario: Scenario,
+    /// Measured window: `10s`, `500ms` or plain seconds.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Warm-up before the measured window (same load, not recorded).
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Concurrent workers, one keep-alive connection each.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    #[arg(long)]
+    client_id: String,
+    #[arg(long)]
+    client_secret: String,
+    /// `scope` for client_credentials (oidc-provider needs `api` to issue a JWT).
+    #[arg(long, default_value = "")]
+    cc_scope: String,
+    /// A registered redirect URI of the client (nothing needs to listen there).
+    #[arg(long, default_value = "http://127.0.0.1:9/cb")]
+    redirect_uri: String,
+    /// The user to sign in as (code flow, refresh, login setup).
+    #[arg(long, default_value = "bench")]
+    username: String,
+    #[arg(long, default_value = "bench-password")]
+    password: String,
+    /// The server's pid: its VmRSS is sampled during the run (peak RSS).
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Also write the JSON result here.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, scale) = if let Some(v) = s.strip_suffix("ms") {
+        (v, 0.001)
+    } else if let Some(v) = s.strip_suffix('s') {
+        (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('m') {
+        (v, 60.0)
+    } else {
+        (s, 1.0)
+    };
+    let n: f64 = num.trim().parse().map_err(|_| format!("bad duration {s:?}"))?;
+    if !(n.is_finite() && n >= 0.0) {
+        return Err(format!("bad duration {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(n * scale))
+}
+
+#[derive(Serialize, Debug)]
+pub struct RunResult {
+    pub target: String,
+    pub scenario: Scenario,
+    pub concurrency: usize,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    /// Iterations completed inside the measured window (one iteration of code_flow is the
+    /// authorize request(s) plus the token request; of login, the page plus the form post).
+    pub requests: u64,
+    pub errors: u64,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+    pub max_ms: f64,
+    /// Peak VmRSS of the server during warm-up + measurement, in KiB (when --pid given).
+    pub peak_rss_kb: Option<u64>,
+    /// The first few distinct errors.
+    pub error_samples: Vec<String>,
+}
+
+/// Endpoints from the discovery document, so one client fits both servers.
+#[derive(Clone, Debug)]
+struct Endpoints {
+    discovery: String,
+    authorize: String,
+    token: String,
+    introspection: String,
+    resource: String,
+}
+
+struct Ctx {
+    args: RunArgs,
+    ep: Endpoints,
+    /// A valid user access token (introspection, resource).
+    shared_token: Option<String>,
+    counter: AtomicU64,
+}
+
+/// What a worker keeps between iterations.
+struct Worker {
+    client: Client,
+    refresh_token: Option<String>,
+}
+
+pub fn main(args: RunArgs) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    let out = args.out.clone();
+    let result = rt.block_on(run(args))?;
+    let json = serde_json::to_string_pretty(&result)?;
+    println!("{json}");
+    if let Some(path) = out {
+        std::fs::write(&path, format!("{json}\n")).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn client(args: &RunArgs, cookies: bool) -> Result<Client> {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .pool_max_idle_per_host(1)
+        .timeout(args.request_timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .context("http client")
+}
+
+async fn discover(args: &RunArgs) -> Result<Endpoints> {
+    let base = args.base.trim_end_matches('/').to_owned();
+    let discovery = format!("{base}/.well-known/openid-configuration");
+    let doc: Value = client(args, false)?
+        .get(&discovery)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .with_context(|| format!("GET {discovery}"))?
+        .json()
+        .await
+        .context("discovery document")?;
+    let field = |name: &str| -> Result<String> {
+        doc.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("discovery has no {name}"))
+    };
+    Ok(Endpoints {
+        authorize: field("authorization_endpoint")?,
+        token: field("token_endpoint")?,
+        introspection: field("introspection_endpoint").unwrap_or_else(|_| format!("{base}/introspect")),
+        resource: format!("{base}/api/resource"),
+        discovery,
+    })
+}
+
+async fn run(args: RunArgs) -> Result<RunResult> {
+    if args.concurrency == 0 {
+        bail!("--concurrency must be at least 1");
+    }
+    let ep = discover(&args).await?;
+    let mut ctx = Ctx {
+        args,
+        ep,
+        shared_token: None,
+        counter: AtomicU64::new(0),
+    };
+
+    // Shared setup: one sign-in and code flow for a user access token.
+    if matches!(ctx.args.scenario, Scenario::Introspection | Scenario::Resource) {
+        let c = client(&ctx.args, true)?;
+        let tokens = authorize_and_redeem(&ctx, &c, "openid profile", true)
+            .await
+            .map_err(|e| anyhow!("setup (sign in, code flow): {e}"))?;
+        let at = tokens
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("setup: no access_token in {tokens}"))?;
+        ctx.shared_token = Some(at.to_owned());
+    }
+    let ctx = Arc::new(ctx);
+
+    // Per-worker setup, all before the clock starts.
+    let mut setups = Vec::with_capacity(ctx.args.concurrency);
+    for _ in 0..ctx.args.concurrency {
+        let ctx = Arc::clone(&ctx);
+        setups.push(tokio::spawn(async move { setup_worker(&ctx).await }));
+    }
+    let mut workers = Vec::with_capacity(setups.len());
+    for s in setups {
+        workers.push(s.await.context("worker setup task")??);
+    }
+
+    let start = Instant::now();
+    let warm_end = start + ctx.args.warmup;
+    let end = warm_end + ctx.args.duration;
+
+    let rss = ctx.args.pid.map(|pid| {
+        tokio::spawn(async move {
+            let mut peak = 0u64;
+            loop {
+                if let Some(kb) = vm_rss_kb(pid) {
+                    peak = peak.max(kb);
+                }
+                if Instant::now() >= end {
+                    return peak;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    });
+
+    let mut handles = Vec::with_capacity(workers.len());
+    for mut w in workers {
+        let ctx = Arc::clone(&ctx);
+        handles.push(tokio::spawn(async move {
+            let mut lat_us: Vec<u32> = Vec::new();
+            let mut errors = 0u64;
+            let mut samples: Vec<String> = Vec::new();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                let r = iteration(&ctx, &mut w).await;
+                let t1 = Instant::now();
+                if t0 < warm_end || t1 > end {
+                    continue;
+                }
+                match r {
+                    Ok(()) => lat_us.push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX)),
+                    Err(e) => {
+                        errors += 1;
+                        if samples.len() < 5 && !samples.contains(&e) {
+                            samples.push(e);
+                        }
+                    }
+                }
+            }
+            (lat_us, errors, samples)
+        }));
+    }
+    let mut lat: Vec<u32> = Vec::new();
+    let mut errors = 0u64;
+    let mut error_samples: Vec<String> = Vec::new();
+    for h in handles {
+        let (l, e, s) = h.await.context("worker task")?;
+        lat.extend(l);
+        errors += e;
+        for x in s {
+            if error_samples.len() < 5 && !error_samples.contains(&x) {
+                error_samples.push(x);
+            }
+        }
+    }
+    let peak_rss_kb = match rss {
+        Some(h) => Some(h.await.context("rss sampler")?),
+        None => None,
+    };
+    lat.sort_unstable();
+    let pct = |q: f64| -> f64 {
+        if lat.is_empty() {
+            return 0.0;
+        }
+        let i = ((lat.len() - 1) as f64 * q).round() as usize;
+        lat.get(i).copied().map_or(0.0, |us| f64::from(us) / 1000.0)
+    };
+    let secs = ctx.args.duration.as_secs_f64().max(1e-9);
+    let ok = lat.len() as u64;
+    let mean_ms = if lat.is_empty() {
+        0.0
+    } else {
+        lat.iter().map(|&u| f64::from(u)).sum::<f64>() / lat.len() as f64 / 1000.0
+    };
+    Ok(RunResult {
+        target: ctx.args.target.clone(),
+        scenario: ctx.args.scenario,
+        concurrency: ctx.args.concurrency,
+        warmup_s: ctx.args.warmup.as_secs_f64(),
+        duration_s: ctx.args.duration.as_secs_f64(),
+        requests: ok + errors,
+        errors,
+        rps: ok as f64 / secs,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        mean_ms,
+        max_ms: lat.last().map_or(0.0, |&u| f64::from(u) / 1000.0),
+        peak_rss_kb,
+        error_samples,
+    })
+}
+
+fn vm_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn setup_worker(ctx: &Ctx) -> Result<Worker> {
+    match ctx.args.scenario {
+        Scenario::CodeFlow => {
+            // Sign in and consent once; iterations reuse the session cookie.
+            let c = client(&ctx.args, true)?;
+            authorize_and_redeem(ctx, &c, "openid profile", true)
+                .await
+                .map_err(|e| anyhow!("setup (sign in, consent): {e}"))?;
+            Ok(Worker {
+                client: c,
+                refresh_token: None,
+            })
+        }
+        Scenario::Refresh => {
+            // prompt=consent: oidc-provider grants offline_access only with it.
+            let c = client(&ctx.args, true)?;
+            let tokens = authorize_and_redeem(ctx, &c, "openid profile offline_access", true)
+                .await
+                .map_err(|e| anyhow!("setup (refresh token): {e}"))?;
+            let rt = tokens
+                .get("refresh_token")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("setup: no refresh_token in {tokens}"))?;
+            Ok(Worker {
+                client: client(&ctx.args, false)?,
+                refresh_token: Some(rt.to_owned()),
+            })
+        }
+        _ => Ok(Worker {
+            client: client(&ctx.args, false)?,
+            refresh_token: None,
+        }),
+    }
+}
+
+type IterResult = std::result::Result<(), String>;
+
+fn err_status(what: &str, status: StatusCode, body: &str) -> String {
+    let mut b: String = body.chars().take(160).collect();
+    b = b.replace('\n', " ");
+    format!("{what}: HTTP {} {b}", status.as_u16())
+}
+
+async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
+    let a = &ctx.args;
+    let c = &w.client;
+    match a.scenario {
+        Scenario::Discovery => expect_ok("discovery", c.get(&ctx.ep.discovery).send().await).await,
+        Scenario::ClientCredentialsEs256 | Scenario::ClientCredentialsRs256 => {
+            let mut form = vec![("grant_type", "client_credentials")];
+            if !a.cc_scope.is_empty() {
+                form.push(("scope", a.cc_scope.as_str()));
+            }
+            let res = c
+                .post(&ctx.ep.token)
+                .basic_auth(&a.client_id, Some(&a.client_secret))
+                .form(&form)
+                .send()
+                .await;
+            let v = json_ok("token", res).await?;
+            has_str(&v, "access_token").map(|_| ())
+        }
+        Scenario::Introspection => {
+            let token = ctx.shared_token.as_deref().unwrap_or_default();
+            let res = c
+                .post(&ctx.ep.introspection)
+                .basic_auth(&a.client_id, Some(&a.client_secret))
+                .form(&[("token", token)])
+                .send()
+                .await;
+            let v = json_ok("introspect", res).await?;
+            if v.get("active").and_then(Value::as_bool) == Some(true) {
+                Ok(())
+            } else {
+                Err(format!("introspect: not active: {v}"))
+            }
+        }
+        Scenario::Resource => {
+            let token = ctx.shared_token.as_deref().unwrap_or_default();
+            expect_ok("resource", c.get(&ctx.ep.resource).bearer_auth(token).send().await).await
+        }
+        Scenario::Refresh => {
+            let Some(rt) = w.refresh_token.clone() else {
+                return Err("refresh chain broken".to_owned());
+            };
+            let res = c
+                .post(&ctx.ep.token)
+                .basic_auth(&a.client_id, Some(&a.client_secret))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+                .send()
+                .await;
+            match json_ok("refresh", res).await {
+                Ok(v) => {
+                    // Rotation: the next iteration must use the new one.
+                    w.refresh_token = Some(has_str(&v, "refresh_token")?.to_owned());
+                    Ok(())
+                }
+                Err(e) => {
+                    w.refresh_token = None;
+                    Err(e)
+                }
+            }
+        }
+        Scenario::CodeFlow => authorize_and_redeem(ctx, c, "openid profile", false).await.map(|_| ()),
+        Scenario::Login => login(ctx, c).await,
+    }
+}
+
+async fn expect_ok(what: &str, res: reqwest::Result<reqwest::Response>) -> IterResult {
+    let res = res.map_err(|e| format!("{what}: {e}"))?;
+    let status = res.status();
+    let body = res.bytes().await.map_err(|e| format!("{what}: body: {e}"))?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(err_status(what, status, &String::from_utf8_lossy(&body)))
+    }
+}
+
+async fn json_ok(what: &str, res: reqwest::Result<reqwest::Response>) -> std::result::Result<Value, String> {
+    let res = res.map_err(|e| format!("{what}: {e}"))?;
+    let status = res.status();
+    let body = res.bytes().await.map_err(|e| format!("{what}: body: {e}"))?;
+    if !status.is_success() {
+        return Err(err_status(what, status, &String::from_utf8_lossy(&body)));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{what}: bad JSON: {e}"))
+}
+
+fn has_str<'a>(v: &'a Value, name: &str) -> std::result::Result<&'a str, String> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("no {name} in response"))
+}
+
+fn pkce(ctx: &Ctx) -> (String, String) {
+    let n = ctx.counter.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    // 43..128 unreserved characters (RFC 7636 §4.1); uniqueness is all a benchmark needs.
+    let verifier = format!("bench-{nanos:032x}-{n:020x}-pkce-verifier");
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// Authorization request → (sign-in and consent pages when `interactive`) → code → token
+/// response. Without `interactive`, any page on the way is an error: the session and the
+/// remembered consent must carry the request straight to the redirect URI.
+async fn authorize_and_redeem(
+    ctx: &Ctx,
+    c: &Client,
+    scope: &str,
+    interactive: bool,
+) -> std::result::Result<Value, String> {
+    let a = &ctx.args;
+    let (verifier, challenge) = pkce(ctx);
+    let mut url = Url::parse(&ctx.ep.authorize).map_err(|e| format!("authorize URL: {e}"))?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &a.client_id)
+            .append_pair("redirect_uri", &a.redirect_uri)
+            .append_pair("scope", scope)
+            .append_pair("state", "bench-state")
+            .append_pair("nonce", "bench-nonce")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        if interactive && scope.contains("offline_access") {
+            q.append_pair("prompt", "consent");
+        }
+    }
+    let code = walk(ctx, c, url, interactive).await?;
+    let res = c
+        .post(&ctx.ep.token)
+        .basic_auth(&a.client_id, Some(&a.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", a.redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await;
+    let v = json_ok("token (code)", res).await?;
+    has_str(&v, "access_token")?;
+    Ok(v)
+}
+
+/// Follows redirects from the authorization request to the client's redirect URI and
+/// returns the code, answering Tessera's or oidc-provider's (dev) login and consent forms
+/// on the way when `interactive`.
+async fn walk(ctx: &Ctx, c: &Client, start: Url, interactive: bool) -> std::result::Result<String, String> {
+    let a = &ctx.args;
+    let mut url = start;
+    for _ in 0..16 {
+        if url.as_str().starts_with(&a.redirect_uri) {
+            if let Some(code) = query(&url, "code") {
+                return Ok(code);
+            }
+            return Err(format!(
+                "authorize: no code: error={:?} {:?}",
+                query(&url, "error"),
+                query(&url, "error_description")
+            ));
+        }
+        let res = c
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| format!("GET {}: {e}", url.path()))?;
+        let status = res.status();
+        if status.is_redirection() {
+            url = next_url(&url, &res)?;
+            continue;
+        }
+        let body = res.text().await.map_err(|e| format!("GET {}: body: {e}", url.path()))?;
+        if !status.is_success() {
+            return Err(err_status(&format!("GET {}", url.path()), status, &body));
+        }
+        if !interactive {
+            return Err(format!(
+                "authorize: unexpected page {} (session or consent lost)",
+                url.path()
+            ));
+        }
+        let (post_to, form) = answer_page(ctx, &url, &body)?;
+        let res = c
+            .post(post_to.clone())
+            .header(ACCEPT, "text/html")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| format!("POST {}: {e}", post_to.path()))?;
+        let status = res.status();
+        if !status.is_redirection() {
+            let body = res.text().await.unwrap_or_default();
+            return Err(err_status(&format!("POST {}", post_to.path()), status, &body));
+        }
+        url = next_url(&post_to, &res)?;
+    }
+    Err("authorize: too many redirects".to_owned())
+}
+
+/// The form that answers a sign-in or consent page: Tessera's (`/login`, `/consent`, with
+/// a CSRF token, posted to `/ui/...`) or oidc-provider's dev interactions (a form with a
+/// hidden `prompt` of `login` or `consent`).
+fn answer_page(ctx: &Ctx, url: &Url, body: &str) -> std::result::Result<(Url, Vec<(String, String)>), String> {
+    let a = &ctx.args;
+    let own = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    if let Some(csrf) = input_value(body, "csrf") {
+        let request = input_value(body, "request").unwrap_or_default();
+        let path = url.path().to_owned();
+        let form = match path.as_str() {
+            "/login" => vec![
+                own("csrf", &csrf),
+                own("request", &request),
+                own("next", "/"),
+                own("username", &a.username),
+                own("password", &a.password),
+            ],
+            "/consent" => vec![own("csrf", &csrf), own("request", &request), own("decision", "allow")],
+            other => return Err(format!("unexpected page {other}")),
+        };
+        let post_to = url.join(&format!("/ui{path}")).map_err(|e| format!("form URL: {e}"))?;
+        return Ok((post_to, form));
+    }
+    let action = form_action(body).ok_or_else(|| format!("no form on page {}", url.path()))?;
+    let post_to = url.join(&action).map_err(|e| format!("form URL: {e}"))?;
+    let form = match input_value(body, "prompt").as_deref() {
+        Some("login") => vec![
+            own("prompt", "login"),
+            own("login", &a.username),
+            own("password", &a.password),
+        ],
+        Some("consent") => vec![own("prompt", "consent")],
+        other => return Err(format!("unknown interaction {other:?} on {}", url.path())),
+    };
+    Ok((post_to, form))
+}
+
+async fn login(ctx: &Ctx, c: &Client) -> IterResult {
+    let a = &ctx.args;
+    let base = a.base.trim_end_matches('/');
+    // A fresh session each time: keep cookies by hand, not in a jar.
+    let res = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .map_err(|e| format!("GET /login: {e}"))?;
+    let status = res.status();
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(str::to_owned)
+        .collect();
+    let body = res.text().await.map_err(|e| format!("GET /login: body: {e}"))?;
+    if !status.is_success() {
+        return Err(err_status("GET /login", status, &body));
+    }
+    let csrf = input_value(&body, "csrf").ok_or("GET /login: no csrf field")?;
+    let res = c
+        .post(format!("{base}/ui/login"))
+        .header(ACCEPT, "text/html")
+        .header(COOKIE, cookies.join("; "))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", a.username.as_str()),
+            ("password", a.password.as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .map_err(|e| format!("POST /ui/login: {e}"))?;
+    let status = res.status();
+    let location = res
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = res.text().await.unwrap_or_default();
+    if !status.is_redirection() {
+        return Err(err_status("POST /ui/login", status, &body));
+    }
+    if location.starts_with("/login") {
+        return Err(format!("POST /ui/login: refused → {location}"));
+    }
+    Ok(())
+}
+
+fn next_url(current: &Url, res: &reqwest::Response) -> std::result::Result<Url, String> {
+    let loc = res
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            format!(
+                "{} {}: redirect without Location",
+                res.status().as_u16(),
+                current.path()
+            )
+        })?;
+    current.join(loc).map_err(|e| format!("bad Location {loc:?}: {e}"))
+}
+
+fn query(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x2F;", "/")
+        .replace("&#39;", "'")
+}
+
+/// The value of `<input ... name="NAME" ... value="...">` in a page.
+fn input_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag_start = html.get(..at)?.rfind('<')?;
+    let tag_end = at + html.get(at..)?.find('>')?;
+    let tag = html.get(tag_start..tag_end)?;
+    let v = tag.find("value=\"")? + 7;
+    let end = tag.get(v..)?.find('"')?;
+    Some(unescape(tag.get(v..v + end)?))
+}
+
+/// The `action` of the first `<form>` in a page.
+fn form_action(html: &str) -> Option<String> {
+    let at = html.find("<form")?;
+    let rest = html.get(at..)?;
+    let tag = rest.get(..rest.find('>')?)?;
+    let v = tag.find("action=\"")? + 8;
+    let end = tag.get(v..)?.find('"')?;
+    Some(unescape(tag.get(v..v + end)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn forms() {
+        let page = r#"<form autocomplete="off" action="/interaction/abc" method="post">
+            <input type="hidden" name="prompt" value="login"/><input name="csrf" type="hidden" value="a&amp;b">"#;
+        assert_eq!(form_action(page).as_deref(), Some("/interaction/abc"));
+        assert_eq!(input_value(page, "prompt").as_deref(), Some("login"));
+        assert_eq!(input_value(page, "csrf").as_deref(), Some("a&b"));
+        assert_eq!(input_value(page, "nope"), None);
+    }
+}
