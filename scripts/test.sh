@@ -52,11 +52,12 @@ rc=0
 # Same compile-time environment as `cargo leptos build` (debug), so the two builds share
 # every compiled crate instead of invalidating each other: cargo-leptos adds
 # `--cfg erase_components` to RUSTFLAGS and sets LEPTOS_OUTPUT_NAME.
+# A hung test fails the run after 30 minutes instead of holding CI to its limit.
 # `tessera-frontend` (the WASM entry point, built and checked by cargo-leptos) is left out:
 # in one host build with it, feature unification would give the app both `ssr` and
 # `hydrate`, and Leptos would pick the browser's executor on the server.
 RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=tessera \
-  cargo test --workspace --exclude tessera-frontend --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log" || rc=$?
+  timeout --kill-after=30 1800 cargo test --workspace --exclude tessera-frontend --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log" || rc=$?
 read -r c_pass c_fail < <(
   grep -E '^test result: ' "$LOG_DIR/cargo-test.log" |
     sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |

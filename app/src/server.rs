@@ -69,15 +69,48 @@ pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Opti
 }
 
 /// Runs Argon2id work (19 MiB and tens of milliseconds each) on the blocking pool, at most
-/// one per core at a time: unbounded, a burst of logins would take one thread and 19 MiB
-/// apiece (a benchmark with 8 concurrent logins reached 1.9 GiB RSS).
+/// one hash per core at a time: unbounded, a burst of logins took 19 MiB apiece (a
+/// benchmark with 8 concurrent logins reached 1.9 GiB RSS). The limit is taken inside the
+/// blocking task with a plain mutex and condvar, so waiting never depends on an async
+/// runtime's waker (several runtimes share this process in tests).
 pub async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    let slots = SLOTS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
-    });
-    let _permit = slots.acquire().await.map_err(|e| e.to_string())?;
-    tokio::task::spawn_blocking(work).await.map_err(|e| e.to_string())
+    tokio::task::spawn_blocking(move || {
+        let _slot = ArgonSlot::take();
+        work()
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// One of `available_parallelism()` slots for Argon2 work; released on drop.
+struct ArgonSlot;
+
+fn argon_slots() -> &'static (std::sync::Mutex<usize>, std::sync::Condvar) {
+    static SLOTS: std::sync::OnceLock<(std::sync::Mutex<usize>, std::sync::Condvar)> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        (std::sync::Mutex::new(n), std::sync::Condvar::new())
+    })
+}
+
+impl ArgonSlot {
+    fn take() -> ArgonSlot {
+        let (free, cv) = argon_slots();
+        let mut free = free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = cv.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        ArgonSlot
+    }
+}
+
+impl Drop for ArgonSlot {
+    fn drop(&mut self) {
+        let (free, cv) = argon_slots();
+        *free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        cv.notify_one();
+    }
 }
 
 pub enum LoginFailure {
