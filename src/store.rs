@@ -279,9 +279,79 @@ pub trait AccountStore: Send + Sync {
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// A scope defined by an administrator (the built-in ones live in [`crate::scope`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomScope {
+    pub name: String,
+    /// Shown on the consent screen, completing "This application wants to …".
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// The settings of a client an administrator may change; the client id and the secret
+/// are not among them (the secret changes only by rotation).
+#[derive(Debug, Clone)]
+pub struct ClientUpdate {
+    pub name: String,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub scopes: ScopeSet,
+    pub settings: ClientSettings,
+}
+
+/// A consent as the admin console lists it, with both names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentEntry {
+    pub consent: Consent,
+    pub client_name: String,
+    pub username: String,
+}
+
+/// A token family that still has a current refresh token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyEntry {
+    pub family_id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub scopes: ScopeSet,
+    pub created_at: i64,
+}
+
+/// Whose grants to list.
+#[derive(Debug, Clone, Copy)]
+pub enum GrantsOf<'a> {
+    Client(&'a str),
+    User(&'a str),
+}
+
+/// What the admin console changes beyond the other traits.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// False if there is no such client.
+    async fn update_client(&self, client_id: &str, update: &ClientUpdate) -> Result<bool, StoreError>;
+    /// Replaces the secret's hash (rotation); false if there is no such client.
+    async fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<bool, StoreError>;
+
+    async fn custom_scopes(&self) -> Result<Vec<CustomScope>, StoreError>;
+    /// `Conflict("scope")` if the name is taken.
+    async fn create_scope(&self, name: &str, description: &str, now: i64) -> Result<CustomScope, StoreError>;
+    async fn update_scope(&self, name: &str, description: &str) -> Result<bool, StoreError>;
+    async fn delete_scope(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Users whose username, email or name contains `q` (case-insensitive); all for "".
+    async fn search_users(&self, q: &str) -> Result<Vec<User>, StoreError>;
+    async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> Result<bool, StoreError>;
+    async fn set_user_admin(&self, user_id: &str, is_admin: bool) -> Result<bool, StoreError>;
+
+    async fn consents_of(&self, of: GrantsOf<'_>) -> Result<Vec<ConsentEntry>, StoreError>;
+    /// Unrevoked families with an unrotated, unrevoked refresh token alive at `now`.
+    async fn active_families(&self, of: GrantsOf<'_>, now: i64) -> Result<Vec<FamilyEntry>, StoreError>;
+}
+
 /// Everything Tessera stores, behind one object.
 #[async_trait]
-pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore {
+pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore + AdminStore {
     /// One round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres".

@@ -112,7 +112,7 @@ pub async fn change_password(
         back("current");
         return Ok(());
     }
-    let hash = tokio::task::spawn_blocking(move || password::hash_password(&new_password))
+    let hash = crate::server::argon2(move || password::hash_password(&new_password))
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
     let hash = match hash {
@@ -146,6 +146,7 @@ pub async fn my_apps(#[server(default)] revoked: String) -> Result<Option<MyApps
         return Ok(None);
     };
     let store_err = |e: tessera_core::store::StoreError| ServerFnError::new(e.to_string());
+    let custom = ctx.store.custom_scopes().await.map_err(store_err)?;
     let apps = ctx
         .store
         .consents_for_user(&user.id)
@@ -153,7 +154,7 @@ pub async fn my_apps(#[server(default)] revoked: String) -> Result<Option<MyApps
         .map_err(store_err)?
         .into_iter()
         .map(|c| AppView {
-            scopes: describe_scopes(&c.consent.scopes),
+            scopes: describe_scopes(&c.consent.scopes, &custom),
             granted: utc_date(c.consent.granted_at),
             client_id: c.consent.client_id,
             client_name: c.client_name,
@@ -195,9 +196,12 @@ pub async fn revoke_app(csrf: String, client_id: String) -> Result<(), ServerFnE
 }
 
 /// Built-in scopes in their usual order (openid first) with their consent text, then the
-/// client's own.
+/// custom ones with the text an administrator gave them.
 #[cfg(feature = "ssr")]
-fn describe_scopes(scopes: &tessera_core::types::ScopeSet) -> Vec<ScopeView> {
+pub(crate) fn describe_scopes(
+    scopes: &tessera_core::types::ScopeSet,
+    custom: &[tessera_core::store::CustomScope],
+) -> Vec<ScopeView> {
     let builtin_rank = |name: &str| {
         tessera_core::scope::builtin_scopes()
             .iter()
@@ -212,6 +216,7 @@ fn describe_scopes(scopes: &tessera_core::types::ScopeSet) -> Vec<ScopeView> {
             name: name.to_owned(),
             description: tessera_core::scope::builtin(name)
                 .map(|s| s.description.to_string())
+                .or_else(|| custom.iter().find(|c| c.name == name).map(|c| c.description.clone()))
                 .unwrap_or_else(|| format!("Use the \u{201c}{name}\u{201d} permission")),
         })
         .collect()
@@ -220,7 +225,7 @@ fn describe_scopes(scopes: &tessera_core::types::ScopeSet) -> Vec<ScopeView> {
 /// Unix seconds as "26 Nov 2026" (UTC), without a date library: the civil-from-days
 /// algorithm of H. Hinnant's `chrono`-compatible date algorithms.
 #[cfg(feature = "ssr")]
-fn utc_date(unix: i64) -> String {
+pub(crate) fn utc_date(unix: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];

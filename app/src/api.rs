@@ -142,24 +142,12 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
     let Some(client) = client else {
         return Ok(None);
     };
-    // Built-in scopes in their usual order (openid first), then the client's own.
-    let builtin_rank = |name: &str| {
-        tessera_core::scope::builtin_scopes()
-            .iter()
-            .position(|s| s.name == name)
-            .unwrap_or(usize::MAX)
-    };
-    let mut names: Vec<&str> = pending.request.scopes.iter().collect();
-    names.sort_by_key(|n| (builtin_rank(n), n.to_string()));
-    let scopes = names
-        .into_iter()
-        .map(|name| ScopeView {
-            name: name.to_owned(),
-            description: tessera_core::scope::builtin(name)
-                .map(|s| s.description.to_string())
-                .unwrap_or_else(|| format!("Use the \u{201c}{name}\u{201d} permission")),
-        })
-        .collect();
+    let custom = ctx
+        .store
+        .custom_scopes()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let scopes = crate::account_api::describe_scopes(&pending.request.scopes, &custom);
     let user = crate::server::current_user(&ctx, &session).await?;
     Ok(Some(PendingView {
         client_name: client.name,

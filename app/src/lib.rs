@@ -2,15 +2,18 @@
 //!
 //! # Layout
 //! - [`shell`] and [`App`]: the HTML document and the routes.
-//! - `pages/`: one module per page (home, login, consent).
+//! - `pages/`: one module per page (home, login, consent, account, demo, admin).
 //! - [`api`]: the server functions the pages call (session, login, logout, status). They
 //!   record UI decisions only; the OAuth protocol endpoints are plain axum routes.
 //! - [`account_api`]: the server functions of `/account` and `/account/apps` (password
 //!   change, the apps a user has allowed, revoking one).
+//! - [`admin_api`]: the server functions of the admin console under `/admin` (clients,
+//!   scopes, users, grants), administrators only.
 //! - `server` (ssr only): what the server functions need from the host — the store, the
 //!   session, CSRF checks, authentication.
 
 pub mod account_api;
+pub mod admin_api;
 pub mod api;
 pub mod demo_api;
 mod pages;
@@ -75,6 +78,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/apps") view=pages::account::MyAppsPage ssr=SsrMode::Async/>
                     <Route path=path!("/demo") view=pages::demo::DemoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=pages::admin::AdminHomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/clients") view=pages::admin::AdminClientsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/clients/new") view=pages::admin::AdminClientNewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/clients/:id") view=pages::admin::AdminClientPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/scopes") view=pages::admin::AdminScopesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/new") view=pages::admin::AdminUserNewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -592,3 +592,195 @@ mod account {
         }
     }
 }
+
+/// What the admin console changes: client settings and secrets, custom scopes, users'
+/// flags, and the grants listed per client or per user.
+mod admin {
+    use super::*;
+    use tessera_core::store::{ClientSettings, ClientUpdate, GrantsOf};
+    use tessera_core::token::RefreshRecord;
+
+    #[tokio::test]
+    async fn client_update_and_secret_rotation() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            s.create_client(new_client("c1", false), 5).await.unwrap();
+            let update = ClientUpdate {
+                name: "Renamed".into(),
+                redirect_uris: vec![RedirectUri::parse("https://new.example.com/cb").unwrap()],
+                scopes: ScopeSet::parse("openid email").unwrap(),
+                settings: ClientSettings {
+                    description: Some("About".into()),
+                    logo_uri: Some("https://new.example.com/logo.png".into()),
+                    grant_types: vec!["authorization_code".into()],
+                    require_pkce: false,
+                    access_token_ttl: 600,
+                    refresh_token_ttl: 7200,
+                    access_token_alg: "RS256".into(),
+                    id_token_alg: "EdDSA".into(),
+                },
+            };
+            assert!(s.update_client("c1", &update).await.unwrap());
+            assert!(!s.update_client("nope", &update).await.unwrap());
+            let c = s.client_by_id("c1").await.unwrap().unwrap();
+            assert_eq!(c.name, "Renamed", "{}", tdb.name);
+            assert_eq!(c.redirect_uris, update.redirect_uris);
+            assert_eq!(c.scopes, update.scopes);
+            assert_eq!(c.settings, update.settings);
+            assert_eq!((c.client_id.as_str(), c.created_at, c.is_public), ("c1", 5, false));
+            assert_eq!(c.secret_hash.as_deref(), Some("hash"), "update leaves the secret alone");
+
+            assert!(s.set_client_secret_hash("c1", "new-hash").await.unwrap());
+            assert!(!s.set_client_secret_hash("nope", "x").await.unwrap());
+            let c = s.client_by_id("c1").await.unwrap().unwrap();
+            assert_eq!(c.secret_hash.as_deref(), Some("new-hash"), "{}", tdb.name);
+        }
+    }
+
+    #[tokio::test]
+    async fn custom_scopes_round_trip() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            assert!(
+                s.custom_scopes().await.unwrap().is_empty(),
+                "{}: built-ins are not rows",
+                tdb.name
+            );
+            s.create_scope("invoices:read", "Read your invoices", 7).await.unwrap();
+            s.create_scope("api", "Call the API", 8).await.unwrap();
+            assert!(matches!(
+                s.create_scope("api", "again", 9).await,
+                Err(StoreError::Conflict(_))
+            ));
+            let names: Vec<_> = s.custom_scopes().await.unwrap().into_iter().map(|c| c.name).collect();
+            assert_eq!(names, ["api", "invoices:read"], "{}", tdb.name);
+            assert!(s.update_scope("api", "Use the API").await.unwrap());
+            assert!(!s.update_scope("nope", "x").await.unwrap());
+            let api = s.custom_scopes().await.unwrap().remove(0);
+            assert_eq!((api.description.as_str(), api.created_at), ("Use the API", 8));
+            assert!(s.delete_scope("api").await.unwrap());
+            assert!(!s.delete_scope("api").await.unwrap());
+            assert_eq!(s.custom_scopes().await.unwrap().len(), 1, "{}", tdb.name);
+        }
+    }
+
+    #[tokio::test]
+    async fn user_search_and_flags() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            let alice = s.create_user(new_user("alice", false), 1).await.unwrap();
+            s.create_user(new_user("bob", false), 2).await.unwrap();
+            s.create_user(new_user("per_cent", false), 3).await.unwrap();
+            let found = |q: &'static str| {
+                let s = s.clone();
+                async move {
+                    s.search_users(q)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|u| u.username)
+                        .collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(found("").await, ["alice", "bob", "per_cent"], "{}", tdb.name);
+            assert_eq!(found("ALI").await, ["alice"], "{}: case-insensitive", tdb.name);
+            assert_eq!(found("bob@example").await, ["bob"], "{}: by email", tdb.name);
+            assert_eq!(
+                found("_").await,
+                ["per_cent"],
+                "{}: LIKE wildcards are literal",
+                tdb.name
+            );
+            assert!(found("%").await.is_empty(), "{}", tdb.name);
+
+            assert!(s.set_user_disabled(&alice.id, true).await.unwrap());
+            assert!(s.set_user_admin(&alice.id, true).await.unwrap());
+            assert!(!s.set_user_admin("nope", true).await.unwrap());
+            let a = s.user_by_id(&alice.id).await.unwrap().unwrap();
+            assert!(a.disabled && a.is_admin, "{}", tdb.name);
+            assert!(s.set_user_disabled(&alice.id, false).await.unwrap());
+            assert!(!s.user_by_id(&alice.id).await.unwrap().unwrap().disabled);
+        }
+    }
+
+    #[tokio::test]
+    async fn grants_per_client_and_per_user() {
+        for tdb in common::databases().await {
+            let db = common::open(&tdb).await;
+            let s = &db.store;
+            let uid = s.create_user(new_user("gina", false), 1).await.unwrap().id;
+            s.create_client(new_client("c1", false), 1).await.unwrap();
+            s.create_client(new_client("c2", false), 1).await.unwrap();
+            let scopes = ScopeSet::parse("openid offline_access").unwrap();
+            s.grant_consent(&uid, "c1", &scopes, 10).await.unwrap();
+            s.grant_consent(&uid, "c2", &scopes, 11).await.unwrap();
+            let refresh = |family: &str, client: &str, expires_at: i64| RefreshRecord {
+                family_id: family.into(),
+                client_id: client.into(),
+                user_id: uid.clone(),
+                scopes: scopes.clone(),
+                auth_time: 9,
+                expires_at,
+                rotated: false,
+                revoked: false,
+            };
+            // f1: live; f2: its only token expired; f3: revoked; f4: other client.
+            for (fam, client, created) in [("f1", "c1", 20), ("f2", "c1", 21), ("f3", "c1", 22), ("f4", "c2", 23)] {
+                s.create_family(fam, client, Some(&uid), &scopes, created)
+                    .await
+                    .unwrap();
+            }
+            s.put_refresh_token("t1", &refresh("f1", "c1", 1_000), 20)
+                .await
+                .unwrap();
+            s.put_refresh_token("t2", &refresh("f2", "c1", 50), 21).await.unwrap();
+            s.put_refresh_token("t3", &refresh("f3", "c1", 1_000), 22)
+                .await
+                .unwrap();
+            s.put_refresh_token("t4", &refresh("f4", "c2", 1_000), 23)
+                .await
+                .unwrap();
+            s.revoke_family("f3", 30).await.unwrap();
+
+            let fams = |of| {
+                let s = s.clone();
+                async move {
+                    s.active_families(of, 100)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|f| f.family_id)
+                        .collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(fams(GrantsOf::Client("c1")).await, ["f1"], "{}", tdb.name);
+            assert_eq!(
+                fams(GrantsOf::User(&uid)).await,
+                ["f4", "f1"],
+                "{}: newest first",
+                tdb.name
+            );
+            let f = s.active_families(GrantsOf::Client("c1"), 100).await.unwrap().remove(0);
+            assert_eq!(
+                (f.client_name.as_str(), f.username.as_deref(), f.created_at),
+                ("client c1", Some("gina"), 20)
+            );
+
+            let consents = s.consents_of(GrantsOf::Client("c1")).await.unwrap();
+            assert_eq!(consents.len(), 1, "{}", tdb.name);
+            assert_eq!(
+                (consents[0].username.as_str(), consents[0].consent.granted_at),
+                ("gina", 10)
+            );
+            let by_user = s.consents_of(GrantsOf::User(&uid)).await.unwrap();
+            let clients: Vec<_> = by_user.iter().map(|c| c.client_name.as_str()).collect();
+            assert_eq!(clients, ["client c1", "client c2"], "{}", tdb.name);
+
+            s.revoke_family("f1", 40).await.unwrap();
+            assert!(fams(GrantsOf::Client("c1")).await.is_empty(), "{}", tdb.name);
+        }
+    }
+}

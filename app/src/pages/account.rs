@@ -68,6 +68,7 @@ fn AccountCard(me: AccountView) -> impl IntoView {
             </dl>
             <div class="row-actions">
                 <a class="button secondary" href="/account/apps">"My apps"</a>
+                {me.is_admin.then(|| view! { <a class="button secondary" href="/admin">"Admin console"</a> })}
                 <form method="post" action="/ui/logout" class="inline-form">
                     <input type="hidden" name="csrf" value=me.csrf/>
                     <button type="submit" class="button secondary">"Sign out"</button>

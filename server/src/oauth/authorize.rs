@@ -71,7 +71,17 @@ async fn handle(state: &AppState, session: &Session, pairs: Vec<(String, String)
         Err(e) => return error_page(&server_error(e)),
     };
     let requires_pkce = client.as_ref().is_none_or(|c| c.requires_pkce());
-    let known_scope = |s: &str| scope::is_builtin(s) || client.as_ref().is_some_and(|c| c.scopes.contains(s));
+    // Custom scopes are known while their row exists; read them only for a client that
+    // lists any, so the usual OIDC-only client costs no extra query.
+    let custom: Vec<String> = match client.as_ref() {
+        Some(c) if c.scopes.iter().any(|s| !scope::is_builtin(s)) => match state.db.store.custom_scopes().await {
+            Ok(list) => list.into_iter().map(|s| s.name).collect(),
+            Err(e) => return error_page(&server_error(e)),
+        },
+        _ => Vec::new(),
+    };
+    // The core also requires the scope in the client's own list.
+    let known_scope = |s: &str| scope::is_builtin(s) || custom.iter().any(|c| c == s);
     let request = match AuthorizeRequest::validate(&pairs, client.as_ref(), requires_pkce, known_scope, now) {
         Ok(r) => r,
         Err(e) => return refuse(e, &state.issuer),

@@ -14,8 +14,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tessera_core::pkce::PkceChallenge;
 use tessera_core::store::{
-    AccountStore, Client, ClientSettings, ClientStore, CodeRedemption, Consent, ConsentedClient, KeyRecord, NewClient,
-    NewUser, OAuthStore, Store, StoreError, User, UserStore,
+    AccountStore, AdminStore, Client, ClientSettings, ClientStore, ClientUpdate, CodeRedemption, Consent, ConsentEntry,
+    ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser, OAuthStore, Store, StoreError,
+    User, UserStore,
 };
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
@@ -926,6 +927,205 @@ macro_rules! impl_store {
                     .await
                     .map_err(backend_err)?;
                 Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl AdminStore for $store {
+            async fn update_client(&self, client_id: &str, u: &ClientUpdate) -> Result<bool, StoreError> {
+                let uris: Vec<&str> = u.redirect_uris.iter().map(RedirectUri::as_str).collect();
+                let uris_json = serde_json::to_string(&uris).map_err(|e| StoreError::Backend(e.to_string()))?;
+                let st = &u.settings;
+                // One statement: the client changes as a whole or not at all.
+                let done = sqlx::query(
+                    "UPDATE clients SET name = $2, redirect_uris = $3, scopes = $4, description = $5, logo_uri = $6, \
+                     grant_types = $7, require_pkce = $8, access_token_ttl = $9, refresh_token_ttl = $10, \
+                     access_token_alg = $11, id_token_alg = $12 WHERE client_id = $1",
+                )
+                .bind(client_id)
+                .bind(&u.name)
+                .bind(&uris_json)
+                .bind(u.scopes.to_string())
+                .bind(&st.description)
+                .bind(&st.logo_uri)
+                .bind(st.grant_types.join(" "))
+                .bind(st.require_pkce)
+                .bind(st.access_token_ttl)
+                .bind(st.refresh_token_ttl)
+                .bind(&st.access_token_alg)
+                .bind(&st.id_token_alg)
+                .execute(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE clients SET secret_hash = $2 WHERE client_id = $1")
+                    .bind(client_id)
+                    .bind(secret_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn custom_scopes(&self) -> Result<Vec<CustomScope>, StoreError> {
+                let rows: Vec<(String, String, i64)> =
+                    sqlx::query_as("SELECT name, description, created_at FROM scopes ORDER BY name")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(backend_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(name, description, created_at)| CustomScope {
+                        name,
+                        description,
+                        created_at,
+                    })
+                    .collect())
+            }
+
+            async fn create_scope(&self, name: &str, description: &str, now: i64) -> Result<CustomScope, StoreError> {
+                sqlx::query("INSERT INTO scopes (name, description, created_at) VALUES ($1, $2, $3)")
+                    .bind(name)
+                    .bind(description)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(insert_err("scope"))?;
+                Ok(CustomScope {
+                    name: name.to_owned(),
+                    description: description.to_owned(),
+                    created_at: now,
+                })
+            }
+
+            async fn update_scope(&self, name: &str, description: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE scopes SET description = $2 WHERE name = $1")
+                    .bind(name)
+                    .bind(description)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_scope(&self, name: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM scopes WHERE name = $1")
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn search_users(&self, q: &str) -> Result<Vec<User>, StoreError> {
+                let escaped: String = q
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .flat_map(|c| match c {
+                        '%' | '_' | '\\' => vec!['\\', c],
+                        c => vec![c],
+                    })
+                    .collect();
+                let pattern = format!("%{escaped}%");
+                let rows: Vec<UserRow> = sqlx::query_as(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE LOWER(username) LIKE $1 ESCAPE '\\' \
+                     OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\' \
+                     ORDER BY username"
+                ))
+                .bind(&pattern)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                Ok(rows.into_iter().map(User::from).collect())
+            }
+
+            async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(disabled)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_user_admin(&self, user_id: &str, is_admin: bool) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE users SET is_admin = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(is_admin)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn consents_of(&self, of: GrantsOf<'_>) -> Result<Vec<ConsentEntry>, StoreError> {
+                let (column, id) = match of {
+                    GrantsOf::Client(id) => ("c.client_id", id),
+                    GrantsOf::User(id) => ("c.user_id", id),
+                };
+                let rows: Vec<(String, String, String, i64, String, String)> = sqlx::query_as(&format!(
+                    "SELECT c.user_id, c.client_id, c.scopes, c.granted_at, cl.name, u.username FROM consents c \
+                     JOIN clients cl ON cl.client_id = c.client_id JOIN users u ON u.id = c.user_id \
+                     WHERE {column} = $1 ORDER BY cl.name, u.username"
+                ))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                rows.into_iter()
+                    .map(|(user_id, client_id, scopes, granted_at, client_name, username)| {
+                        Ok(ConsentEntry {
+                            consent: Consent {
+                                user_id,
+                                client_id,
+                                scopes: scopes_of(&scopes)?,
+                                granted_at,
+                            },
+                            client_name,
+                            username,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn active_families(&self, of: GrantsOf<'_>, now: i64) -> Result<Vec<FamilyEntry>, StoreError> {
+                let (column, id) = match of {
+                    GrantsOf::Client(id) => ("f.client_id", id),
+                    GrantsOf::User(id) => ("f.user_id", id),
+                };
+                type Row = (String, String, String, Option<String>, Option<String>, String, i64);
+                let rows: Vec<Row> = sqlx::query_as(&format!(
+                    "SELECT f.family_id, f.client_id, cl.name, f.user_id, u.username, f.scopes, f.created_at \
+                     FROM token_families f JOIN clients cl ON cl.client_id = f.client_id \
+                     LEFT JOIN users u ON u.id = f.user_id \
+                     WHERE {column} = $1 AND f.revoked_at IS NULL AND EXISTS (SELECT 1 FROM refresh_tokens r \
+                       WHERE r.family_id = f.family_id AND r.revoked_at IS NULL AND r.rotated_at IS NULL \
+                       AND r.expires_at > $2) \
+                     ORDER BY f.created_at DESC, f.family_id"
+                ))
+                .bind(id)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                rows.into_iter()
+                    .map(|(family_id, client_id, client_name, user_id, username, scopes, created_at)| {
+                        Ok(FamilyEntry {
+                            family_id,
+                            client_id,
+                            client_name,
+                            user_id,
+                            username,
+                            scopes: scopes_of(&scopes)?,
+                            created_at,
+                        })
+                    })
+                    .collect()
             }
         }
 
