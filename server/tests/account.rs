@@ -7,67 +7,23 @@
 
 mod common;
 
+use common::{page, sign_in};
+
 use reqwest::header::LOCATION;
 use serde_json::Value;
-use tessera_core::password::hash_password;
 use tessera_core::secret::ClientSecret;
-use tessera_core::store::{NewClient, NewUser};
+use tessera_core::store::NewClient;
 use tessera_core::throttle::{PER_ACCOUNT, PER_ADDRESS};
-use tessera_core::types::{RedirectUri, ScopeSet, Username};
+use tessera_core::types::{RedirectUri, ScopeSet};
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 async fn add_user(server: &common::TestServer, name: &str, password: &str) -> String {
-    let user = server
-        .db
-        .store
-        .create_user(
-            NewUser {
-                username: Username::parse(name).unwrap(),
-                password_hash: hash_password(password).unwrap(),
-                email: Some(format!("{name}@example.com")),
-                name: Some(format!("{name} Example")),
-                is_admin: false,
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    user.id
-}
-
-async fn page(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> reqwest::Response {
-    // Like a browser: a redirect from a page render is a 302 only for HTML requests.
-    browser
-        .get(format!("{}{path}", server.base))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
+    common::add_user(server, name, password, false).await
 }
 
 async fn text(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> String {
     page(browser, server, path).await.text().await.unwrap()
-}
-
-/// Posts the login form (with this session's CSRF token) and returns where it sends us.
-async fn sign_in(browser: &reqwest::Client, server: &common::TestServer, user: &str, pw: &str) -> String {
-    let html = text(browser, server, "/login").await;
-    let csrf = common::input_value(&html, "csrf").expect("csrf field");
-    let res = browser
-        .post(format!("{}/ui/login", server.base))
-        .header("accept", "text/html")
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", user),
-            ("password", pw),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    res.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
 async fn signed_in(browser: &reqwest::Client, server: &common::TestServer) -> bool {

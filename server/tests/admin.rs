@@ -8,68 +8,22 @@
 
 mod common;
 
+use common::{add_user, page, sign_in};
+
 use reqwest::header::LOCATION;
 use serde_json::Value;
-use tessera_core::password::hash_password;
 use tessera_core::secret::ClientSecret;
-use tessera_core::store::{NewClient, NewUser};
-use tessera_core::types::{RedirectUri, ScopeSet, Username};
+use tessera_core::store::NewClient;
+use tessera_core::types::{RedirectUri, ScopeSet};
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-async fn add_user(server: &common::TestServer, name: &str, password: &str, admin: bool) -> String {
-    let user = server
-        .db
-        .store
-        .create_user(
-            NewUser {
-                username: Username::parse(name).unwrap(),
-                password_hash: hash_password(password).unwrap(),
-                email: Some(format!("{name}@example.com")),
-                name: None,
-                is_admin: admin,
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    user.id
-}
-
-async fn page(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> reqwest::Response {
-    browser
-        .get(format!("{}{path}", server.base))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn text(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> String {
     let res = page(browser, server, path).await;
     assert_eq!(res.status(), 200, "{path}");
     res.text().await.unwrap()
-}
-
-async fn sign_in(browser: &reqwest::Client, server: &common::TestServer, user: &str, pw: &str) -> String {
-    let html = text(browser, server, "/login").await;
-    let csrf = common::input_value(&html, "csrf").expect("csrf field");
-    let res = browser
-        .post(format!("{}/ui/login", server.base))
-        .header("accept", "text/html")
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", user),
-            ("password", pw),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    res.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
 async fn admin_browser(server: &common::TestServer) -> reqwest::Client {

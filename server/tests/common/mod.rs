@@ -111,3 +111,55 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
     let end = tag[v..].find('"')?;
     Some(tag[v..v + end].to_owned())
 }
+
+/// A user created straight in the store, with the display name "<name> Example".
+pub async fn add_user(server: &TestServer, name: &str, password: &str, admin: bool) -> String {
+    use tessera_core::store::NewUser;
+    let user = server
+        .db
+        .store
+        .create_user(
+            NewUser {
+                username: tessera_core::types::Username::parse(name).unwrap(),
+                password_hash: tessera_core::password::hash_password(password).unwrap(),
+                email: Some(format!("{name}@example.com")),
+                name: Some(format!("{name} Example")),
+                is_admin: admin,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    user.id
+}
+
+/// A GET as a browser makes it: with `Accept: text/html`, so that a page's redirect is a
+/// real 302 (leptos_axum answers script requests differently).
+pub async fn page(browser: &reqwest::Client, server: &TestServer, path: &str) -> reqwest::Response {
+    browser
+        .get(format!("{}{path}", server.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts the login form with this session's CSRF token; returns where it redirects.
+pub async fn sign_in(browser: &reqwest::Client, server: &TestServer, user: &str, pw: &str) -> String {
+    let html = page(browser, server, "/login").await.text().await.unwrap();
+    let csrf = input_value(&html, "csrf").expect("csrf field");
+    let res = browser
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", user),
+            ("password", pw),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    res.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned()
+}
