@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{page, sign_in};
+use common::{page, post_form, sign_in};
 
 use reqwest::header::LOCATION;
 use serde_json::Value;
@@ -28,29 +28,6 @@ async fn text(browser: &reqwest::Client, server: &common::TestServer, path: &str
 
 async fn signed_in(browser: &reqwest::Client, server: &common::TestServer) -> bool {
     text(browser, server, "/").await.contains("data-testid=\"signed-in\"")
-}
-
-/// Posts a form found on `page_path` to `action` with the page's CSRF token.
-async fn post_form(
-    browser: &reqwest::Client,
-    server: &common::TestServer,
-    page_path: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> String {
-    let html = text(browser, server, page_path).await;
-    let csrf = common::input_value(&html, "csrf").expect("csrf field");
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    let res = browser
-        .post(format!("{}{action}", server.base))
-        .header("accept", "text/html")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302, "{action}");
-    res.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
 fn retry_of(location: &str) -> i64 {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{add_user, page, sign_in};
+use common::{add_user, page, post_form, sign_in};
 
 use reqwest::header::LOCATION;
 use serde_json::Value;
@@ -31,29 +31,6 @@ async fn admin_browser(server: &common::TestServer) -> reqwest::Client {
     let browser = common::browser();
     assert_eq!(sign_in(&browser, server, "root", "root-password").await, "/");
     browser
-}
-
-/// Posts to `action` with the CSRF token found on `page_path`; returns the redirect target.
-async fn post_form(
-    browser: &reqwest::Client,
-    server: &common::TestServer,
-    page_path: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> String {
-    let html = text(browser, server, page_path).await;
-    let csrf = common::input_value(&html, "csrf").expect("csrf field");
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    let res = browser
-        .post(format!("{}{action}", server.base))
-        .header("accept", "text/html")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302, "{action}");
-    res.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
 /// The value of the input marked `data-testid="client-secret"`, if the page shows one.

@@ -144,22 +144,38 @@ pub async fn page(browser: &reqwest::Client, server: &TestServer, path: &str) ->
         .unwrap()
 }
 
-/// Posts the login form with this session's CSRF token; returns where it redirects.
-pub async fn sign_in(browser: &reqwest::Client, server: &TestServer, user: &str, pw: &str) -> String {
-    let html = page(browser, server, "/login").await.text().await.unwrap();
+/// Posts to `action` the given fields plus the CSRF token found on `page_path`, as a
+/// browser without JavaScript does; returns where the server redirects.
+pub async fn post_form(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    page_path: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let html = page(browser, server, page_path).await.text().await.unwrap();
     let csrf = input_value(&html, "csrf").expect("csrf field");
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
     let res = browser
-        .post(format!("{}/ui/login", server.base))
+        .post(format!("{}{action}", server.base))
         .header("accept", "text/html")
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", user),
-            ("password", pw),
-            ("next", "/"),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 302, "{action}");
     res.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned()
+}
+
+/// Posts the login form with this session's CSRF token; returns where it redirects.
+pub async fn sign_in(browser: &reqwest::Client, server: &TestServer, user: &str, pw: &str) -> String {
+    post_form(
+        browser,
+        server,
+        "/login",
+        "/ui/login",
+        &[("username", user), ("password", pw), ("next", "/")],
+    )
+    .await
 }
