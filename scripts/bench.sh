@@ -170,9 +170,10 @@ fi
 run_scenario() {
   local target="$1" base="$2" pid="$3" scenario="$4" id="$5" secret="$6" cc_scope="${7:-}"
   local out="$RESULTS/${target}__${scenario}.json" err="$WORK/${target}__${scenario}.err" rc=0
+  # `--name=value`: a random secret may begin with '-'.
   timeout "$RUN_TIMEOUT" "$BENCH_BIN" run --target "$target" --base "$base" --scenario "$scenario" \
     --duration "${DURATION}s" --warmup "${WARMUP}s" --concurrency "$CONCURRENCY" \
-    --client-id "$id" --client-secret "$secret" --cc-scope "$cc_scope" \
+    --client-id="$id" --client-secret="$secret" --cc-scope="$cc_scope" \
     --redirect-uri "$REDIRECT_URI" --username "$BENCH_USER" --password "$BENCH_PASSWORD" \
     --pid "$pid" --out "$out" >/dev/null 2>"$err" || rc=$?
   if [ "$rc" -ne 0 ]; then
