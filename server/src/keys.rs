@@ -8,8 +8,9 @@
 //! the JWKS until every token they signed has expired ([`StoredKey::still_published`]), after
 //! which the caller drops them.
 //!
-//! Signing and verification are jsonwebtoken's (on aws-lc-rs); key generation and reading the
-//! public half of a private key are aws-lc-rs's. Nothing here hand-rolls a signature check.
+//! Verification is jsonwebtoken's (on aws-lc-rs); signing, key generation and reading the
+//! public half of a private key are aws-lc-rs's, with each private key parsed once. Nothing
+//! here hand-rolls a signature check.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -21,11 +22,13 @@ use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -256,14 +259,50 @@ impl PublicJwk {
     }
 }
 
-fn encoding_key(alg: SigningAlg, der: &[u8]) -> anyhow::Result<EncodingKey> {
-    Ok(match alg {
-        // jsonwebtoken's raw RSA loader wants PKCS#1; its PEM loader unwraps PKCS#8.
-        SigningAlg::RS256 => EncodingKey::from_rsa_pem(pem::encode(&pem::Pem::new("PRIVATE KEY", der)).as_bytes())
-            .context("loading RSA signing key")?,
-        SigningAlg::ES256 => EncodingKey::from_ec_der(der),
-        SigningAlg::EdDSA => EncodingKey::from_ed_der(der),
-    })
+/// A private key parsed once, when the [`KeySet`] is built. jsonwebtoken's `encode` would
+/// re-parse the PKCS#8 document on every signature (for RSA that is most of the cost of a
+/// token), so signing goes to aws-lc-rs directly; verification stays jsonwebtoken's.
+enum PrivateKey {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+impl PrivateKey {
+    fn parse(alg: SigningAlg, der: &[u8]) -> anyhow::Result<PrivateKey> {
+        Ok(match alg {
+            SigningAlg::RS256 => {
+                PrivateKey::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|e| anyhow!("loading RSA signing key: {e}"))?)
+            }
+            SigningAlg::ES256 => PrivateKey::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|e| anyhow!("loading P-256 signing key: {e}"))?,
+            ),
+            SigningAlg::EdDSA => PrivateKey::Ed(
+                Ed25519KeyPair::from_pkcs8(der).map_err(|e| anyhow!("loading Ed25519 signing key: {e}"))?,
+            ),
+        })
+    }
+
+    /// The JWS signature over `message` (RFC 7518 §3.3 PKCS#1 v1.5, §3.4 the fixed-width
+    /// R || S form, RFC 8037 §3.1 Ed25519).
+    fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let rng = SystemRandom::new();
+        match self {
+            PrivateKey::Rsa(pair) => {
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
+                    .map_err(|e| anyhow!("RSA signature failed: {e}"))?;
+                Ok(sig)
+            }
+            PrivateKey::Ec(pair) => Ok(pair
+                .sign(&rng, message)
+                .map_err(|e| anyhow!("ECDSA signature failed: {e}"))?
+                .as_ref()
+                .to_vec()),
+            PrivateKey::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
 }
 
 /// A loaded key: parsed once, when the [`KeySet`] is built.
@@ -272,7 +311,7 @@ pub struct SigningKey {
     alg: SigningAlg,
     created_at: i64,
     retired_at: Option<i64>,
-    encoding: EncodingKey,
+    private: PrivateKey,
     decoding: DecodingKey,
     jwk: PublicJwk,
 }
@@ -348,7 +387,7 @@ impl KeySet {
                 alg: s.alg,
                 created_at: s.created_at,
                 retired_at: s.retired_at,
-                encoding: encoding_key(s.alg, &s.private_pkcs8_der).with_context(|| format!("key {}", s.kid))?,
+                private: PrivateKey::parse(s.alg, &s.private_pkcs8_der).with_context(|| format!("key {}", s.kid))?,
                 decoding: jwk.decoding_key().with_context(|| format!("key {}", s.kid))?,
                 jwk,
             });
@@ -377,12 +416,23 @@ impl KeySet {
     }
 
     /// Signs `claims` with the active key of `alg`; the header carries `alg`, `kid` and `typ`.
+    /// RFC 7515 §7.1 compact serialization: base64url(header) "." base64url(claims) "."
+    /// base64url(signature over the first two parts).
     pub fn sign<T: Serialize>(&self, alg: SigningAlg, typ: &str, claims: &T) -> anyhow::Result<String> {
         let key = self.active(alg).ok_or_else(|| anyhow!("no active {alg} signing key"))?;
         let mut header = Header::new(alg.jwt_alg());
         header.typ = Some(typ.to_owned());
         header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding).context("signing JWT")
+        let header = serde_json::to_vec(&header).context("encoding JWT header")?;
+        let claims = serde_json::to_vec(claims).context("encoding JWT claims")?;
+        let mut jwt = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 360);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut jwt);
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut jwt);
+        let signature = key.private.sign(jwt.as_bytes())?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
+        Ok(jwt)
     }
 
     /// Verifies a token this server signed and returns its claims.
