@@ -176,6 +176,15 @@ pub enum CodeRedemption {
     Unknown,
 }
 
+/// What [`OAuthStore::access_token_status`] found for a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenStatus {
+    /// The token itself, or its whole grant family, was revoked.
+    pub revoked: bool,
+    /// The user asked about, if they exist (disabled or not: the caller decides).
+    pub user: Option<User>,
+}
+
 /// A consent: which scopes a user allowed a client, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
@@ -234,6 +243,15 @@ pub trait OAuthStore: Send + Sync {
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
     /// Whether the access token `jti` (of family `family_id`, if any) has been revoked.
     async fn is_access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool, StoreError>;
+    /// Everything a resource server needs to know about a verified access token beyond its
+    /// signature, in one round trip: whether it was revoked (as [`Self::is_access_token_revoked`])
+    /// and, when `user_id` is given, that user if they still exist.
+    async fn access_token_status(
+        &self,
+        jti: &str,
+        family_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<AccessTokenStatus, StoreError>;
 
     async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
     /// Adds `scopes` to what the user allowed the client.

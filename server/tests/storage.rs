@@ -267,6 +267,11 @@ mod oauth {
             );
             assert!(!s.rotate_refresh_token("r2", 21).await.unwrap());
             assert!(s.is_access_token_revoked("jti-1", Some("fam")).await.unwrap());
+            assert!(
+                s.access_token_status("jti-1", Some("fam"), None).await.unwrap().revoked,
+                "{}: a revoked family revokes its access tokens",
+                tdb.name
+            );
             assert!(!s.is_access_token_revoked("jti-1", None).await.unwrap());
         }
     }
@@ -280,6 +285,29 @@ mod oauth {
             s.revoke_access_token("jti-9", 500).await.unwrap();
             s.revoke_access_token("jti-9", 500).await.unwrap(); // idempotent
             assert!(s.is_access_token_revoked("jti-9", None).await.unwrap(), "{}", tdb.name);
+
+            // The resource server's single round trip: revocation and the user together.
+            let st = s.access_token_status("jti-9", None, Some(&uid)).await.unwrap();
+            assert!(st.revoked, "{}", tdb.name);
+            assert_eq!(
+                st.user.as_ref().map(|u| u.id.as_str()),
+                Some(uid.as_str()),
+                "{}",
+                tdb.name
+            );
+            let st = s
+                .access_token_status("jti-live", Some("no-family"), Some(&uid))
+                .await
+                .unwrap();
+            assert!(!st.revoked, "{}", tdb.name);
+            assert!(!st.user.as_ref().unwrap().disabled);
+            let st = s.access_token_status("jti-live", None, Some("nobody")).await.unwrap();
+            assert!(!st.revoked && st.user.is_none(), "{}: unknown user", tdb.name);
+            let st = s.access_token_status("jti-live", None, None).await.unwrap();
+            assert!(!st.revoked && st.user.is_none(), "{}: no user asked for", tdb.name);
+            s.set_user_disabled(&uid, true).await.unwrap();
+            let st = s.access_token_status("jti-live", None, Some(&uid)).await.unwrap();
+            assert!(st.user.unwrap().disabled, "{}", tdb.name);
 
             assert!(s.consent(&uid, "c1").await.unwrap().is_none());
             s.grant_consent(&uid, "c1", &ScopeSet::parse("openid").unwrap(), 30)
@@ -606,6 +634,8 @@ mod admin {
             let db = common::open(&tdb).await;
             let s = &db.store;
             s.create_client(new_client("c1", false), 5).await.unwrap();
+            // Read first, so that the changes below must get past the store's client cache.
+            assert_eq!(s.client_by_id("c1").await.unwrap().unwrap().name, "client c1");
             let update = ClientUpdate {
                 name: "Renamed".into(),
                 redirect_uris: vec![RedirectUri::parse("https://new.example.com/cb").unwrap()],
@@ -635,6 +665,25 @@ mod admin {
             assert!(!s.set_client_secret_hash("nope", "x").await.unwrap());
             let c = s.client_by_id("c1").await.unwrap().unwrap();
             assert_eq!(c.secret_hash.as_deref(), Some("new-hash"), "{}", tdb.name);
+            assert!(s.delete_client("c1").await.unwrap());
+            assert!(
+                s.client_by_id("c1").await.unwrap().is_none(),
+                "{}: deleted, not cached",
+                tdb.name
+            );
+
+            // A change made by another process (the CLI, another instance) is not seen
+            // through the cache at once, but within its lifetime.
+            s.create_client(new_client("c2", false), 5).await.unwrap();
+            assert!(s.client_by_id("c2").await.unwrap().is_some());
+            let other = common::open(&tdb).await;
+            assert!(other.store.delete_client("c2").await.unwrap());
+            tokio::time::sleep(std::time::Duration::from_millis(5100)).await;
+            assert!(
+                s.client_by_id("c2").await.unwrap().is_none(),
+                "{}: gone within 5 s",
+                tdb.name
+            );
         }
     }
 

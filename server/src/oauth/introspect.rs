@@ -56,17 +56,23 @@ async fn access_token(state: &AppState, token: &str, now: i64) -> Result<Value, 
     let Ok(claims) = verify_access_token(state, token, None, now).await else {
         return Ok(inactive());
     };
-    let store = &state.db.store;
-    if store
-        .is_access_token_revoked(&claims.jti, claims.gid.as_deref())
+    // One round trip: revocation (token or grant) and, for a user's token, the user.
+    let status = state
+        .db
+        .store
+        .access_token_status(
+            &claims.jti,
+            claims.gid.as_deref(),
+            claims.gid.as_ref().map(|_| claims.sub.as_str()),
+        )
         .await
-        .map_err(server_error)?
-    {
+        .map_err(server_error)?;
+    if status.revoked {
         return Ok(inactive());
     }
     // A user token is active only while its user may sign in.
     let username = match claims.gid {
-        Some(_) => match store.user_by_id(&claims.sub).await.map_err(server_error)? {
+        Some(_) => match status.user {
             Some(user) if !user.disabled => Some(user.username),
             _ => return Ok(inactive()),
         },

@@ -60,8 +60,8 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Verifies a Bearer token and checks it is not revoked (one store call); for tokens of a
-/// user, the user must still exist and not be disabled. Every failure is invalid_token.
+/// Verifies a Bearer token and checks, in one store call, that it is not revoked and, for
+/// tokens of a user, that the user still exists and is not disabled. Every failure is invalid_token.
 /// Client-credentials tokens (no family) come back with no user.
 pub(crate) async fn authorize_bearer(
     state: &AppState,
@@ -73,20 +73,25 @@ pub(crate) async fn authorize_bearer(
     let claims = verify_access_token(state, token, audience, now)
         .await
         .map_err(|e| invalid_token(e.to_string()))?;
-    if state
+    // One round trip: revocation (token or grant) and, for a user's token, the user.
+    let status = state
         .db
         .store
-        .is_access_token_revoked(&claims.jti, claims.gid.as_deref())
+        .access_token_status(
+            &claims.jti,
+            claims.gid.as_deref(),
+            claims.gid.as_ref().map(|_| claims.sub.as_str()),
+        )
         .await
-        .map_err(server_error)?
-    {
+        .map_err(server_error)?;
+    if status.revoked {
         return Err(invalid_token("revoked"));
     }
     // A token without a family is a client's own (client_credentials): no user behind it.
     if claims.gid.is_none() {
         return Ok((claims, None));
     }
-    match state.db.store.user_by_id(&claims.sub).await.map_err(server_error)? {
+    match status.user {
         Some(user) if !user.disabled => Ok((claims, Some(user))),
         _ => Err(invalid_token("user disabled or deleted")),
     }

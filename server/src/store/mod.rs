@@ -2,11 +2,14 @@
 //! (`$n` placeholders work on both), written once in `impl_store!`; what differs is how
 //! a pool is opened and which migrations directory applies.
 
+mod client_cache;
 mod sessions;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use client_cache::ClientCache;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -14,9 +17,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tessera_core::pkce::PkceChallenge;
 use tessera_core::store::{
-    AccountStore, AdminStore, Client, ClientSettings, ClientStore, ClientUpdate, CodeRedemption, Consent, ConsentEntry,
-    ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser, OAuthStore, Store, StoreError,
-    User, UserStore,
+    AccessTokenStatus, AccountStore, AdminStore, Client, ClientSettings, ClientStore, ClientUpdate, CodeRedemption,
+    Consent, ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser,
+    OAuthStore, Store, StoreError, User, UserStore,
 };
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
@@ -48,14 +51,20 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
             .with_context(|| format!("cannot migrate database {shown}"))?;
         let sessions = SessionBackend::sqlite(pool.clone()).await?;
         Ok(Database {
-            store: Arc::new(SqliteStore { pool }),
+            store: Arc::new(SqliteStore {
+                pool,
+                clients: ClientCache::default(),
+            }),
             sessions,
         })
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let options = PgConnectOptions::from_str(url).with_context(|| format!("invalid database URL {shown}"))?;
+        // No ping before every acquire (sqlx's default): it doubles the round trips of each
+        // query. A connection the server dropped fails its next query and is discarded.
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
@@ -66,7 +75,10 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
             .with_context(|| format!("cannot migrate database {shown}"))?;
         let sessions = SessionBackend::postgres(pool.clone()).await?;
         Ok(Database {
-            store: Arc::new(PgStore { pool }),
+            store: Arc::new(PgStore {
+                pool,
+                clients: ClientCache::default(),
+            }),
             sessions,
         })
     } else {
@@ -91,9 +103,12 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
         }
     }
+    // An embedded file cannot go away under a connection: no ping before every acquire
+    // (sqlx's default), which would be one more hop to the connection's thread per query.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?;
@@ -113,10 +128,12 @@ pub fn redact_url(url: &str) -> String {
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    clients: ClientCache,
 }
 
 pub struct PgStore {
     pool: PgPool,
+    clients: ClientCache,
 }
 
 fn backend_err(e: sqlx::Error) -> StoreError {
@@ -417,6 +434,10 @@ macro_rules! impl_store {
             }
 
             async fn client_by_id(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+                if let Some(client) = self.clients.get(client_id) {
+                    return Ok(Some(client));
+                }
+                let generation = self.clients.generation();
                 let row: Option<ClientRow> = sqlx::query_as(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"
                 ))
@@ -424,7 +445,11 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend_err)?;
-                row.map(Client::try_from).transpose()
+                let client = row.map(Client::try_from).transpose()?;
+                if let Some(c) = &client {
+                    self.clients.put(c, generation);
+                }
+                Ok(client)
             }
 
             async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
@@ -441,9 +466,10 @@ macro_rules! impl_store {
                 let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
                     .bind(client_id)
                     .execute(&self.pool)
-                    .await
-                    .map_err(backend_err)?;
-                Ok(done.rows_affected() > 0)
+                    .await;
+                // After the write, never before: a read between the two would cache the old row.
+                self.clients.forget(client_id);
+                Ok(done.map_err(backend_err)?.rows_affected() > 0)
             }
         }
 
@@ -739,6 +765,55 @@ macro_rules! impl_store {
                 Ok(n > 0)
             }
 
+            async fn access_token_status(
+                &self,
+                jti: &str,
+                family_id: Option<&str>,
+                user_id: Option<&str>,
+            ) -> Result<AccessTokenStatus, StoreError> {
+                // One round trip: both revocation checks, and the user row when asked for
+                // (a LEFT JOIN against a one-row table, so "no such user" is still a row).
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    revoked: i64,
+                    id: Option<String>,
+                    username: Option<String>,
+                    email: Option<String>,
+                    name: Option<String>,
+                    is_admin: Option<bool>,
+                    disabled: Option<bool>,
+                    created_at: Option<i64>,
+                }
+                let row: Row = sqlx::query_as(
+                    "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) + \
+                     (SELECT COUNT(*) FROM token_families WHERE family_id = $2 AND revoked_at IS NOT NULL) AS revoked, \
+                     u.id, u.username, u.email, u.name, u.is_admin, u.disabled, u.created_at \
+                     FROM (SELECT 1 AS one) AS one LEFT JOIN users u ON u.id = $3",
+                )
+                .bind(jti)
+                .bind(family_id.unwrap_or(""))
+                .bind(user_id.unwrap_or(""))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                let user = match (row.id, row.username, row.is_admin, row.disabled, row.created_at) {
+                    (Some(id), Some(username), Some(is_admin), Some(disabled), Some(created_at)) => Some(User {
+                        id,
+                        username,
+                        email: row.email,
+                        name: row.name,
+                        is_admin,
+                        disabled,
+                        created_at,
+                    }),
+                    _ => None,
+                };
+                Ok(AccessTokenStatus {
+                    revoked: row.revoked > 0,
+                    user,
+                })
+            }
+
             async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError> {
                 let row: Option<(String, i64)> =
                     sqlx::query_as("SELECT scopes, granted_at FROM consents WHERE user_id = $1 AND client_id = $2")
@@ -955,9 +1030,9 @@ macro_rules! impl_store {
                 .bind(&st.access_token_alg)
                 .bind(&st.id_token_alg)
                 .execute(&self.pool)
-                .await
-                .map_err(backend_err)?;
-                Ok(done.rows_affected() > 0)
+                .await;
+                self.clients.forget(client_id);
+                Ok(done.map_err(backend_err)?.rows_affected() > 0)
             }
 
             async fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<bool, StoreError> {
@@ -965,9 +1040,9 @@ macro_rules! impl_store {
                     .bind(client_id)
                     .bind(secret_hash)
                     .execute(&self.pool)
-                    .await
-                    .map_err(backend_err)?;
-                Ok(done.rows_affected() > 0)
+                    .await;
+                self.clients.forget(client_id);
+                Ok(done.map_err(backend_err)?.rows_affected() > 0)
             }
 
             async fn custom_scopes(&self) -> Result<Vec<CustomScope>, StoreError> {
