@@ -32,12 +32,22 @@ use crate::store::{self, Database};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
 
+/// What every handler shares. axum clones the state for each request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Database,
     pub issuer: String,
     pub keys: Arc<KeyRing>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -57,12 +67,12 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// Builds the whole application. Used by `serve` and by the router tests.
 pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         leptos_options: leptos_options(config),
         db: db.clone(),
         issuer: config.issuer.clone(),
         keys,
-    };
+    }));
     let ctx = ServerContext {
         store: db.store.clone(),
         issuer: config.issuer.clone(),
@@ -80,10 +90,11 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .merge(crate::oauth::routes())
+    // Browser sessions only where a browser is: pages, server functions, /authorize and
+    // the demo. The token, introspection, revocation, userinfo, discovery and resource
+    // endpoints are called by clients and resource servers and never touch a session.
+    let browser = Router::new()
+        .merge(crate::oauth::browser_routes())
         .merge(crate::demo_client::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
@@ -92,7 +103,12 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        .layer(sessions)
+        .layer(sessions);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(crate::oauth::api_routes())
+        .merge(browser)
         // Pages set their own nonce-based CSP; everything else gets the strictest one.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -26,7 +26,8 @@ use axum::Router;
 
 use crate::web::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// Endpoints that clients and resource servers call: no browser session.
+pub fn api_routes() -> Router<AppState> {
     // Endpoints a browser app (a public client) calls from JavaScript get CORS; the
     // authorization endpoint is a navigation and must not.
     let cross_origin = Router::new()
@@ -45,8 +46,13 @@ pub fn routes() -> Router<AppState> {
         )
         .layer(token::cors());
     Router::new()
-        .route("/authorize", get(authorize::get).post(authorize::post))
-        .route("/authorize/resume", get(authorize::resume))
         .route("/api/resource", get(resource::resource))
         .merge(cross_origin)
+}
+
+/// The authorization endpoint, where the user's browser session says who is signed in.
+pub fn browser_routes() -> Router<AppState> {
+    Router::new()
+        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/authorize/resume", get(authorize::resume))
 }
