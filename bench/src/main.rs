@@ -13,6 +13,7 @@
 //! any non-2xx answer (3xx where a redirect is the protocol's answer) or network error is
 //! an error. It prints and writes one JSON object.
 
+mod lean;
 mod report;
 mod run;
 

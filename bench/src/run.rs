@@ -10,6 +10,8 @@ use base64::Engine as _;
 use clap::{Args, ValueEnum};
 use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
+
+use crate::lean::{Conn, Prepared};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -164,12 +166,39 @@ struct Ctx {
     /// A valid user access token (introspection, resource).
     shared_token: Option<String>,
     counter: AtomicU64,
+    /// The request of a single-request scenario, sent through the lean client.
+    prepared: Option<Prepared>,
 }
 
 /// What a worker keeps between iterations.
 struct Worker {
     client: Client,
+    /// The lean client's connection (single-request scenarios).
+    conn: Conn,
     refresh_token: Option<String>,
+}
+
+/// The fixed request of a single-request scenario (refresh varies only its body).
+fn prepare(ctx: &Ctx) -> Result<Option<Prepared>> {
+    let a = &ctx.args;
+    let token = ctx.shared_token.as_deref().unwrap_or_default();
+    Ok(Some(match a.scenario {
+        Scenario::Discovery => Prepared::get(&ctx.ep.discovery)?,
+        Scenario::ClientCredentialsEs256 | Scenario::ClientCredentialsRs256 => {
+            let mut form = vec![("grant_type", "client_credentials")];
+            if !a.cc_scope.is_empty() {
+                form.push(("scope", a.cc_scope.as_str()));
+            }
+            Prepared::form(&ctx.ep.token, &form)?.basic_auth(&a.client_id, &a.client_secret)?
+        }
+        Scenario::Introspection => {
+            Prepared::form(&ctx.ep.introspection, &[("token", token)])?.basic_auth(&a.client_id, &a.client_secret)?
+        }
+        Scenario::Resource => Prepared::get(&ctx.ep.resource)?.bearer(token)?,
+        Scenario::Refresh => Prepared::form(&ctx.ep.token, &[("grant_type", "refresh_token")])?
+            .basic_auth(&a.client_id, &a.client_secret)?,
+        Scenario::CodeFlow | Scenario::Login => return Ok(None),
+    }))
 }
 
 pub fn main(args: RunArgs) -> Result<()> {
@@ -235,6 +264,7 @@ async fn run(args: RunArgs) -> Result<RunResult> {
         ep,
         shared_token: None,
         counter: AtomicU64::new(0),
+        prepared: None,
     };
 
     // Shared setup: one sign-in and code flow for a user access token.
@@ -249,6 +279,7 @@ async fn run(args: RunArgs) -> Result<RunResult> {
             .ok_or_else(|| anyhow!("setup: no access_token in {tokens}"))?;
         ctx.shared_token = Some(at.to_owned());
     }
+    ctx.prepared = prepare(&ctx)?;
     let ctx = Arc::new(ctx);
 
     // Per-worker setup, all before the clock starts.
@@ -379,6 +410,7 @@ async fn setup_worker(ctx: &Ctx) -> Result<Worker> {
                 .map_err(|e| anyhow!("setup (sign in, consent): {e}"))?;
             Ok(Worker {
                 client: c,
+                conn: Conn::new(&ctx.args.base, ctx.args.request_timeout)?,
                 refresh_token: None,
             })
         }
@@ -394,11 +426,13 @@ async fn setup_worker(ctx: &Ctx) -> Result<Worker> {
                 .ok_or_else(|| anyhow!("setup: no refresh_token in {tokens}"))?;
             Ok(Worker {
                 client: client(&ctx.args, false)?,
+                conn: Conn::new(&ctx.args.base, ctx.args.request_timeout)?,
                 refresh_token: Some(rt.to_owned()),
             })
         }
         _ => Ok(Worker {
             client: client(&ctx.args, false)?,
+            conn: Conn::new(&ctx.args.base, ctx.args.request_timeout)?,
             refresh_token: None,
         }),
     }
@@ -414,78 +448,63 @@ fn err_status(what: &str, status: StatusCode, body: &str) -> String {
 
 async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
     let a = &ctx.args;
-    let c = &w.client;
+    let Some(p) = ctx.prepared.as_ref() else {
+        return match a.scenario {
+            Scenario::CodeFlow => authorize_and_redeem(ctx, &w.client, "openid profile", false)
+                .await
+                .map(|_| ()),
+            _ => login(ctx, &w.client).await,
+        };
+    };
     match a.scenario {
-        Scenario::Discovery => expect_ok("discovery", c.get(&ctx.ep.discovery).send().await).await,
+        Scenario::Discovery | Scenario::Resource => lean_ok(a.scenario.name(), w.conn.send(p, None).await).map(|_| ()),
         Scenario::ClientCredentialsEs256 | Scenario::ClientCredentialsRs256 => {
-            let mut form = vec![("grant_type", "client_credentials")];
-            if !a.cc_scope.is_empty() {
-                form.push(("scope", a.cc_scope.as_str()));
-            }
-            let res = c
-                .post(&ctx.ep.token)
-                .basic_auth(&a.client_id, Some(&a.client_secret))
-                .form(&form)
-                .send()
-                .await;
-            let v = json_ok("token", res).await?;
+            let v = lean_json("token", w.conn.send(p, None).await)?;
             has_str(&v, "access_token").map(|_| ())
         }
         Scenario::Introspection => {
-            let token = ctx.shared_token.as_deref().unwrap_or_default();
-            let res = c
-                .post(&ctx.ep.introspection)
-                .basic_auth(&a.client_id, Some(&a.client_secret))
-                .form(&[("token", token)])
-                .send()
-                .await;
-            let v = json_ok("introspect", res).await?;
+            let v = lean_json("introspect", w.conn.send(p, None).await)?;
             if v.get("active").and_then(Value::as_bool) == Some(true) {
                 Ok(())
             } else {
                 Err(format!("introspect: not active: {v}"))
             }
         }
-        Scenario::Resource => {
-            let token = ctx.shared_token.as_deref().unwrap_or_default();
-            expect_ok("resource", c.get(&ctx.ep.resource).bearer_auth(token).send().await).await
-        }
         Scenario::Refresh => {
-            let Some(rt) = w.refresh_token.clone() else {
+            let Some(rt) = w.refresh_token.take() else {
                 return Err("refresh chain broken".to_owned());
             };
-            let res = c
-                .post(&ctx.ep.token)
-                .basic_auth(&a.client_id, Some(&a.client_secret))
-                .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
-                .send()
-                .await;
-            match json_ok("refresh", res).await {
-                Ok(v) => {
-                    // Rotation: the next iteration must use the new one.
-                    w.refresh_token = Some(has_str(&v, "refresh_token")?.to_owned());
-                    Ok(())
-                }
-                Err(e) => {
-                    w.refresh_token = None;
-                    Err(e)
-                }
-            }
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "refresh_token")
+                .append_pair("refresh_token", &rt)
+                .finish();
+            let v = lean_json("refresh", w.conn.send(p, Some(body.into())).await)?;
+            // Rotation: the next iteration must use the new one.
+            w.refresh_token = Some(has_str(&v, "refresh_token")?.to_owned());
+            Ok(())
         }
-        Scenario::CodeFlow => authorize_and_redeem(ctx, c, "openid profile", false).await.map(|_| ()),
-        Scenario::Login => login(ctx, c).await,
+        Scenario::CodeFlow | Scenario::Login => Err("not a single-request scenario".to_owned()),
     }
 }
 
-async fn expect_ok(what: &str, res: reqwest::Result<reqwest::Response>) -> IterResult {
-    let res = res.map_err(|e| format!("{what}: {e}"))?;
-    let status = res.status();
-    let body = res.bytes().await.map_err(|e| format!("{what}: body: {e}"))?;
+fn lean_ok(
+    what: &str,
+    res: std::result::Result<(StatusCode, bytes::Bytes), String>,
+) -> std::result::Result<bytes::Bytes, String> {
+    let (status, body) = res.map_err(|e| format!("{what}: {e}"))?;
     if status.is_success() {
-        Ok(())
+        Ok(body)
     } else {
         Err(err_status(what, status, &String::from_utf8_lossy(&body)))
     }
+}
+
+fn lean_json(
+    what: &str,
+    res: std::result::Result<(StatusCode, bytes::Bytes), String>,
+) -> std::result::Result<Value, String> {
+    let body = lean_ok(what, res)?;
+    serde_json::from_slice(&body).map_err(|e| format!("{what}: bad JSON: {e}"))
 }
 
 async fn json_ok(what: &str, res: reqwest::Result<reqwest::Response>) -> std::result::Result<Value, String> {
