@@ -828,7 +828,7 @@ mod tests {
         let forged = jsonwebtoken::encode(
             &serde_json::from_value::<Header>(hs_header).unwrap(),
             &claims(300),
-            &EncodingKey::from_secret(rsa_jwk["n"].as_str().unwrap().as_bytes()),
+            &jsonwebtoken::EncodingKey::from_secret(rsa_jwk["n"].as_str().unwrap().as_bytes()),
         )
         .unwrap();
         assert_eq!(verify(&forged), Err(VerifyError::BadSignature));
