@@ -165,6 +165,18 @@ if [[ " $TARGETS " == *" oidc-provider "* ]]; then
   fi
 fi
 
+# --- crypto floors: what the deliberate costs allow per core, before any server runs -----
+FLOORS='{}'
+floor_each=2s
+$QUICK && floor_each=1s
+log "crypto floors (one core: RS256, ES256, Argon2id)"
+if timeout 120 "$BENCH_BIN" floors --each "$floor_each" --out "$WORK/floors.json" >/dev/null; then
+  FLOORS="$(cat "$WORK/floors.json")"
+  jq -r '"==> [bench] per core: RS256 sign \(.per_core.rs256_sign|floor)/s, ES256 sign \(.per_core.es256_sign|floor)/s, Argon2id \(.per_core.argon2id*10|floor/10)/s"' "$WORK/floors.json" >&2
+else
+  log "crypto floors FAILED; the report will not judge the cost-bound scenarios"
+fi
+
 # --- per-scenario runs ----------------------------------------------------------------
 # run_scenario TARGET BASE PID SCENARIO CLIENT_ID CLIENT_SECRET [CC_SCOPE]
 run_scenario() {
@@ -344,10 +356,11 @@ jq -n \
   --arg nproc "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
   --arg ram "$(free -h | awk '/^Mem:/ { print $2 }')" --arg os "$(uname -srm)" \
   --argjson tessera "$META_TESSERA" --argjson oidc "$META_OIDC" --argjson notes "$notes_json" \
+  --argjson floors "$FLOORS" \
   '{run: {quick: $quick, profile: $profile, database: $db, concurrency: $c, duration_s: $d, warmup_s: $w,
           date: $date, commit: $commit},
     machine: {nproc: $nproc, cpu: $cpu, ram: $ram, os: $os},
-    tessera: $tessera, oidc_provider: $oidc, notes: $notes}' >"$WORK/meta.json"
+    tessera: $tessera, oidc_provider: $oidc, floors: $floors, notes: $notes}' >"$WORK/meta.json"
 
 log "writing $OUT_DIR/latest.{json,md,svg}"
 echo

@@ -6,6 +6,7 @@
 //!     --duration 10s --warmup 3s --concurrency 32 --client-id ID --client-secret SECRET \
 //!     [--pid PID] [--out FILE]
 //! tessera-bench report --results DIR --meta meta.json --out-dir bench/results
+//! tessera-bench floors [--each 2s] [--out floors.json]
 //! ```
 //!
 //! `run` talks to one server only (endpoints come from its discovery document), N workers
@@ -13,6 +14,7 @@
 //! any non-2xx answer (3xx where a redirect is the protocol's answer) or network error is
 //! an error. It prints and writes one JSON object.
 
+mod floors;
 mod lean;
 mod report;
 mod run;
@@ -32,6 +34,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Merge the results of a run into latest.json, latest.md and latest.svg.
     Report(report::ReportArgs),
+    /// Measure the deliberate costs on one core: RS256 and ES256 signatures, Argon2id.
+    Floors(floors::FloorArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +43,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::main(*args),
         Command::Report(args) => report::main(args),
+        Command::Floors(args) => floors::main(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
