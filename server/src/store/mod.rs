@@ -751,20 +751,6 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn is_access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool, StoreError> {
-                // One round trip for both reasons a token can be revoked.
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) + \
-                     (SELECT COUNT(*) FROM token_families WHERE family_id = $2 AND revoked_at IS NOT NULL)",
-                )
-                .bind(jti)
-                .bind(family_id.unwrap_or(""))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(backend_err)?;
-                Ok(n > 0)
-            }
-
             async fn access_token_status(
                 &self,
                 jti: &str,
