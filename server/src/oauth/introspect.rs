@@ -8,14 +8,14 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use tessera_core::error::OAuthError;
+use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::params;
 use tessera_core::secret::hash_secret;
 use tessera_core::store::Client;
 
+use crate::oauth::resource::authorize_bearer;
 use crate::oauth::response::{no_store, server_error, token_error};
 use crate::oauth::token::{authenticate_client, has_authorization, read_form};
-use crate::oauth::tokens::verify_access_token;
 use crate::web::AppState;
 
 pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -52,32 +52,15 @@ async fn introspect_inner(state: &AppState, headers: &HeaderMap, body: &[u8], no
 }
 
 /// An access token of any client: resource servers introspect tokens issued to others.
+/// Live means what it means at the sample resource ([`authorize_bearer`]): verified, not
+/// revoked, and its user (if any) still active; only the audience is not checked.
 async fn access_token(state: &AppState, token: &str, now: i64) -> Result<Value, OAuthError> {
-    let Ok(claims) = verify_access_token(state, token, None, now).await else {
-        return Ok(inactive());
+    let (claims, user) = match authorize_bearer(state, Some(token), None, now).await {
+        Ok(found) => found,
+        Err(e) if e.code == ErrorCode::ServerError => return Err(e),
+        Err(_) => return Ok(inactive()),
     };
-    // One round trip: revocation (token or grant) and, for a user's token, the user.
-    let status = state
-        .db
-        .store
-        .access_token_status(
-            &claims.jti,
-            claims.gid.as_deref(),
-            claims.gid.as_ref().map(|_| claims.sub.as_str()),
-        )
-        .await
-        .map_err(server_error)?;
-    if status.revoked {
-        return Ok(inactive());
-    }
-    // A user token is active only while its user may sign in.
-    let username = match claims.gid {
-        Some(_) => match status.user {
-            Some(user) if !user.disabled => Some(user.username),
-            _ => return Ok(inactive()),
-        },
-        None => None,
-    };
+    let username = user.map(|u| u.username);
     // RFC 7662 §2.2.
     let mut body = json!({
         "active": true,
