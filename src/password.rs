@@ -1,12 +1,12 @@
 //! Human passwords: Argon2id with the `argon2` crate's defaults (m = 19 MiB, t = 2,
 //! p = 1, the OWASP minimum), stored as a PHC string that carries its own parameters.
 //!
-//! Argon2's 19 MiB of working memory is allocated once per thread and reused: allocated
-//! per hash, glibc kept a freed 19 MiB block in the malloc arena of every thread that ever
-//! hashed (hundreds of MiB under a burst of sign-ins). The server hashes on one thread per
-//! core, so this is one block per core for the life of the process.
+//! Argon2's 19 MiB of working memory is reused from a small shared pool: allocated per
+//! hash, glibc kept a freed 19 MiB block in the malloc arena of every thread that ever
+//! hashed (570 MiB after 32 concurrent sign-ins on the blocking pool). The server hashes at
+//! most one password per core at a time, so the pool holds one block per core.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -27,28 +27,31 @@ pub enum PasswordError {
     Hash,
 }
 
-thread_local! {
-    /// This thread's Argon2 memory, grown to the largest `m` it has needed.
-    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
+/// Blocks of Argon2 memory not in use; at most one per core is kept.
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
 
-/// Runs `argon` over `password` and `salt` into `out`, in this thread's reused memory.
+/// Runs `argon` over `password` and `salt` into `out`, in a block of reused memory.
 fn argon2_into(argon: &Argon2<'_>, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
-    MEMORY.with(|memory| {
-        let Ok(mut memory) = memory.try_borrow_mut() else {
-            return false;
-        };
-        let blocks = params.block_count();
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        let Some(blocks) = memory.get_mut(..blocks) else {
-            return false;
-        };
+    let mut memory = MEMORY
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop()
+        .unwrap_or_default();
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let ok = memory.get_mut(..blocks).is_some_and(|blocks| {
         argon
             .hash_password_into_with_memory(password, salt, out, blocks)
             .is_ok()
-    })
+    });
+    let keep = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut pool = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
+    if pool.len() < keep {
+        pool.push(memory);
+    }
+    ok
 }
 
 /// Checks the length rules and returns the Argon2id PHC string.

@@ -68,55 +68,50 @@ pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Opti
     Ok(user.filter(|u| !u.disabled))
 }
 
-/// Runs Argon2id work (19 MiB and tens of milliseconds each) on a few dedicated threads,
-/// one per core, in arrival order. Unbounded, a burst of logins took 19 MiB apiece (a
-/// benchmark with 8 concurrent logins reached 1.9 GiB RSS). A semaphore in front of the
-/// blocking pool was not enough either: each of the pool's many threads kept its own 19 MiB
-/// in its malloc arena after hashing once (570 MiB after 32 concurrent sign-ins). On
-/// dedicated threads the memory is reused, so it stays at one block per core. Waiting is
-/// a oneshot channel, which needs no particular async runtime (several share this process
-/// in tests).
+/// Runs Argon2id work (19 MiB and tens of milliseconds each) on the blocking pool, at most
+/// one hash per core at a time: unbounded, a burst of logins took 19 MiB apiece (a
+/// benchmark with 8 concurrent logins reached 1.9 GiB RSS). The memory itself is reused
+/// (`tessera_core::password`), so it stays at one block per concurrent hash. The limit is taken inside the
+/// blocking task with a plain mutex and condvar, so waiting never depends on an async
+/// runtime's waker (several runtimes share this process in tests).
 pub async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let job: ArgonJob = Box::new(move || {
-        let _ = tx.send(work());
-    });
-    argon_workers()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .send(job)
-        .map_err(|_| "password hashing is unavailable".to_owned())?;
-    rx.await.map_err(|_| "password hashing failed".to_owned())
+    tokio::task::spawn_blocking(move || {
+        let _slot = ArgonSlot::take();
+        work()
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
-type ArgonJob = Box<dyn FnOnce() + Send>;
+/// One of `available_parallelism()` slots for Argon2 work; released on drop.
+struct ArgonSlot;
 
-/// The queue in front of the Argon2 threads, started on first use.
-fn argon_workers() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<ArgonJob>> {
-    static QUEUE: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<ArgonJob>>> = std::sync::OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<ArgonJob>();
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+fn argon_slots() -> &'static (std::sync::Mutex<usize>, std::sync::Condvar) {
+    static SLOTS: std::sync::OnceLock<(std::sync::Mutex<usize>, std::sync::Condvar)> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
         let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        for i in 0..n {
-            let rx = std::sync::Arc::clone(&rx);
-            let spawned = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || loop {
-                    let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
-                        Ok(job) => job,
-                        Err(_) => return,
-                    };
-                    // A panicking job must not take the thread (and with it a core's
-                    // share of sign-ins) down; its caller sees the dropped sender.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a password hashing thread");
-            }
-        }
-        std::sync::Mutex::new(tx)
+        (std::sync::Mutex::new(n), std::sync::Condvar::new())
     })
+}
+
+impl ArgonSlot {
+    fn take() -> ArgonSlot {
+        let (free, cv) = argon_slots();
+        let mut free = free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = cv.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        ArgonSlot
+    }
+}
+
+impl Drop for ArgonSlot {
+    fn drop(&mut self) {
+        let (free, cv) = argon_slots();
+        *free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        cv.notify_one();
+    }
 }
 
 pub enum LoginFailure {
@@ -125,7 +120,7 @@ pub enum LoginFailure {
     Backend(String),
 }
 
-/// Checks a username and password. Argon2id runs on the hashing threads; an unknown
+/// Checks a username and password. Argon2id runs on the blocking pool; an unknown
 /// username costs the same as a wrong password.
 pub async fn authenticate(ctx: &ServerContext, username: &str, password: &str) -> Result<User, LoginFailure> {
     let found = ctx
