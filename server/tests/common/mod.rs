@@ -97,6 +97,8 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        // A request the server never answers fails the test with its URL, not a hang.
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("client")
 }
