@@ -164,10 +164,11 @@ impl std::fmt::Debug for KeyRecord {
 #[derive(Debug, Clone)]
 pub enum CodeRedemption {
     /// This caller, and only this one, marked the code used. The record is as it was
-    /// before (`used == false`).
+    /// before (`used == false`); `user` is the user it was issued to, if they still exist.
     Redeemed {
         record: CodeRecord,
         family_id: String,
+        user: Option<User>,
     },
     /// Used before: RFC 6749 §4.1.2 says deny, and revoke what it issued.
     AlreadyUsed {
@@ -219,6 +220,7 @@ pub trait OAuthStore: Send + Sync {
     async fn put_code(&self, code_hash: &str, family_id: &str, record: &CodeRecord, now: i64)
         -> Result<(), StoreError>;
     /// Atomically marks the code used: of concurrent callers exactly one gets `Redeemed`.
+    /// One round trip, which also reads the code's user.
     async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, StoreError>;
 
     async fn create_family(
@@ -235,10 +237,22 @@ pub trait OAuthStore: Send + Sync {
     async fn is_family_revoked(&self, family_id: &str) -> Result<bool, StoreError>;
 
     async fn put_refresh_token(&self, token_hash: &str, record: &RefreshRecord, now: i64) -> Result<(), StoreError>;
-    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
-    /// Marks a current (unrotated, unrevoked) refresh token rotated; false if another
-    /// caller got there first or it was not current.
-    async fn rotate_refresh_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError>;
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        Ok(self.refresh_grant(token_hash).await?.map(|(record, _)| record))
+    }
+    /// A refresh token and, in the same round trip, its user if they still exist.
+    async fn refresh_grant(&self, token_hash: &str) -> Result<Option<(RefreshRecord, Option<User>)>, StoreError>;
+    /// RFC 9700 §4.14.2 rotation in one round trip: marks a current (unrotated, unrevoked)
+    /// refresh token rotated and stores its successor `successor_hash` (same family,
+    /// client, user, scopes and auth_time; expiring at `successor_expires_at`). False, and
+    /// nothing stored, if another caller got there first or the token was not current.
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        successor_hash: &str,
+        successor_expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
     /// Whether the access token `jti` (of family `family_id`, if any) has been revoked.

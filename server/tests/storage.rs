@@ -210,10 +210,16 @@ mod oauth {
             let mut won = 0;
             for t in tasks {
                 match t.await.unwrap() {
-                    CodeRedemption::Redeemed { record: got, family_id } => {
+                    CodeRedemption::Redeemed {
+                        record: got,
+                        family_id,
+                        user,
+                    } => {
                         won += 1;
                         assert_eq!(got, record, "{}: the record round-trips", tdb.name);
                         assert_eq!(family_id, "fam1");
+                        let user = user.expect("the code's user comes with it");
+                        assert_eq!((user.id.as_str(), user.disabled), (uid.as_str(), false), "{}", tdb.name);
                     }
                     CodeRedemption::AlreadyUsed { family_id } => assert_eq!(family_id, "fam1"),
                     CodeRedemption::Unknown => panic!("{}: code vanished", tdb.name),
@@ -247,25 +253,78 @@ mod oauth {
             };
             s.put_refresh_token("r1", &rec, 10).await.unwrap();
             assert_eq!(s.refresh_token("r1").await.unwrap().unwrap(), rec, "{}", tdb.name);
-            assert!(s.rotate_refresh_token("r1", 11).await.unwrap());
+            let (got, user) = s.refresh_grant("r1").await.unwrap().unwrap();
+            assert_eq!(got, rec, "{}", tdb.name);
+            assert_eq!(
+                user.map(|u| u.id),
+                Some(uid.clone()),
+                "{}: the token's user comes with it",
+                tdb.name
+            );
+            assert!(s.refresh_grant("nope").await.unwrap().is_none());
+
+            assert!(s.rotate_refresh_token("r1", "r2", 20_000, 11).await.unwrap());
             assert!(
-                !s.rotate_refresh_token("r1", 12).await.unwrap(),
+                !s.rotate_refresh_token("r1", "r1b", 20_000, 12).await.unwrap(),
                 "{}: second rotation refused",
                 tdb.name
             );
             assert!(s.refresh_token("r1").await.unwrap().unwrap().rotated);
-            s.put_refresh_token("r2", &rec, 11).await.unwrap();
+            assert!(
+                s.refresh_token("r1b").await.unwrap().is_none(),
+                "{}: no successor for a refused rotation",
+                tdb.name
+            );
+            // The successor continues the grant: same family, client, user, scopes and
+            // auth_time; its own expiry.
+            assert_eq!(
+                s.refresh_token("r2").await.unwrap().unwrap(),
+                RefreshRecord {
+                    expires_at: 20_000,
+                    ..rec.clone()
+                },
+                "{}",
+                tdb.name
+            );
+
+            // Concurrent rotations of one token: exactly one wins, and only its successor exists.
+            let mut tasks = Vec::new();
+            for i in 0..8 {
+                let store = db.store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let successor = format!("r3-{i}");
+                    let won = store.rotate_refresh_token("r2", &successor, 30_000, 13).await.unwrap();
+                    (won, store.refresh_token(&successor).await.unwrap().is_some())
+                }));
+            }
+            let mut winners = 0;
+            for t in tasks {
+                let (won, successor_stored) = t.await.unwrap();
+                assert_eq!(
+                    won, successor_stored,
+                    "{}: a successor exists exactly when its rotation won",
+                    tdb.name
+                );
+                winners += usize::from(won);
+            }
+            assert_eq!(winners, 1, "{}: exactly one concurrent rotation wins", tdb.name);
 
             assert!(!s.is_access_token_revoked("jti-1", Some("fam")).await.unwrap());
             assert!(!s.is_family_revoked("fam").await.unwrap());
             s.revoke_family("fam", 20).await.unwrap();
             assert!(s.is_family_revoked("fam").await.unwrap());
-            assert!(
-                s.refresh_token("r2").await.unwrap().unwrap().revoked,
-                "{}: newest token revoked too",
-                tdb.name
-            );
-            assert!(!s.rotate_refresh_token("r2", 21).await.unwrap());
+            let mut family_tokens = vec!["r1".to_owned(), "r2".to_owned()];
+            family_tokens.extend((0..8).map(|i| format!("r3-{i}")));
+            let mut revoked = 0;
+            for t in &family_tokens {
+                if let Some(r) = s.refresh_token(t).await.unwrap() {
+                    assert!(r.revoked, "{}: {t} revoked with its family, newest included", tdb.name);
+                    revoked += 1;
+                }
+            }
+            assert_eq!(revoked, 3, "{}", tdb.name);
+            assert!(!s.rotate_refresh_token("r2", "r4", 30_000, 21).await.unwrap());
+            assert!(s.refresh_token("r4").await.unwrap().is_none());
             assert!(s.is_access_token_revoked("jti-1", Some("fam")).await.unwrap());
             assert!(
                 s.access_token_status("jti-1", Some("fam"), None).await.unwrap().revoked,

@@ -10,13 +10,13 @@ use axum::Json;
 use serde_json::Value;
 use tessera_core::client_auth::{self, PresentedClient};
 use tessera_core::error::{ErrorCode, OAuthError};
-use tessera_core::secret::hash_secret;
+use tessera_core::secret::{hash_secret, random_token};
 use tessera_core::store::{Client, CodeRedemption, User};
 use tessera_core::token::{check_client_credentials, check_code, check_refresh, TokenRequest};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::oauth::response::{no_store, server_error, token_error};
-use crate::oauth::tokens::{self, UserGrant};
+use crate::oauth::tokens::{self, RefreshIssue, UserGrant};
 use crate::web::AppState;
 
 /// The token endpoint. Every answer, success or error, carries `Cache-Control: no-store`
@@ -54,7 +54,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             redirect_uri,
             code_verifier,
         } => {
-            let (record, family_id) = match store
+            let (record, family_id, user) = match store
                 .redeem_code(&hash_secret(&code), now)
                 .await
                 .map_err(server_error)?
@@ -69,7 +69,11 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                     return Err(OAuthError::invalid_grant("invalid authorization code")
                         .with_detail(format!("code replayed; family {family_id} revoked")));
                 }
-                CodeRedemption::Redeemed { record, family_id } => (record, family_id),
+                CodeRedemption::Redeemed {
+                    record,
+                    family_id,
+                    user,
+                } => (record, family_id, user),
             };
             // RFC 6749 §4.1.3 and RFC 7636 §4.6 (client, expiry, redirect_uri, PKCE). The
             // code is spent either way: a failed attempt burns it.
@@ -80,7 +84,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 code_verifier.as_deref(),
                 now,
             )?;
-            let user = active_user(state, &record.user_id).await?;
+            let user = active_user(user)?;
             store
                 .create_family(&family_id, &client.client_id, Some(&user.id), &record.scopes, now)
                 .await
@@ -93,13 +97,14 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 auth_time: record.auth_time,
                 nonce: record.nonce.as_deref(),
                 family_id: &family_id,
+                refresh: RefreshIssue::StoreNew,
             };
             tokens::issue_for_user(state, &grant, now).await
         }
 
         TokenRequest::RefreshToken { refresh_token, scope } => {
             let hash = hash_secret(&refresh_token);
-            let record = store.refresh_token(&hash).await.map_err(server_error)?.ok_or_else(|| {
+            let (record, user) = store.refresh_grant(&hash).await.map_err(server_error)?.ok_or_else(|| {
                 OAuthError::invalid_grant("invalid refresh token").with_detail("unknown refresh token")
             })?;
             // RFC 9700 §4.14.2: a rotated (or revoked) token presented again means a copy
@@ -114,8 +119,20 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             }
             // RFC 6749 §6: same client, unexpired, scope no wider than the grant.
             let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now)?;
-            // Two concurrent uses of one token: only one may rotate it; the loser is reuse.
-            if !store.rotate_refresh_token(&hash, now).await.map_err(server_error)? {
+            let user = active_user(user)?;
+            // RFC 9700 §4.14.2: rotate, storing the successor in the same round trip. Two
+            // concurrent uses of one token: only one may rotate it; the loser is reuse.
+            let successor = random_token();
+            let rotated = store
+                .rotate_refresh_token(
+                    &hash,
+                    &hash_secret(&successor),
+                    tokens::refresh_expiry(client, now),
+                    now,
+                )
+                .await
+                .map_err(server_error)?;
+            if !rotated {
                 store
                     .revoke_family(&record.family_id, now)
                     .await
@@ -123,7 +140,6 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 return Err(OAuthError::invalid_grant("invalid refresh token")
                     .with_detail(format!("concurrent refresh; family {} revoked", record.family_id)));
             }
-            let user = active_user(state, &record.user_id).await?;
             let grant = UserGrant {
                 client,
                 user: &user,
@@ -133,6 +149,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 auth_time: record.auth_time,
                 nonce: None,
                 family_id: &record.family_id,
+                refresh: RefreshIssue::Stored(successor),
             };
             tokens::issue_for_user(state, &grant, now).await
         }
@@ -146,8 +163,8 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
 }
 
 /// The user a grant was made for, if they still exist and may sign in.
-async fn active_user(state: &AppState, user_id: &str) -> Result<User, OAuthError> {
-    match state.db.store.user_by_id(user_id).await.map_err(server_error)? {
+fn active_user(user: Option<User>) -> Result<User, OAuthError> {
+    match user {
         Some(user) if !user.disabled => Ok(user),
         Some(_) => Err(OAuthError::invalid_grant("the grant is no longer valid").with_detail("user disabled")),
         None => Err(OAuthError::invalid_grant("the grant is no longer valid").with_detail("user deleted")),

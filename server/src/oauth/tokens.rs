@@ -160,6 +160,21 @@ pub struct UserGrant<'a> {
     /// OIDC Core §3.1.3.6: echoed into the ID token; absent on refresh.
     pub nonce: Option<&'a str>,
     pub family_id: &'a str,
+    pub refresh: RefreshIssue,
+}
+
+/// The refresh token a user grant's response carries, if any.
+pub enum RefreshIssue {
+    /// Mint and store a new one when the grant includes `offline_access` and the client
+    /// may refresh (the authorization code grant).
+    StoreNew,
+    /// The successor the rotation already stored (the refresh grant).
+    Stored(String),
+}
+
+/// When a refresh token issued now expires (the client's setting, at least a second).
+pub fn refresh_expiry(client: &Client, now: i64) -> i64 {
+    now.saturating_add(client.settings.refresh_token_ttl.max(1))
 }
 
 /// Issues an access token, a refresh token (when the grant includes `offline_access` and
@@ -183,27 +198,33 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
         "scope": grant.scopes.to_string(),
     });
 
-    // OIDC Core §11: offline_access asks for a refresh token; RFC 6749 §6 needs the client
-    // to be allowed the refresh_token grant to use one.
-    if grant.grant_scopes.contains(OFFLINE_ACCESS) && client.allows_grant("refresh_token") {
-        let refresh_token = random_token();
-        let record = RefreshRecord {
-            family_id: grant.family_id.to_owned(),
-            client_id: client.client_id.clone(),
-            user_id: grant.user.id.clone(),
-            scopes: grant.grant_scopes.clone(),
-            auth_time: grant.auth_time,
-            expires_at: now.saturating_add(client.settings.refresh_token_ttl.max(1)),
-            rotated: false,
-            revoked: false,
-        };
-        state
-            .db
-            .store
-            .put_refresh_token(&hash_secret(&refresh_token), &record, now)
-            .await
-            .map_err(server_error)?;
-        body["refresh_token"] = json!(refresh_token);
+    match &grant.refresh {
+        // OIDC Core §11: offline_access asks for a refresh token; RFC 6749 §6 needs the
+        // client to be allowed the refresh_token grant to use one.
+        RefreshIssue::StoreNew
+            if grant.grant_scopes.contains(OFFLINE_ACCESS) && client.allows_grant("refresh_token") =>
+        {
+            let refresh_token = random_token();
+            let record = RefreshRecord {
+                family_id: grant.family_id.to_owned(),
+                client_id: client.client_id.clone(),
+                user_id: grant.user.id.clone(),
+                scopes: grant.grant_scopes.clone(),
+                auth_time: grant.auth_time,
+                expires_at: refresh_expiry(client, now),
+                rotated: false,
+                revoked: false,
+            };
+            state
+                .db
+                .store
+                .put_refresh_token(&hash_secret(&refresh_token), &record, now)
+                .await
+                .map_err(server_error)?;
+            body["refresh_token"] = json!(refresh_token);
+        }
+        RefreshIssue::StoreNew => {}
+        RefreshIssue::Stored(refresh_token) => body["refresh_token"] = json!(refresh_token),
     }
 
     // OIDC Core §3.1.3.3: an OpenID Connect request gets an ID token.

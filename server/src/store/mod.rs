@@ -173,6 +173,41 @@ impl From<UserRow> for User {
     }
 }
 
+/// A user LEFT JOINed as `u` beside another table's row: all NULL when there is none.
+#[derive(sqlx::FromRow)]
+struct JoinedUserRow {
+    u_id: Option<String>,
+    u_username: Option<String>,
+    u_email: Option<String>,
+    u_name: Option<String>,
+    u_is_admin: Option<bool>,
+    u_disabled: Option<bool>,
+    u_created_at: Option<i64>,
+}
+
+impl JoinedUserRow {
+    fn into_user(self) -> Option<User> {
+        match (
+            self.u_id,
+            self.u_username,
+            self.u_is_admin,
+            self.u_disabled,
+            self.u_created_at,
+        ) {
+            (Some(id), Some(username), Some(is_admin), Some(disabled), Some(created_at)) => Some(User {
+                id,
+                username,
+                email: self.u_email,
+                name: self.u_name,
+                is_admin,
+                disabled,
+                created_at,
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct CredentialRow {
     #[sqlx(flatten)]
@@ -322,10 +357,65 @@ const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_
      description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg";
 const CODE_COLUMNS: &str = "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \
      code_challenge, auth_time, expires_at, used_at";
-const REFRESH_COLUMNS: &str = "family_id, client_id, user_id, scopes, auth_time, expires_at, rotated_at, revoked_at";
+/// The columns of [`JoinedUserRow`], for a `LEFT JOIN users u` (a macro, for `concat!`).
+macro_rules! joined_user_columns {
+    () => {
+        "u.id AS u_id, u.username AS u_username, u.email AS u_email, u.name AS u_name, \
+         u.is_admin AS u_is_admin, u.disabled AS u_disabled, u.created_at AS u_created_at"
+    };
+}
+const JOINED_USER_COLUMNS: &str = joined_user_columns!();
+
+/// The statements SQLite and PostgreSQL spell differently: two steps in one round trip.
+/// SQLite runs a `;`-separated list in one call (sqlx binds `$n` by number in each
+/// statement); PostgreSQL takes one statement per call, so there it is a data-modifying
+/// CTE, which is also atomic.
+struct Dialect {
+    /// `$1` code hash, `$2` now. Marks the code used if it was not, then reads it with
+    /// `won` (1 if this call marked it) and its user.
+    redeem_code: &'static str,
+    /// `$1` old hash, `$2` now, `$3` successor hash, `$4` successor expiry.
+    rotate_refresh: &'static str,
+    /// Rows `rotate_refresh` affects when it rotated. SQLite inserts the successor first
+    /// (only while the old token is current), then rotates the old one: 2 rows; one row
+    /// means another caller rotated in between, and the successor is deleted again.
+    rotated_rows: u64,
+}
+
+const SQLITE: Dialect = Dialect {
+    redeem_code: concat!(
+        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL; \
+         SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
+         c.code_challenge, c.auth_time, c.expires_at, c.used_at, changes() AS won, \
+         ",
+        joined_user_columns!(),
+        " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1"
+    ),
+    rotate_refresh: "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, \
+         created_at, expires_at) SELECT $3, family_id, client_id, user_id, scopes, auth_time, $2, $4 \
+         FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL; \
+         UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+    rotated_rows: 2,
+};
+
+const POSTGRES: Dialect = Dialect {
+    redeem_code: concat!(
+        "WITH won AS (UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+         RETURNING code_hash) \
+         SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
+         c.code_challenge, c.auth_time, c.expires_at, c.used_at, (SELECT COUNT(*) FROM won) AS won, \
+         ", joined_user_columns!(), " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1"
+    ),
+    rotate_refresh: "WITH old AS (UPDATE refresh_tokens SET rotated_at = $2 \
+         WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL \
+         RETURNING family_id, client_id, user_id, scopes, auth_time) \
+         INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, created_at, expires_at) \
+         SELECT $3, family_id, client_id, user_id, scopes, auth_time, $2, $4 FROM old",
+    rotated_rows: 1,
+};
 
 macro_rules! impl_store {
-    ($store:ty, $backend:literal) => {
+    ($store:ty, $backend:literal, $dialect:ident) => {
         #[async_trait]
         impl UserStore for $store {
             async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError> {
@@ -610,27 +700,34 @@ macro_rules! impl_store {
 
             async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, StoreError> {
                 // One conditional UPDATE: the database decides which concurrent caller wins.
-                let row: Option<CodeRow> = sqlx::query_as(&format!(
-                    "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL RETURNING {CODE_COLUMNS}"
-                ))
-                .bind(code_hash)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend_err)?;
-                if let Some(row) = row {
-                    let (mut record, family_id) = row.into_record()?;
-                    record.used = false;
-                    return Ok(CodeRedemption::Redeemed { record, family_id });
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    code: CodeRow,
+                    won: i64,
+                    #[sqlx(flatten)]
+                    user: JoinedUserRow,
                 }
-                let family: Option<String> = sqlx::query_scalar("SELECT family_id FROM auth_codes WHERE code_hash = $1")
+                let row: Option<Row> = sqlx::query_as($dialect.redeem_code)
                     .bind(code_hash)
+                    .bind(now)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(backend_err)?;
-                Ok(match family {
-                    Some(family_id) => CodeRedemption::AlreadyUsed { family_id },
+                Ok(match row {
                     None => CodeRedemption::Unknown,
+                    Some(row) if row.won == 1 => {
+                        let (mut record, family_id) = row.code.into_record()?;
+                        record.used = false;
+                        CodeRedemption::Redeemed {
+                            record,
+                            family_id,
+                            user: row.user.into_user(),
+                        }
+                    }
+                    Some(row) => CodeRedemption::AlreadyUsed {
+                        family_id: row.code.family_id,
+                    },
                 })
             }
 
@@ -716,27 +813,58 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
-                let row: Option<RefreshRow> =
-                    sqlx::query_as(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
-                        .bind(token_hash)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend_err)?;
-                row.map(RefreshRecord::try_from).transpose()
-            }
-
-            async fn rotate_refresh_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
-                let done = sqlx::query(
-                    "UPDATE refresh_tokens SET rotated_at = $2 \
-                     WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
-                )
+            async fn refresh_grant(
+                &self,
+                token_hash: &str,
+            ) -> Result<Option<(RefreshRecord, Option<User>)>, StoreError> {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    token: RefreshRow,
+                    #[sqlx(flatten)]
+                    user: JoinedUserRow,
+                }
+                let row: Option<Row> = sqlx::query_as(&format!(
+                    "SELECT r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, r.expires_at, r.rotated_at, \
+                     r.revoked_at, {JOINED_USER_COLUMNS} \
+                     FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
+                ))
                 .bind(token_hash)
-                .bind(now)
-                .execute(&self.pool)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(backend_err)?;
-                Ok(done.rows_affected() == 1)
+                row.map(|r| Ok((RefreshRecord::try_from(r.token)?, r.user.into_user())))
+                    .transpose()
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                token_hash: &str,
+                successor_hash: &str,
+                successor_expires_at: i64,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query($dialect.rotate_refresh)
+                    .bind(token_hash)
+                    .bind(now)
+                    .bind(successor_hash)
+                    .bind(successor_expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(insert_err("refresh token"))?;
+                let rows = done.rows_affected();
+                if rows == $dialect.rotated_rows {
+                    return Ok(true);
+                }
+                if rows > 0 {
+                    // Lost a race between the two statements: the successor must not live on.
+                    sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
+                        .bind(successor_hash)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(backend_err)?;
+                }
+                Ok(false)
             }
 
             async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
@@ -762,41 +890,23 @@ macro_rules! impl_store {
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     revoked: i64,
-                    id: Option<String>,
-                    username: Option<String>,
-                    email: Option<String>,
-                    name: Option<String>,
-                    is_admin: Option<bool>,
-                    disabled: Option<bool>,
-                    created_at: Option<i64>,
+                    #[sqlx(flatten)]
+                    user: JoinedUserRow,
                 }
-                let row: Row = sqlx::query_as(
+                let row: Row = sqlx::query_as(&format!(
                     "SELECT (SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1) + \
                      (SELECT COUNT(*) FROM token_families WHERE family_id = $2 AND revoked_at IS NOT NULL) AS revoked, \
-                     u.id, u.username, u.email, u.name, u.is_admin, u.disabled, u.created_at \
-                     FROM (SELECT 1 AS one) AS one LEFT JOIN users u ON u.id = $3",
-                )
+                     {JOINED_USER_COLUMNS} FROM (SELECT 1 AS one) AS one LEFT JOIN users u ON u.id = $3",
+                ))
                 .bind(jti)
                 .bind(family_id.unwrap_or(""))
                 .bind(user_id.unwrap_or(""))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(backend_err)?;
-                let user = match (row.id, row.username, row.is_admin, row.disabled, row.created_at) {
-                    (Some(id), Some(username), Some(is_admin), Some(disabled), Some(created_at)) => Some(User {
-                        id,
-                        username,
-                        email: row.email,
-                        name: row.name,
-                        is_admin,
-                        disabled,
-                        created_at,
-                    }),
-                    _ => None,
-                };
                 Ok(AccessTokenStatus {
                     revoked: row.revoked > 0,
-                    user,
+                    user: row.user.into_user(),
                 })
             }
 
@@ -1207,5 +1317,5 @@ macro_rules! impl_store {
     };
 }
 
-impl_store!(SqliteStore, "sqlite");
-impl_store!(PgStore, "postgres");
+impl_store!(SqliteStore, "sqlite", SQLITE);
+impl_store!(PgStore, "postgres", POSTGRES);
