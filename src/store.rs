@@ -220,17 +220,10 @@ pub trait OAuthStore: Send + Sync {
     async fn put_code(&self, code_hash: &str, family_id: &str, record: &CodeRecord, now: i64)
         -> Result<(), StoreError>;
     /// Atomically marks the code used: of concurrent callers exactly one gets `Redeemed`.
-    /// One round trip, which also reads the code's user.
+    /// The winner's call also starts the code's token family (left alone if a replay
+    /// already created it revoked) and reads the code's user, all in one round trip.
     async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, StoreError>;
 
-    async fn create_family(
-        &self,
-        family_id: &str,
-        client_id: &str,
-        user_id: Option<&str>,
-        scopes: &ScopeSet,
-        now: i64,
-    ) -> Result<(), StoreError>;
     /// Revokes the family and every refresh token in it; access tokens carrying the family
     /// id are refused from then on.
     async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError>;
@@ -269,7 +262,19 @@ pub trait OAuthStore: Send + Sync {
         user_id: Option<&str>,
     ) -> Result<AccessTokenStatus, StoreError>;
 
-    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
+    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError> {
+        Ok(self
+            .user_and_consent(user_id, client_id)
+            .await?
+            .and_then(|(_, consent)| consent))
+    }
+    /// A user, if they exist, with what they allowed `client_id`: what `/authorize` needs
+    /// of a signed-in browser, in one round trip.
+    async fn user_and_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<(User, Option<Consent>)>, StoreError>;
     /// Adds `scopes` to what the user allowed the client.
     async fn grant_consent(
         &self,

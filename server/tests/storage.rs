@@ -36,6 +36,35 @@ fn new_client(id: &str, public: bool) -> NewClient {
     }
 }
 
+/// Starts a token family the way the token endpoint does: by redeeming a code for it.
+async fn start_family(
+    s: &dyn tessera_core::store::Store,
+    family: &str,
+    client: &str,
+    user_id: &str,
+    scopes: &ScopeSet,
+    now: i64,
+) {
+    use tessera_core::store::CodeRedemption;
+    use tessera_core::token::CodeRecord;
+    let record = CodeRecord {
+        client_id: client.into(),
+        redirect_uri: RedirectUri::parse("https://app.example.com/cb").unwrap(),
+        redirect_uri_in_request: true,
+        pkce: None,
+        nonce: None,
+        user_id: user_id.into(),
+        scopes: scopes.clone(),
+        auth_time: now,
+        expires_at: now + 60,
+        used: false,
+    };
+    let code = format!("code-{family}");
+    s.put_code(&code, family, &record, now).await.unwrap();
+    let redeemed = s.redeem_code(&code, now).await.unwrap();
+    assert!(matches!(redeemed, CodeRedemption::Redeemed { .. }), "{redeemed:?}");
+}
+
 #[tokio::test]
 async fn users_round_trip_on_every_backend() {
     for tdb in common::databases().await {
@@ -226,6 +255,20 @@ mod oauth {
                 }
             }
             assert_eq!(won, 1, "{}: exactly one redemption wins", tdb.name);
+            // The winning redemption started the family: a refresh token can join it (the
+            // foreign key refuses an unknown family), and it is live.
+            let refresh = RefreshRecord {
+                family_id: "fam1".into(),
+                client_id: "c1".into(),
+                user_id: uid.clone(),
+                scopes: record.scopes.clone(),
+                auth_time: record.auth_time,
+                expires_at: 5000,
+                rotated: false,
+                revoked: false,
+            };
+            db.store.put_refresh_token("rt-fam1", &refresh, 1001).await.unwrap();
+            assert!(!db.store.is_family_revoked("fam1").await.unwrap(), "{}", tdb.name);
             assert!(matches!(
                 db.store.redeem_code("nope", 1001).await.unwrap(),
                 CodeRedemption::Unknown
@@ -240,7 +283,7 @@ mod oauth {
             let s = &db.store;
             let uid = user_and_client(s).await;
             let scopes = ScopeSet::parse("openid offline_access").unwrap();
-            s.create_family("fam", "c1", Some(&uid), &scopes, 10).await.unwrap();
+            start_family(&**s, "fam", "c1", &uid, &scopes, 10).await;
             let rec = RefreshRecord {
                 family_id: "fam".into(),
                 client_id: "c1".into(),
@@ -369,6 +412,14 @@ mod oauth {
             assert!(st.user.unwrap().disabled, "{}", tdb.name);
 
             assert!(s.consent(&uid, "c1").await.unwrap().is_none());
+            let (u, c) = s.user_and_consent(&uid, "c1").await.unwrap().unwrap();
+            assert_eq!(
+                (u.id.as_str(), c),
+                (uid.as_str(), None),
+                "{}: a user without consent",
+                tdb.name
+            );
+            assert!(s.user_and_consent("nobody", "c1").await.unwrap().is_none());
             s.grant_consent(&uid, "c1", &ScopeSet::parse("openid").unwrap(), 30)
                 .await
                 .unwrap();
@@ -383,6 +434,9 @@ mod oauth {
                 tdb.name
             );
             assert_eq!(c.granted_at, 31);
+            let (u, with_user) = s.user_and_consent(&uid, "c1").await.unwrap().unwrap();
+            assert_eq!((u.id, with_user), (uid.clone(), Some(c)), "{}", tdb.name);
+            assert_eq!(s.user_and_consent(&uid, "c2").await.unwrap().unwrap().1, None);
             // Removing the client removes what hangs off it.
             assert!(s.delete_client("c1").await.unwrap());
             assert!(s.consent(&uid, "c1").await.unwrap().is_none(), "{}: cascade", tdb.name);
@@ -431,6 +485,7 @@ mod oauth {
 #[tokio::test]
 async fn revoking_a_family_before_it_exists_still_revokes_it() {
     use tessera_core::pkce::PkceChallenge;
+    use tessera_core::store::CodeRedemption;
     use tessera_core::token::CodeRecord;
     for tdb in common::databases().await {
         let db = common::open(&tdb).await;
@@ -449,12 +504,13 @@ async fn revoking_a_family_before_it_exists_still_revokes_it() {
             expires_at: 100,
             used: false,
         };
-        s.put_code("h", "famx", &record, 1).await.unwrap();
-        s.revoke_family("famx", 5).await.unwrap();
-        s.create_family("famx", "c1", Some(&user.id), &record.scopes, 6)
-            .await
-            .unwrap();
-        assert!(s.is_family_revoked("famx").await.unwrap(), "{}", tdb.name);
+        s.put_code("h2", "famy", &record, 1).await.unwrap();
+        s.revoke_family("famy", 5).await.unwrap();
+        assert!(matches!(
+            s.redeem_code("h2", 6).await.unwrap(),
+            CodeRedemption::Redeemed { .. }
+        ));
+        assert!(s.is_family_revoked("famy").await.unwrap(), "{}", tdb.name);
     }
 }
 
@@ -499,7 +555,7 @@ mod account {
                 ("f3", &pat, "c2"),
                 ("f4", &sam, "c1"),
             ] {
-                s.create_family(family, client, Some(uid), &openid, 60).await.unwrap();
+                start_family(&**s, family, client, uid, &openid, 60).await;
                 s.put_refresh_token(&format!("rt-{family}"), &refresh(uid, client, family), 60)
                     .await
                     .unwrap();
@@ -837,9 +893,7 @@ mod admin {
             };
             // f1: live; f2: its only token expired; f3: revoked; f4: other client.
             for (fam, client, created) in [("f1", "c1", 20), ("f2", "c1", 21), ("f3", "c1", 22), ("f4", "c2", 23)] {
-                s.create_family(fam, client, Some(&uid), &scopes, created)
-                    .await
-                    .unwrap();
+                start_family(&**s, fam, client, &uid, &scopes, created).await;
             }
             s.put_refresh_token("t1", &refresh("f1", "c1", 1_000), 20)
                 .await

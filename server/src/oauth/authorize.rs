@@ -12,6 +12,7 @@ use tessera_core::error::{AuthorizeError, ErrorCode, OAuthError};
 use tessera_core::scope;
 use tessera_core::secret::{hash_secret, random_id, random_token};
 use tessera_core::token::CodeRecord;
+use tessera_core::types::ScopeSet;
 use tower_sessions::Session;
 
 use super::response::{error_page, server_error};
@@ -129,18 +130,34 @@ pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Q
     }
 }
 
-/// The signed-in user, if the session has one who still exists and is enabled.
-async fn authentication(state: &AppState, session: &Session) -> Result<Option<Authentication>, OAuthError> {
+/// The signed-in user, if the session has one who still exists and is enabled, and what
+/// they allowed `client_id` before (one round trip for both).
+async fn authentication(
+    state: &AppState,
+    session: &Session,
+    client_id: &str,
+) -> Result<(Option<Authentication>, Option<ScopeSet>), OAuthError> {
     let user_id = session.get::<String>(USER_ID_KEY).await.map_err(server_error)?;
     let auth_time = session.get::<i64>(AUTH_TIME_KEY).await.map_err(server_error)?;
     let (Some(user_id), Some(auth_time)) = (user_id, auth_time) else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    let user = state.db.store.user_by_id(&user_id).await.map_err(server_error)?;
-    Ok(user.filter(|u| !u.disabled).map(|u| Authentication {
-        user_id: u.id,
-        auth_time,
-    }))
+    match state
+        .db
+        .store
+        .user_and_consent(&user_id, client_id)
+        .await
+        .map_err(server_error)?
+    {
+        Some((user, consent)) if !user.disabled => Ok((
+            Some(Authentication {
+                user_id: user.id,
+                auth_time,
+            }),
+            consent.map(|c| c.scopes),
+        )),
+        _ => Ok((None, None)),
+    }
 }
 
 async fn proceed(state: &AppState, session: &Session, pending: Pending, id: Option<String>, now: i64) -> Response {
@@ -159,15 +176,7 @@ async fn step(
 ) -> Result<Response, OAuthError> {
     let store = &state.db.store;
     let req = &pending.request;
-    let auth = authentication(state, session).await?;
-    let granted = match &auth {
-        Some(a) => store
-            .consent(&a.user_id, &req.client_id)
-            .await
-            .map_err(server_error)?
-            .map(|c| c.scopes),
-        None => None,
-    };
+    let (auth, granted) = authentication(state, session, &req.client_id).await?;
     let decision = authorize::decide(req, auth.as_ref(), granted.as_ref(), pending.interaction, now);
     let page = match decision {
         Err(e) => {

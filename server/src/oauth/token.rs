@@ -85,10 +85,6 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 now,
             )?;
             let user = active_user(user)?;
-            store
-                .create_family(&family_id, &client.client_id, Some(&user.id), &record.scopes, now)
-                .await
-                .map_err(server_error)?;
             let grant = UserGrant {
                 client,
                 user: &user,

@@ -371,8 +371,10 @@ const JOINED_USER_COLUMNS: &str = joined_user_columns!();
 /// statement); PostgreSQL takes one statement per call, so there it is a data-modifying
 /// CTE, which is also atomic.
 struct Dialect {
-    /// `$1` code hash, `$2` now. Marks the code used if it was not, then reads it with
-    /// `won` (1 if this call marked it) and its user.
+    /// `$1` code hash, `$2` now. Marks the code used if it was not, reads it with `won`
+    /// (1 if this call marked it) and its user, and, if this call won, creates the code's
+    /// token family (unless a replay created it first). SQLite's `changes()` is the count
+    /// of the last INSERT/UPDATE/DELETE, so the SELECT between leaves it the UPDATE's.
     redeem_code: &'static str,
     /// `$1` old hash, `$2` now, `$3` successor hash, `$4` successor expiry.
     rotate_refresh: &'static str,
@@ -389,7 +391,10 @@ const SQLITE: Dialect = Dialect {
          c.code_challenge, c.auth_time, c.expires_at, c.used_at, changes() AS won, \
          ",
         joined_user_columns!(),
-        " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1"
+        " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1; \
+         INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
+         SELECT family_id, client_id, user_id, scopes, $2 FROM auth_codes WHERE code_hash = $1 AND changes() = 1 \
+         ON CONFLICT (family_id) DO NOTHING"
     ),
     rotate_refresh: "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, \
          created_at, expires_at) SELECT $3, family_id, client_id, user_id, scopes, auth_time, $2, $4 \
@@ -401,7 +406,9 @@ const SQLITE: Dialect = Dialect {
 const POSTGRES: Dialect = Dialect {
     redeem_code: concat!(
         "WITH won AS (UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
-         RETURNING code_hash) \
+         RETURNING family_id, client_id, user_id, scopes), \
+         family AS (INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
+         SELECT family_id, client_id, user_id, scopes, $2 FROM won ON CONFLICT (family_id) DO NOTHING) \
          SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
          c.code_challenge, c.auth_time, c.expires_at, c.used_at, (SELECT COUNT(*) FROM won) AS won, \
          ", joined_user_columns!(), " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1"
@@ -708,12 +715,14 @@ macro_rules! impl_store {
                     #[sqlx(flatten)]
                     user: JoinedUserRow,
                 }
+                // Every statement must run (SQLite's list ends with the INSERT): fetch_all.
                 let row: Option<Row> = sqlx::query_as($dialect.redeem_code)
                     .bind(code_hash)
                     .bind(now)
-                    .fetch_optional(&self.pool)
+                    .fetch_all(&self.pool)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(backend_err)?
+                    .pop();
                 Ok(match row {
                     None => CodeRedemption::Unknown,
                     Some(row) if row.won == 1 => {
@@ -729,30 +738,6 @@ macro_rules! impl_store {
                         family_id: row.code.family_id,
                     },
                 })
-            }
-
-            async fn create_family(
-                &self,
-                family_id: &str,
-                client_id: &str,
-                user_id: Option<&str>,
-                scopes: &ScopeSet,
-                now: i64,
-            ) -> Result<(), StoreError> {
-                // A replay of the code may have revoked (and so created) the family first.
-                sqlx::query(
-                    "INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (family_id) DO NOTHING",
-                )
-                .bind(family_id)
-                .bind(client_id)
-                .bind(user_id)
-                .bind(scopes.to_string())
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(insert_err("token family"))?;
-                Ok(())
             }
 
             async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
@@ -910,21 +895,39 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError> {
-                let row: Option<(String, i64)> =
-                    sqlx::query_as("SELECT scopes, granted_at FROM consents WHERE user_id = $1 AND client_id = $2")
-                        .bind(user_id)
-                        .bind(client_id)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend_err)?;
-                row.map(|(scopes, granted_at)| {
-                    Ok(Consent {
-                        user_id: user_id.to_owned(),
-                        client_id: client_id.to_owned(),
-                        scopes: scopes_of(&scopes)?,
-                        granted_at,
-                    })
+            async fn user_and_consent(
+                &self,
+                user_id: &str,
+                client_id: &str,
+            ) -> Result<Option<(User, Option<Consent>)>, StoreError> {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    user: UserRow,
+                    consent_scopes: Option<String>,
+                    granted_at: Option<i64>,
+                }
+                let row: Option<Row> = sqlx::query_as(
+                    "SELECT u.id, u.username, u.email, u.name, u.is_admin, u.disabled, u.created_at, \
+                     c.scopes AS consent_scopes, c.granted_at \
+                     FROM users u LEFT JOIN consents c ON c.user_id = u.id AND c.client_id = $2 WHERE u.id = $1",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_err)?;
+                row.map(|r| {
+                    let consent = match (r.consent_scopes, r.granted_at) {
+                        (Some(scopes), Some(granted_at)) => Some(Consent {
+                            user_id: user_id.to_owned(),
+                            client_id: client_id.to_owned(),
+                            scopes: scopes_of(&scopes)?,
+                            granted_at,
+                        }),
+                        _ => None,
+                    };
+                    Ok((User::from(r.user), consent))
                 })
                 .transpose()
             }
