@@ -78,6 +78,7 @@ BENCH_BIN="$TARGET_DIR/$PROFILE/tessera-bench"
 OIDC_DIR="$ROOT/bench/oidc-provider"
 TESSERA_PORT="${BENCH_TESSERA_PORT:-38081}"
 OIDC_PORT="${BENCH_OIDC_PORT:-38082}"
+FLOOR_PORT="${BENCH_FLOOR_PORT:-38083}"
 REDIRECT_URI="http://127.0.0.1:9/cb"
 BENCH_USER=bench
 BENCH_PASSWORD=bench-password-0123
@@ -260,6 +261,8 @@ bench_tessera() {
   sleep 1
   idle="$(vm_rss_kb "$SERVER_PID")"
   log "Tessera ready in ${cold} ms (pid $SERVER_PID), idle RSS ${idle} kB"
+  # Tessera's discovery document, for the HTTP floor below.
+  curl -sf --max-time 5 "$base/.well-known/openid-configuration" >"$WORK/discovery.json" || rm -f "$WORK/discovery.json"
   stop_servers
 
   for s in $SCENARIOS; do
@@ -285,6 +288,31 @@ bench_tessera() {
     --arg wp "$PROFILE" --arg db "$DATABASE" \
     '{binary: $bin, database: $db, idle_rss_kb: $idle, cold_start_ms: $cold, max_vm_hwm_kb: $hwm,
       wasm: $wasm, wasm_profile: $wp, wasm_raw_bytes: $raw, wasm_gzip_bytes: $gz}')"
+}
+
+# --- HTTP floor: bare hyper serving Tessera's discovery document -----------------------
+# What this machine serves when a request costs nothing but HTTP, under the same load
+# generator: the ceiling of the discovery scenario for any server on this stack.
+META_HTTP_FLOOR=null
+http_floor() {
+  [ -f "$WORK/discovery.json" ] || { log "HTTP floor skipped (no discovery document)"; return 0; }
+  local base="http://127.0.0.1:$FLOOR_PORT" tpid out="$WORK/http-floor.json"
+  port_free "$FLOOR_PORT" || die "127.0.0.1:$FLOOR_PORT is in use (BENCH_FLOOR_PORT=...)"
+  log "HTTP floor: tessera-bench serve-static with Tessera's discovery document"
+  timeout "$SERVER_TIMEOUT" "$BENCH_BIN" serve-static --addr "127.0.0.1:$FLOOR_PORT" --body "$WORK/discovery.json" \
+    >>"$WORK/http-floor.log" 2>&1 &
+  tpid=$!
+  SERVER_PIDS+=("$tpid")
+  wait_ready "$base/.well-known/openid-configuration" "$(date +%s%N)" >/dev/null || die "serve-static did not start"
+  if timeout "$RUN_TIMEOUT" "$BENCH_BIN" run --target http-floor --base "$base" --scenario discovery \
+    --duration "${DURATION}s" --warmup "${WARMUP}s" --concurrency "$CONCURRENCY" \
+    --client-id=unused --client-secret=unused --pid "$(child_of "$tpid")" --out "$out" >/dev/null 2>"$WORK/http-floor.err"; then
+    META_HTTP_FLOOR="$(jq '{discovery_rps: .rps, p50_ms: .p50_ms, p99_ms: .p99_ms, errors: .errors}' "$out")"
+    jq -r '"==> [bench] HTTP floor (bare hyper, same document): \(.rps|floor) req/s, p99 \(.p99_ms) ms, errors \(.errors)"' "$out" >&2
+  else
+    log "HTTP floor FAILED: $(tail -n1 "$WORK/http-floor.err" | cut -c1-200)"
+  fi
+  stop_servers
 }
 
 # --- oidc-provider --------------------------------------------------------------------
@@ -332,7 +360,10 @@ bench_oidc() {
 
 for t in $TARGETS; do
   case "$t" in
-    tessera) bench_tessera ;;
+    tessera)
+      bench_tessera
+      [[ " $SCENARIOS " == *" discovery "* ]] && http_floor
+      ;;
     oidc-provider) bench_oidc ;;
     *) die "unknown target $t" ;;
   esac
@@ -356,11 +387,11 @@ jq -n \
   --arg nproc "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
   --arg ram "$(free -h | awk '/^Mem:/ { print $2 }')" --arg os "$(uname -srm)" \
   --argjson tessera "$META_TESSERA" --argjson oidc "$META_OIDC" --argjson notes "$notes_json" \
-  --argjson floors "$FLOORS" \
+  --argjson floors "$FLOORS" --argjson http_floor "$META_HTTP_FLOOR" \
   '{run: {quick: $quick, profile: $profile, database: $db, concurrency: $c, duration_s: $d, warmup_s: $w,
           date: $date, commit: $commit},
     machine: {nproc: $nproc, cpu: $cpu, ram: $ram, os: $os},
-    tessera: $tessera, oidc_provider: $oidc, floors: $floors, notes: $notes}' >"$WORK/meta.json"
+    tessera: $tessera, oidc_provider: $oidc, floors: $floors, http_floor: $http_floor, notes: $notes}' >"$WORK/meta.json"
 
 log "writing $OUT_DIR/latest.{json,md,svg}"
 echo

@@ -7,6 +7,7 @@
 //!     [--pid PID] [--out FILE]
 //! tessera-bench report --results DIR --meta meta.json --out-dir bench/results
 //! tessera-bench floors [--each 2s] [--out floors.json]
+//! tessera-bench serve-static --addr 127.0.0.1:38083 --body discovery.json
 //! ```
 //!
 //! `run` talks to one server only (endpoints come from its discovery document), N workers
@@ -18,6 +19,7 @@ mod floors;
 mod lean;
 mod report;
 mod run;
+mod static_server;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +38,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Measure the deliberate costs on one core: RS256 and ES256 signatures, Argon2id.
     Floors(floors::FloorArgs),
+    /// Serve one fixed body to every request with bare hyper: the HTTP floor.
+    ServeStatic(static_server::StaticArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => run::main(*args),
         Command::Report(args) => report::main(args),
         Command::Floors(args) => floors::main(args),
+        Command::ServeStatic(args) => static_server::main(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

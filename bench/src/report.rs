@@ -91,6 +91,13 @@ fn verdict(
     };
     let mut met = r >= 10.0;
     let mut text = format!("{}: {r:.1}× (target 10×)", mark(met));
+    // What bare hyper serves here with the same document (`tessera-bench serve-static`).
+    let http_floor = meta.pointer("/http_floor/discovery_rps").and_then(Value::as_f64);
+    if let (Scenario::Discovery, Some(rps), Some(floor)) = (s, tessera_rps, http_floor) {
+        if floor > 0.0 {
+            let _ = write!(text, "; {:.0}% of the bare-HTTP floor", rps / floor * 100.0);
+        }
+    }
     if s == Scenario::ClientCredentialsEs256 {
         if let Some(p99) = tessera_p99 {
             let ok = p99 <= 5.0;
@@ -313,6 +320,14 @@ fn markdown(meta: &Value, rows: &[Value]) -> String {
             g("argon2id"),
         );
     }
+    if let Some(floor) = meta.pointer("/http_floor/discovery_rps").and_then(Value::as_f64) {
+        let _ = writeln!(
+            out,
+            "- HTTP floor (`tessera-bench serve-static`: bare hyper answering every request with Tessera's discovery \
+             document, same load generator and workers): {floor:.0} req/s — the most any server on this stack can \
+             answer here for a request that costs nothing but HTTP"
+        );
+    }
     let _ = writeln!(
         out,
         "- Tessera WASM bundle ({}): {} raw, {} gzip",
@@ -472,5 +487,20 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("10.0×"));
         assert!(svg.contains(">n/a<"));
+    }
+
+    #[test]
+    fn discovery_is_also_judged_against_the_http_floor() {
+        let meta = json!({"http_floor": {"discovery_rps": 80000.0}});
+        let (text, met) = verdict(Scenario::Discovery, Some(60000.0), Some(1.0), Some(5.0), &meta);
+        assert_eq!(met, Some(false), "the issue's 10× still decides");
+        assert!(
+            text.contains("5.0× (target 10×)") && text.contains("75% of the bare-HTTP floor"),
+            "{text}"
+        );
+        let (text, _) = verdict(Scenario::Discovery, Some(60000.0), Some(1.0), Some(12.0), &json!({}));
+        assert!(!text.contains("floor"), "{text}");
+        let md = markdown(&meta, &[]);
+        assert!(md.contains("HTTP floor") && md.contains("80000 req/s"), "{md}");
     }
 }
