@@ -76,9 +76,11 @@ SITE_ROOT="$(abspath "${LEPTOS_SITE_ROOT:-target/site}")"
 BENCH_BIN="$TARGET_DIR/$PROFILE/tessera-bench"
 [ -n "$TESSERA_BIN" ] || TESSERA_BIN="$TARGET_DIR/$PROFILE/tessera"
 OIDC_DIR="$ROOT/bench/oidc-provider"
-TESSERA_PORT="${BENCH_TESSERA_PORT:-38081}"
-OIDC_PORT="${BENCH_OIDC_PORT:-38082}"
-FLOOR_PORT="${BENCH_FLOOR_PORT:-38083}"
+# Below the kernel's ephemeral range (32768-60999 here): the load generator's own
+# connections take ports from that range and once held 38082 when oidc-provider wanted it.
+TESSERA_PORT="${BENCH_TESSERA_PORT:-28081}"
+OIDC_PORT="${BENCH_OIDC_PORT:-28082}"
+FLOOR_PORT="${BENCH_FLOOR_PORT:-28083}"
 REDIRECT_URI="http://127.0.0.1:9/cb"
 BENCH_USER=bench
 BENCH_PASSWORD=bench-password-0123

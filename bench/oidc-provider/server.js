@@ -2,7 +2,7 @@
 // (scripts/bench.sh). Not a production configuration: in-memory store, keys generated at
 // start, dev interactions (any login/password) for the code flow.
 //
-//   PORT=38082 node server.js
+//   PORT=28082 node server.js
 //
 // Clients (both confidential, client_secret_basic, redirect URI http://127.0.0.1:9/cb):
 //   bench-es256 / bench-secret   client_credentials access tokens are ES256 JWTs
@@ -15,7 +15,7 @@ import { generateKeyPairSync } from 'node:crypto';
 
 import Provider from 'oidc-provider';
 
-const port = Number(process.env.PORT || 38082);
+const port = Number(process.env.PORT || 28082);
 const host = '127.0.0.1';
 const issuer = `http://${host}:${port}`;
 const API = `${issuer}/api`;

@@ -2,12 +2,12 @@
 //! (Tessera vs panva's node-oidc-provider). Driven by `scripts/bench.sh`.
 //!
 //! ```text
-//! tessera-bench run --target tessera --base http://127.0.0.1:38081 --scenario discovery \
+//! tessera-bench run --target tessera --base http://127.0.0.1:28081 --scenario discovery \
 //!     --duration 10s --warmup 3s --concurrency 32 --client-id ID --client-secret SECRET \
 //!     [--pid PID] [--out FILE]
 //! tessera-bench report --results DIR --meta meta.json --out-dir bench/results
 //! tessera-bench floors [--each 2s] [--out floors.json]
-//! tessera-bench serve-static --addr 127.0.0.1:38083 --body discovery.json
+//! tessera-bench serve-static --addr 127.0.0.1:28083 --body discovery.json
 //! ```
 //!
 //! `run` talks to one server only (endpoints come from its discovery document), N workers

@@ -70,7 +70,7 @@ pub struct RunArgs {
     /// A label for the report: `tessera` or `oidc-provider`.
     #[arg(long)]
     target: String,
-    /// The server's issuer / base URL, e.g. http://127.0.0.1:38081.
+    /// The server's issuer / base URL, e.g. http://127.0.0.1:28081.
     #[arg(long)]
     base: String,
     #[arg(long, value_enum)]

@@ -21,7 +21,7 @@ use hyper_util::rt::TokioIo;
 #[derive(Args, Debug)]
 pub struct StaticArgs {
     /// Where to listen (127.0.0.1 only in the benchmark).
-    #[arg(long, default_value = "127.0.0.1:38083")]
+    #[arg(long, default_value = "127.0.0.1:28083")]
     addr: SocketAddr,
     /// The file every request gets as its body.
     #[arg(long)]
