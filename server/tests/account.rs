@@ -7,16 +7,12 @@
 
 mod common;
 
-use common::{page, post_form, sign_in};
+use common::{page, post_form, sign_in, token};
 
 use reqwest::header::LOCATION;
-use serde_json::Value;
-use tessera_core::secret::ClientSecret;
-use tessera_core::store::NewClient;
 use tessera_core::throttle::{PER_ACCOUNT, PER_ADDRESS};
-use tessera_core::types::{RedirectUri, ScopeSet};
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const REDIRECT: &str = common::CALLBACK;
 
 async fn add_user(server: &common::TestServer, name: &str, password: &str) -> String {
     common::add_user(server, name, password, false).await
@@ -244,64 +240,9 @@ async fn authorize(
     server: &common::TestServer,
     user: (&str, &str),
 ) -> (Vec<String>, String) {
-    let mut next = format!(
-        "/authorize?response_type=code&client_id=web&redirect_uri={}&scope=openid%20profile%20offline_access\
-         &state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
-        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
-    );
-    let mut pages = Vec::new();
-    for _ in 0..10 {
-        if next.starts_with(REDIRECT) {
-            let url = url::Url::parse(&next).unwrap();
-            let code = url
-                .query_pairs()
-                .find(|(k, _)| k == "code")
-                .map(|(_, v)| v.into_owned());
-            return (pages, code.expect("code"));
-        }
-        let res = page(browser, server, &next).await;
-        if res.status() == 302 {
-            next = res.headers()[LOCATION].to_str().unwrap().to_owned();
-            continue;
-        }
-        let path = url::Url::parse(&format!("http://x{next}")).unwrap().path().to_owned();
-        let html = res.text().await.unwrap();
-        let csrf = common::input_value(&html, "csrf").expect("csrf");
-        let request = common::input_value(&html, "request").expect("request");
-        pages.push(path.clone());
-        let form: Vec<(&str, &str)> = match path.as_str() {
-            "/login" => vec![
-                ("csrf", &csrf),
-                ("request", &request),
-                ("next", "/"),
-                ("username", user.0),
-                ("password", user.1),
-            ],
-            "/consent" => vec![("csrf", &csrf), ("request", &request), ("decision", "allow")],
-            other => panic!("unexpected page {other}"),
-        };
-        let res = browser
-            .post(format!("{}/ui{path}", server.base))
-            .header("accept", "text/html")
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 302);
-        next = res.headers()[LOCATION].to_str().unwrap().to_owned();
-    }
-    panic!("too many redirects");
-}
-
-async fn token(server: &common::TestServer, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{}/token", server.base))
-        .basic_auth("web", Some(secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
+    let path = common::authorize_path("openid profile offline_access");
+    let walk = common::authorize_as(browser, server, &path, user).await;
+    (walk.pages, walk.code)
 }
 
 #[tokio::test]
@@ -309,24 +250,7 @@ async fn my_apps_lists_a_consent_and_revoke_kills_its_tokens_and_asks_again() {
     for tdb in common::databases().await {
         let server = common::serve(&tdb.url).await;
         add_user(&server, "ada", "ada-password").await;
-        let secret = ClientSecret::generate();
-        server
-            .db
-            .store
-            .create_client(
-                NewClient {
-                    client_id: "web".into(),
-                    name: "Web App".into(),
-                    secret_hash: Some(secret.hash()),
-                    redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
-                    scopes: ScopeSet::parse("openid profile offline_access").unwrap(),
-                    is_public: false,
-                    settings: Default::default(),
-                },
-                1,
-            )
-            .await
-            .unwrap();
+        let secret = common::add_web_client(&server, "openid profile offline_access").await;
         let browser = common::browser();
         let apps = text(&browser, &server, "/account/apps").await;
         assert!(!apps.contains("Web App"));
@@ -340,7 +264,7 @@ async fn my_apps_lists_a_consent_and_revoke_kills_its_tokens_and_asks_again() {
                 ("grant_type", "authorization_code"),
                 ("code", &code),
                 ("redirect_uri", REDIRECT),
-                ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                ("code_verifier", common::PKCE_VERIFIER),
             ],
         )
         .await;

@@ -8,17 +8,13 @@
 
 mod common;
 
-use common::{add_user, page, post_form, sign_in};
+use common::{add_user, add_web_client, authorize_path, page, post_form, sign_in, token};
 
 use reqwest::header::LOCATION;
-use serde_json::Value;
 use tessera_core::secret::ClientSecret;
-use tessera_core::store::NewClient;
-use tessera_core::types::{RedirectUri, ScopeSet};
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const REDIRECT: &str = common::CALLBACK;
+const VERIFIER: &str = common::PKCE_VERIFIER;
 
 async fn text(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> String {
     let res = page(browser, server, path).await;
@@ -280,38 +276,6 @@ async fn clients_are_created_edited_rotated_and_deleted() {
     }
 }
 
-async fn add_web_client(server: &common::TestServer, scopes: &str) -> ClientSecret {
-    let secret = ClientSecret::generate();
-    server
-        .db
-        .store
-        .create_client(
-            NewClient {
-                client_id: "web".into(),
-                name: "Web App".into(),
-                secret_hash: Some(secret.hash()),
-                redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
-                scopes: ScopeSet::parse(scopes).unwrap(),
-                is_public: false,
-                settings: Default::default(),
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    secret
-}
-
-fn authorize_url(scope: &str) -> String {
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "/authorize?response_type=code&client_id=web&redirect_uri={}&scope={}&state=s1\
-         &code_challenge={CHALLENGE}&code_challenge_method=S256",
-        enc(REDIRECT),
-        enc(scope)
-    )
-}
-
 /// Follows `/authorize` as a browser, signing in and allowing when asked; returns the
 /// consent page's HTML (if shown) and the code.
 async fn authorize(
@@ -320,51 +284,8 @@ async fn authorize(
     scope: &str,
     user: (&str, &str),
 ) -> (Option<String>, String) {
-    let mut next = authorize_url(scope);
-    let mut consent_html = None;
-    for _ in 0..10 {
-        if next.starts_with(REDIRECT) {
-            let url = url::Url::parse(&next).unwrap();
-            let code = url
-                .query_pairs()
-                .find(|(k, _)| k == "code")
-                .map(|(_, v)| v.into_owned());
-            return (consent_html, code.unwrap_or_else(|| panic!("no code: {next}")));
-        }
-        let res = page(browser, server, &next).await;
-        if res.status() == 302 {
-            next = res.headers()[LOCATION].to_str().unwrap().to_owned();
-            continue;
-        }
-        let path = url::Url::parse(&format!("http://x{next}")).unwrap().path().to_owned();
-        let html = res.text().await.unwrap();
-        let csrf = common::input_value(&html, "csrf").expect("csrf");
-        let request = common::input_value(&html, "request").expect("request");
-        let form: Vec<(&str, &str)> = match path.as_str() {
-            "/login" => vec![
-                ("csrf", &csrf),
-                ("request", &request),
-                ("next", "/"),
-                ("username", user.0),
-                ("password", user.1),
-            ],
-            "/consent" => vec![("csrf", &csrf), ("request", &request), ("decision", "allow")],
-            other => panic!("unexpected page {other}"),
-        };
-        if path == "/consent" {
-            consent_html = Some(html.clone());
-        }
-        let res = browser
-            .post(format!("{}/ui{path}", server.base))
-            .header("accept", "text/html")
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 302);
-        next = res.headers()[LOCATION].to_str().unwrap().to_owned();
-    }
-    panic!("too many redirects");
+    let walk = common::authorize_as(browser, server, &authorize_path(scope), user).await;
+    (walk.consent_html, walk.code)
 }
 
 #[tokio::test]
@@ -376,7 +297,7 @@ async fn custom_scopes_work_at_authorize_and_are_described_on_consent() {
         add_web_client(&server, "openid invoices:read").await;
 
         // Not defined yet: the client may list it, but the server does not know it.
-        let res = page(&common::browser(), &server, &authorize_url("openid invoices:read")).await;
+        let res = page(&common::browser(), &server, &authorize_path("openid invoices:read")).await;
         let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
         assert!(
             location.starts_with(REDIRECT) && location.contains("error=invalid_scope"),
@@ -595,17 +516,6 @@ async fn users_are_created_disabled_and_made_admin() {
         let root = store.user_by_id(&root.id).await.unwrap().unwrap();
         assert!(root.is_admin && !root.disabled, "{}", tdb.name);
     }
-}
-
-async fn token(server: &common::TestServer, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{}/token", server.base))
-        .basic_auth("web", Some(secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
 }
 
 #[tokio::test]

@@ -181,3 +181,125 @@ pub async fn sign_in(browser: &reqwest::Client, server: &TestServer, user: &str,
     )
     .await
 }
+
+// --- The confidential client `web` and a browser walking the code flow -----------------
+
+/// The redirect URI of the test client `web` (nothing listens there).
+pub const CALLBACK: &str = "http://127.0.0.1:9/callback";
+/// RFC 7636 Appendix B's verifier and its S256 challenge.
+pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Registers the confidential client `web` (redirect URI [`CALLBACK`]) with `scopes`.
+pub async fn add_web_client(server: &TestServer, scopes: &str) -> tessera_core::secret::ClientSecret {
+    use tessera_core::store::NewClient;
+    use tessera_core::types::{RedirectUri, ScopeSet};
+    let secret = tessera_core::secret::ClientSecret::generate();
+    server
+        .db
+        .store
+        .create_client(
+            NewClient {
+                client_id: "web".into(),
+                name: "Web App".into(),
+                secret_hash: Some(secret.hash()),
+                redirect_uris: vec![RedirectUri::parse(CALLBACK).unwrap()],
+                scopes: ScopeSet::parse(scopes).unwrap(),
+                is_public: false,
+                settings: Default::default(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    secret
+}
+
+/// `/authorize` for `web` with `scope`, PKCE S256 and `state=s1`.
+pub fn authorize_path(scope: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "/authorize?response_type=code&client_id=web&redirect_uri={}&scope={}&state=s1\
+         &code_challenge={PKCE_CHALLENGE}&code_challenge_method=S256",
+        enc(CALLBACK),
+        enc(scope)
+    )
+}
+
+/// What a browser saw walking from `/authorize` to the client's callback.
+pub struct Walk {
+    /// The pages shown on the way (`/login`, `/consent`), in order.
+    pub pages: Vec<String>,
+    /// The consent page's HTML, if it was shown.
+    pub consent_html: Option<String>,
+    pub code: String,
+}
+
+/// Follows `path` (an `/authorize` URL) as a browser without JavaScript: signs in as
+/// `user` and allows when asked, until the redirect to [`CALLBACK`].
+pub async fn authorize_as(browser: &reqwest::Client, server: &TestServer, path: &str, user: (&str, &str)) -> Walk {
+    use reqwest::header::LOCATION;
+    let mut next = path.to_owned();
+    let mut walk = Walk {
+        pages: Vec::new(),
+        consent_html: None,
+        code: String::new(),
+    };
+    for _ in 0..10 {
+        if next.starts_with(CALLBACK) {
+            let url = url::Url::parse(&next).unwrap();
+            let code = url
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned());
+            walk.code = code.unwrap_or_else(|| panic!("no code: {next}"));
+            return walk;
+        }
+        let res = page(browser, server, &next).await;
+        if res.status() == 302 {
+            next = res.headers()[LOCATION].to_str().unwrap().to_owned();
+            continue;
+        }
+        let path = url::Url::parse(&format!("http://x{next}")).unwrap().path().to_owned();
+        let html = res.text().await.unwrap();
+        let csrf = input_value(&html, "csrf").expect("csrf");
+        let request = input_value(&html, "request").expect("request");
+        let form: Vec<(&str, &str)> = match path.as_str() {
+            "/login" => vec![
+                ("csrf", &csrf),
+                ("request", &request),
+                ("next", "/"),
+                ("username", user.0),
+                ("password", user.1),
+            ],
+            "/consent" => vec![("csrf", &csrf), ("request", &request), ("decision", "allow")],
+            other => panic!("unexpected page {other}"),
+        };
+        let res = browser
+            .post(format!("{}/ui{path}", server.base))
+            .header("accept", "text/html")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        next = res.headers()[LOCATION].to_str().unwrap().to_owned();
+        if path == "/consent" {
+            walk.consent_html = Some(html);
+        }
+        walk.pages.push(path);
+    }
+    panic!("too many redirects");
+}
+
+/// `POST /token` as the client `web` (Basic authentication); the status and JSON body.
+pub async fn token(server: &TestServer, secret: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/token", server.base))
+        .basic_auth("web", Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
