@@ -250,10 +250,6 @@ pub trait OAuthStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
-    /// Whether the access token `jti` (of family `family_id`, if any) has been revoked.
-    async fn is_access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool, StoreError> {
-        Ok(self.access_token_status(jti, family_id, None).await?.revoked)
-    }
     /// Everything a resource server needs to know about a verified access token beyond its
     /// signature, in one round trip: whether it or its grant family was revoked, and, when
     /// `user_id` is given, that user if they still exist.
