@@ -106,12 +106,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             // RFC 9700 §4.14.2: a rotated (or revoked) token presented again means a copy
             // is in the wrong hands; revoke the whole family.
             if record.rotated || record.revoked {
-                store
-                    .revoke_family(&record.family_id, now)
-                    .await
-                    .map_err(server_error)?;
-                return Err(OAuthError::invalid_grant("invalid refresh token")
-                    .with_detail(format!("refresh token reused; family {} revoked", record.family_id)));
+                return Err(refuse_reuse(state, &record.family_id, "refresh token reused", now).await);
             }
             // RFC 6749 §6: same client, unexpired, scope no wider than the grant.
             let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now)?;
@@ -129,12 +124,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 .await
                 .map_err(server_error)?;
             if !rotated {
-                store
-                    .revoke_family(&record.family_id, now)
-                    .await
-                    .map_err(server_error)?;
-                return Err(OAuthError::invalid_grant("invalid refresh token")
-                    .with_detail(format!("concurrent refresh; family {} revoked", record.family_id)));
+                return Err(refuse_reuse(state, &record.family_id, "concurrent refresh", now).await);
             }
             let grant = UserGrant {
                 client,
@@ -156,6 +146,15 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             tokens::issue_for_client(state, client, &scopes, now)
         }
     }
+}
+
+/// RFC 9700 §4.14.2: a refresh token used twice means a copy is in the wrong hands; the
+/// whole family is revoked and the request refused.
+async fn refuse_reuse(state: &AppState, family_id: &str, what: &str, now: i64) -> OAuthError {
+    if let Err(e) = state.db.store.revoke_family(family_id, now).await {
+        return server_error(e);
+    }
+    OAuthError::invalid_grant("invalid refresh token").with_detail(format!("{what}; family {family_id} revoked"))
 }
 
 /// The user a grant was made for, if they still exist and may sign in.
