@@ -401,6 +401,11 @@ impl KeySet {
         self.keys.iter().find(|k| k.alg == alg && k.retired_at.is_none())
     }
 
+    /// Whether `other` is this very set (one load of the key ring), not just equal keys.
+    pub fn same_set(&self, other: &KeySet) -> bool {
+        Arc::ptr_eq(&self.keys, &other.keys)
+    }
+
     /// Any published key, active or retired.
     pub fn get(&self, kid: &str) -> Option<&SigningKey> {
         self.keys.iter().find(|k| k.kid == kid)

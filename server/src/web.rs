@@ -41,6 +41,8 @@ pub struct Shared {
     pub db: Database,
     pub issuer: String,
     pub keys: Arc<KeyRing>,
+    /// Discovery and JWKS, serialized once per key set.
+    pub documents: crate::oauth::discovery::Documents,
 }
 
 impl std::ops::Deref for AppState {
@@ -72,6 +74,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> Router {
         db: db.clone(),
         issuer: config.issuer.clone(),
         keys,
+        documents: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

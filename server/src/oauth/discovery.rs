@@ -1,54 +1,93 @@
 //! What a relying party reads before anything else: the metadata document (RFC 8414 §3,
 //! OpenID Connect Discovery §4) at both well-known paths, and the JWK Set (RFC 7517) of
 //! the keys that sign tokens. Both are built from the live key ring, so they cannot claim
-//! an algorithm the server has no key for.
+//! an algorithm the server has no key for — and serialized once per key set, not per
+//! request: they change only when the keys do.
 
+use std::sync::{Arc, RwLock};
+
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use tessera_core::discovery::{metadata, MetadataOptions};
 use tessera_core::scope::builtin_scopes;
 
+use crate::keys::KeySet;
 use crate::web::AppState;
+
+/// Both documents as bytes, for the key set they were made from.
+struct Published {
+    keys: KeySet,
+    metadata: Bytes,
+    jwks: Bytes,
+}
+
+impl Published {
+    fn build(issuer: &str, keys: KeySet) -> Published {
+        let opts = MetadataOptions {
+            id_token_signing_alg_values_supported: keys.algs().into_iter().map(|a| a.as_str().to_owned()).collect(),
+            // Only the built-in scopes: administrator-defined scopes do not exist yet.
+            scopes_supported: builtin_scopes().iter().map(|s| s.name.to_string()).collect(),
+        };
+        // Serializing derived structs and a `Value` cannot fail; an empty body would be
+        // the visible symptom if it ever did.
+        let metadata = serde_json::to_vec(&metadata(issuer, &opts)).unwrap_or_default();
+        let jwks = serde_json::to_vec(&keys.jwks()).unwrap_or_default();
+        Published {
+            keys,
+            metadata: metadata.into(),
+            jwks: jwks.into(),
+        }
+    }
+}
+
+/// The documents of the current key set, made on first use after the keys change.
+#[derive(Default)]
+pub struct Documents(RwLock<Option<Arc<Published>>>);
+
+impl Documents {
+    fn current(&self, state: &AppState) -> Arc<Published> {
+        let keys = state.keys.keys();
+        if let Ok(cached) = self.0.read() {
+            if let Some(p) = cached.as_ref().filter(|p| p.keys.same_set(&keys)) {
+                return p.clone();
+            }
+        }
+        let fresh = Arc::new(Published::build(&state.issuer, keys));
+        if let Ok(mut cached) = self.0.write() {
+            *cached = Some(fresh.clone());
+        }
+        fresh
+    }
+}
 
 /// Relying parties cache these; five minutes keeps a rotated key's arrival prompt
 /// (verifiers also refetch on an unknown `kid`).
-fn cacheable(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    res
-}
-
-fn document(state: &AppState) -> Response {
-    let opts = MetadataOptions {
-        id_token_signing_alg_values_supported: state
-            .keys
-            .keys()
-            .algs()
-            .into_iter()
-            .map(|a| a.as_str().to_owned())
-            .collect(),
-        // Only the built-in scopes: administrator-defined scopes do not exist yet.
-        scopes_supported: builtin_scopes().iter().map(|s| s.name.to_string()).collect(),
-    };
-    cacheable(Json(metadata(&state.issuer, &opts)).into_response())
+fn json(body: Bytes) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// OpenID Connect Discovery §4.
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     state.keys.refresh_if_needed(None, crate::now()).await;
-    document(&state)
+    json(state.documents.current(&state).metadata.clone())
 }
 
 /// RFC 8414 §3: the same document; every member is valid OAuth metadata.
 pub async fn oauth_authorization_server(State(state): State<AppState>) -> Response {
-    state.keys.refresh_if_needed(None, crate::now()).await;
-    document(&state)
+    openid_configuration(State(state)).await
 }
 
 /// RFC 7517 §5: public members only; retired keys stay until their tokens expire.
 pub async fn jwks(State(state): State<AppState>) -> Response {
     state.keys.refresh_if_needed(None, crate::now()).await;
-    cacheable(Json(state.keys.keys().jwks()).into_response())
+    json(state.documents.current(&state).jwks.clone())
 }
