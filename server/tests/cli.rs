@@ -474,3 +474,82 @@ fn logs_go_to_stderr_as_text_or_json() {
         "{err}"
     );
 }
+
+/// `tessera serve` on a free port with `RUST_LOG` as given; returns what two requests to
+/// /healthz answered in `x-request-id` (the first sends its own id) and the server's stderr.
+async fn serve_and_log(rust_log: Option<&str>) -> (String, String, String) {
+    let tdb = common::sqlite();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.args(["--log-format", "json", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--issuer", &base, "--database-url", &tdb.url])
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(filter) = rust_log {
+        cmd.env("RUST_LOG", filter);
+    }
+    let mut child = cmd.spawn().expect("run tessera serve");
+    let http = reqwest::Client::new();
+    let health = format!("{base}/healthz");
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(&health).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let id_of = |res: reqwest::Response| {
+        assert_eq!(res.status(), 200);
+        res.headers()["x-request-id"].to_str().unwrap().to_owned()
+    };
+    let ids = if up {
+        let own = http
+            .get(&health)
+            .header("x-request-id", "cli-test-7")
+            .send()
+            .await
+            .unwrap();
+        let made = http.get(&health).send().await.unwrap();
+        Some((id_of(own), id_of(made)))
+    } else {
+        None
+    };
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (own, made) = ids.unwrap_or_else(|| panic!("serve never answered: {stderr}"));
+    (own, made, stderr)
+}
+
+#[tokio::test]
+async fn serve_logs_each_request_with_its_id_at_info_and_not_at_warn() {
+    let (own, made, stderr) = serve_and_log(None).await;
+    assert_eq!(own, "cli-test-7", "a request's own id is kept");
+    assert_ne!(made, own);
+    assert!(!made.is_empty());
+    let lines: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &Value| v["message"] == "finished processing request")
+        .collect();
+    let with_id = |id: &str| {
+        lines
+            .iter()
+            .any(|v| v["span"]["request_id"] == id && v["span"]["path"] == "/healthz" && v["status"] == 200)
+    };
+    assert!(with_id("cli-test-7") && with_id(&made), "request lines: {stderr}");
+
+    // Quieter than INFO: no request lines (the layer is left out), ids still on responses.
+    let (own, made, stderr) = serve_and_log(Some("warn")).await;
+    assert_eq!(own, "cli-test-7");
+    assert!(!made.is_empty());
+    assert!(!stderr.contains("finished processing request"), "{stderr}");
+}

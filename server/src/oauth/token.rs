@@ -223,4 +223,8 @@ pub fn cors() -> CorsLayer {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([header::WWW_AUTHENTICATE])
         .max_age(std::time::Duration::from_secs(600))
+        // No `Vary`: every CORS header here is the same whatever the request's Origin and
+        // Access-Control-Request-* say, so a cache has nothing to tell apart (Fetch
+        // standard §3.2.5). tower-http would otherwise build the header on every response.
+        .vary([])
 }
