@@ -172,7 +172,7 @@ fi
 FLOORS='{}'
 floor_each=2s
 $QUICK && floor_each=1s
-log "crypto floors (one core: RS256, ES256, Argon2id)"
+log "crypto floors (all cores at once: RS256, ES256, Argon2id)"
 if timeout 120 "$BENCH_BIN" floors --each "$floor_each" --out "$WORK/floors.json" >/dev/null; then
   FLOORS="$(cat "$WORK/floors.json")"
   jq -r '"==> [bench] per core: RS256 sign \(.per_core.rs256_sign|floor)/s, ES256 sign \(.per_core.es256_sign|floor)/s, Argon2id \(.per_core.argon2id*10|floor/10)/s"' "$WORK/floors.json" >&2

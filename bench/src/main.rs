@@ -36,7 +36,7 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Merge the results of a run into latest.json, latest.md and latest.svg.
     Report(report::ReportArgs),
-    /// Measure the deliberate costs on one core: RS256 and ES256 signatures, Argon2id.
+    /// Measure the deliberate costs on all cores at once: RS256 and ES256 signatures, Argon2id.
     Floors(floors::FloorArgs),
     /// Serve one fixed body to every request with bare hyper: the HTTP floor.
     ServeStatic(static_server::StaticArgs),
