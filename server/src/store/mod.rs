@@ -4,6 +4,7 @@
 
 mod client_cache;
 mod sessions;
+pub mod warm;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
         let sessions = SessionBackend::sqlite(pool.clone()).await?;
         Ok(Database {
             store: Arc::new(SqliteStore {
+                warm: warm::Warm::new(pool.clone(), 4),
                 pool,
                 clients: ClientCache::default(),
             }),
@@ -76,6 +78,7 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
         let sessions = SessionBackend::postgres(pool.clone()).await?;
         Ok(Database {
             store: Arc::new(PgStore {
+                warm: warm::Warm::new(pool.clone(), 8),
                 pool,
                 clients: ClientCache::default(),
             }),
@@ -128,11 +131,13 @@ pub fn redact_url(url: &str) -> String {
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    warm: warm::Warm<sqlx::Sqlite>,
     clients: ClientCache,
 }
 
 pub struct PgStore {
     pool: PgPool,
+    warm: warm::Warm<sqlx::Postgres>,
     clients: ClientCache,
 }
 
@@ -423,6 +428,18 @@ const POSTGRES: Dialect = Dialect {
 
 macro_rules! impl_store {
     ($store:ty, $backend:literal, $dialect:ident) => {
+        impl $store {
+            /// Maps a driver error, retiring the kept connections if it says one broke.
+            fn sql_err(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+                move |e| backend_err(self.warm.saw(e))
+            }
+
+            /// [`insert_err`], retiring the kept connections if one broke.
+            fn sql_insert_err<'a>(&'a self, what: &'a str) -> impl FnOnce(sqlx::Error) -> StoreError + 'a {
+                move |e| insert_err(what)(self.warm.saw(e))
+            }
+        }
+
         #[async_trait]
         impl UserStore for $store {
             async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError> {
@@ -438,9 +455,9 @@ macro_rules! impl_store {
                 .bind(&user.name)
                 .bind(user.is_admin)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(insert_err("username"))?;
+                .map_err(self.sql_insert_err("username"))?;
                 Ok(User {
                     id,
                     username: user.username.as_str().to_owned(),
@@ -455,9 +472,9 @@ macro_rules! impl_store {
             async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(row.map(User::from))
             }
 
@@ -466,25 +483,25 @@ macro_rules! impl_store {
                     "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1"
                 ))
                 .bind(username)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 Ok(row.map(|r| (User::from(r.user), r.password_hash)))
             }
 
             async fn list_users(&self) -> Result<Vec<User>, StoreError> {
                 let rows: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(rows.into_iter().map(User::from).collect())
             }
 
             async fn count_users(&self) -> Result<i64, StoreError> {
                 sqlx::query_scalar("SELECT COUNT(*) FROM users")
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)
+                    .map_err(self.sql_err())
             }
         }
 
@@ -515,9 +532,9 @@ macro_rules! impl_store {
                 .bind(st.refresh_token_ttl)
                 .bind(&st.access_token_alg)
                 .bind(&st.id_token_alg)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(insert_err("client_id"))?;
+                .map_err(self.sql_insert_err("client_id"))?;
                 Ok(Client {
                     client_id: client.client_id,
                     name: client.name,
@@ -539,9 +556,9 @@ macro_rules! impl_store {
                     "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"
                 ))
                 .bind(client_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 let client = row.map(Client::try_from).transpose()?;
                 if let Some(c) = &client {
                     self.clients.put(c, generation);
@@ -553,20 +570,20 @@ macro_rules! impl_store {
                 let rows: Vec<ClientRow> = sqlx::query_as(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id"
                 ))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 rows.into_iter().map(Client::try_from).collect()
             }
 
             async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
                     .bind(client_id)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await;
                 // After the write, never before: a read between the two would cache the old row.
                 self.clients.forget(client_id);
-                Ok(done.map_err(backend_err)?.rows_affected() > 0)
+                Ok(done.map_err(self.sql_err())?.rows_affected() > 0)
             }
         }
 
@@ -576,9 +593,9 @@ macro_rules! impl_store {
                 let rows: Vec<KeyRow> = sqlx::query_as(
                     "SELECT kid, alg, private_key, created_at, retired_at FROM signing_keys ORDER BY created_at, kid",
                 )
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 Ok(rows
                     .into_iter()
                     .map(|r| KeyRecord {
@@ -600,9 +617,9 @@ macro_rules! impl_store {
                 .bind(&key.private_der)
                 .bind(key.created_at)
                 .bind(key.retired_at)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(insert_err("kid"))?;
+                .map_err(self.sql_insert_err("kid"))?;
                 Ok(())
             }
 
@@ -613,9 +630,9 @@ macro_rules! impl_store {
                 .bind(alg)
                 .bind(keep_kid)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 Ok(done.rows_affected())
             }
 
@@ -636,15 +653,15 @@ macro_rules! impl_store {
                 .bind(request_json)
                 .bind(now)
                 .bind(expires_at)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(insert_err("authorization request"))?;
+                .map_err(self.sql_insert_err("authorization request"))?;
                 // Keep the table small: forget requests that expired long ago.
                 sqlx::query("DELETE FROM auth_requests WHERE expires_at < $1")
                     .bind(now - 3600)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(())
             }
 
@@ -652,27 +669,27 @@ macro_rules! impl_store {
                 sqlx::query_scalar("SELECT request FROM auth_requests WHERE id_hash = $1 AND expires_at > $2")
                     .bind(id_hash)
                     .bind(now)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)
+                    .map_err(self.sql_err())
             }
 
             async fn update_auth_request(&self, id_hash: &str, request_json: &str) -> Result<(), StoreError> {
                 sqlx::query("UPDATE auth_requests SET request = $2 WHERE id_hash = $1")
                     .bind(id_hash)
                     .bind(request_json)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(())
             }
 
             async fn delete_auth_request(&self, id_hash: &str) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM auth_requests WHERE id_hash = $1")
                     .bind(id_hash)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(())
             }
 
@@ -699,9 +716,9 @@ macro_rules! impl_store {
                 .bind(r.auth_time)
                 .bind(r.expires_at)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(insert_err("code"))?;
+                .map_err(self.sql_insert_err("code"))?;
                 Ok(())
             }
 
@@ -719,9 +736,9 @@ macro_rules! impl_store {
                 let row: Option<Row> = sqlx::query_as($dialect.redeem_code)
                     .bind(code_hash)
                     .bind(now)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?
+                    .map_err(self.sql_err())?
                     .pop();
                 Ok(match row {
                     None => CodeRedemption::Unknown,
@@ -741,7 +758,7 @@ macro_rules! impl_store {
             }
 
             async fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.pool.begin().await.map_err(self.sql_err())?;
                 // The family may not exist yet (a replay racing the first exchange): create
                 // it revoked from its code, so the first exchange's tokens are born revoked.
                 sqlx::query(
@@ -753,29 +770,29 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
                     .bind(family_id)
                     .bind(now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
                     .bind(family_id)
                     .bind(now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(backend_err)?;
-                tx.commit().await.map_err(backend_err)
+                    .map_err(self.sql_err())?;
+                tx.commit().await.map_err(self.sql_err())
             }
 
             async fn is_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
                 let revoked: Option<Option<i64>> =
                     sqlx::query_scalar("SELECT revoked_at FROM token_families WHERE family_id = $1")
                         .bind(family_id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                         .await
-                        .map_err(backend_err)?;
+                        .map_err(self.sql_err())?;
                 Ok(matches!(revoked, Some(Some(_))))
             }
 
@@ -792,9 +809,9 @@ macro_rules! impl_store {
                 .bind(r.auth_time)
                 .bind(now)
                 .bind(r.expires_at)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(insert_err("refresh token"))?;
+                .map_err(self.sql_insert_err("refresh token"))?;
                 Ok(())
             }
 
@@ -815,9 +832,9 @@ macro_rules! impl_store {
                      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
                 ))
                 .bind(token_hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 row.map(|r| Ok((RefreshRecord::try_from(r.token)?, r.user.into_user())))
                     .transpose()
             }
@@ -834,9 +851,9 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(successor_hash)
                     .bind(successor_expires_at)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(insert_err("refresh token"))?;
+                    .map_err(self.sql_insert_err("refresh token"))?;
                 let rows = done.rows_affected();
                 if rows == $dialect.rotated_rows {
                     return Ok(true);
@@ -845,9 +862,9 @@ macro_rules! impl_store {
                     // Lost a race between the two statements: the successor must not live on.
                     sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
                         .bind(successor_hash)
-                        .execute(&self.pool)
+                        .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                         .await
-                        .map_err(backend_err)?;
+                        .map_err(self.sql_err())?;
                 }
                 Ok(false)
             }
@@ -858,9 +875,9 @@ macro_rules! impl_store {
                 )
                 .bind(jti)
                 .bind(expires_at)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 Ok(())
             }
 
@@ -886,9 +903,9 @@ macro_rules! impl_store {
                 .bind(jti)
                 .bind(family_id.unwrap_or(""))
                 .bind(user_id.unwrap_or(""))
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 Ok(AccessTokenStatus {
                     revoked: row.revoked > 0,
                     user: row.user.into_user(),
@@ -914,9 +931,9 @@ macro_rules! impl_store {
                 )
                 .bind(user_id)
                 .bind(client_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 row.map(|r| {
                     let consent = match (r.consent_scopes, r.granted_at) {
                         (Some(scopes), Some(granted_at)) => Some(Consent {
@@ -951,9 +968,9 @@ macro_rules! impl_store {
                 .bind(client_id)
                 .bind(merged.to_string())
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 Ok(())
             }
         }
@@ -964,9 +981,9 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(password_hash)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -977,9 +994,9 @@ macro_rules! impl_store {
                      WHERE c.user_id = $1 ORDER BY cl.name, c.client_id",
                 )
                 .bind(user_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 rows.into_iter()
                     .map(|(client_id, client_name, scopes, granted_at)| {
                         Ok(ConsentedClient {
@@ -997,13 +1014,13 @@ macro_rules! impl_store {
 
             async fn revoke_consent(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
                 // One transaction: no moment where the consent is gone but its tokens live.
-                let mut tx = self.pool.begin().await.map_err(backend_err)?;
+                let mut tx = self.pool.begin().await.map_err(self.sql_err())?;
                 let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user_id)
                     .bind(client_id)
                     .execute(&mut *tx)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 sqlx::query(
                     "UPDATE refresh_tokens SET revoked_at = $3 WHERE revoked_at IS NULL AND family_id IN \
                      (SELECT family_id FROM token_families WHERE user_id = $1 AND client_id = $2)",
@@ -1013,7 +1030,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 sqlx::query(
                     "UPDATE token_families SET revoked_at = $3 \
                      WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
@@ -1023,8 +1040,8 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await
-                .map_err(backend_err)?;
-                tx.commit().await.map_err(backend_err)?;
+                .map_err(self.sql_err())?;
+                tx.commit().await.map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -1034,9 +1051,9 @@ macro_rules! impl_store {
                     let until: Option<Option<i64>> =
                         sqlx::query_scalar("SELECT blocked_until FROM login_failures WHERE key = $1")
                             .bind(key)
-                            .fetch_optional(&self.pool)
+                            .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                             .await
-                            .map_err(backend_err)?;
+                            .map_err(self.sql_err())?;
                     if let Some(Some(until)) = until {
                         if until > now {
                             latest = Some(latest.map_or(until, |l| l.max(until)));
@@ -1067,9 +1084,9 @@ macro_rules! impl_store {
                 .bind(key)
                 .bind(now)
                 .bind(now - policy.window)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 let block = policy.block_for(failures);
                 if block == 0 {
                     return Ok(None);
@@ -1081,25 +1098,25 @@ macro_rules! impl_store {
                 )
                 .bind(key)
                 .bind(until)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 // Keep the table small: forget counters nobody has touched for a day.
                 sqlx::query("DELETE FROM login_failures WHERE window_start < $1 AND (blocked_until IS NULL OR blocked_until < $2)")
                     .bind(now - 24 * 3600)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(Some(until))
             }
 
             async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM login_failures WHERE key = $1")
                     .bind(key)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(())
             }
         }
@@ -1128,28 +1145,28 @@ macro_rules! impl_store {
                 .bind(st.refresh_token_ttl)
                 .bind(&st.access_token_alg)
                 .bind(&st.id_token_alg)
-                .execute(&self.pool)
+                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await;
                 self.clients.forget(client_id);
-                Ok(done.map_err(backend_err)?.rows_affected() > 0)
+                Ok(done.map_err(self.sql_err())?.rows_affected() > 0)
             }
 
             async fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<bool, StoreError> {
                 let done = sqlx::query("UPDATE clients SET secret_hash = $2 WHERE client_id = $1")
                     .bind(client_id)
                     .bind(secret_hash)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await;
                 self.clients.forget(client_id);
-                Ok(done.map_err(backend_err)?.rows_affected() > 0)
+                Ok(done.map_err(self.sql_err())?.rows_affected() > 0)
             }
 
             async fn custom_scopes(&self) -> Result<Vec<CustomScope>, StoreError> {
                 let rows: Vec<(String, String, i64)> =
                     sqlx::query_as("SELECT name, description, created_at FROM scopes ORDER BY name")
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                         .await
-                        .map_err(backend_err)?;
+                        .map_err(self.sql_err())?;
                 Ok(rows
                     .into_iter()
                     .map(|(name, description, created_at)| CustomScope {
@@ -1165,9 +1182,9 @@ macro_rules! impl_store {
                     .bind(name)
                     .bind(description)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(insert_err("scope"))?;
+                    .map_err(self.sql_insert_err("scope"))?;
                 Ok(CustomScope {
                     name: name.to_owned(),
                     description: description.to_owned(),
@@ -1179,18 +1196,18 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE scopes SET description = $2 WHERE name = $1")
                     .bind(name)
                     .bind(description)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
             }
 
             async fn delete_scope(&self, name: &str) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM scopes WHERE name = $1")
                     .bind(name)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -1211,9 +1228,9 @@ macro_rules! impl_store {
                      ORDER BY username"
                 ))
                 .bind(&pattern)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 Ok(rows.into_iter().map(User::from).collect())
             }
 
@@ -1221,9 +1238,9 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(disabled)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -1231,9 +1248,9 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE users SET is_admin = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(is_admin)
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -1248,9 +1265,9 @@ macro_rules! impl_store {
                      WHERE {column} = $1 ORDER BY cl.name, u.username"
                 ))
                 .bind(id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 rows.into_iter()
                     .map(|(user_id, client_id, scopes, granted_at, client_name, username)| {
                         Ok(ConsentEntry {
@@ -1284,9 +1301,9 @@ macro_rules! impl_store {
                 ))
                 .bind(id)
                 .bind(now)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                 .await
-                .map_err(backend_err)?;
+                .map_err(self.sql_err())?;
                 rows.into_iter()
                     .map(|(family_id, client_id, client_name, user_id, username, scopes, created_at)| {
                         Ok(FamilyEntry {
@@ -1307,9 +1324,9 @@ macro_rules! impl_store {
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1")
-                    .execute(&self.pool)
+                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
                     .await
-                    .map_err(backend_err)?;
+                    .map_err(self.sql_err())?;
                 Ok(())
             }
 
