@@ -151,6 +151,9 @@ export LEPTOS_OUTPUT_NAME="${LEPTOS_OUTPUT_NAME:-tessera}"
 cargo_profile=()
 [ "$PROFILE" = release ] && cargo_profile=(--release)
 if $BUILD; then
+  # What a fresh machine lacks (Rust targets, cargo-leptos, wasm-bindgen, jq); checks only
+  # when all is there.
+  "$ROOT/scripts/setup.sh" bench >&2
   if [[ " $TARGETS " == *" tessera "* ]] && [ "$TESSERA_BIN" = "$TARGET_DIR/$PROFILE/tessera" ]; then
     log "cargo leptos build ${cargo_profile[*]} (server + WASM bundle)"
     cargo leptos build "${cargo_profile[@]}"

@@ -2,7 +2,8 @@
 # Idempotent installer for everything Tessera needs to build, run and test.
 #
 #   scripts/setup.sh run    # Rust wasm target, cargo-leptos, wasm-bindgen-cli, npm deps (wasm-opt)
-#   scripts/setup.sh test   # the above + chromium (Playwright) + PostgreSQL server binaries
+#   scripts/setup.sh test   # the above + chromium (Playwright) + PostgreSQL server binaries + jq
+#   scripts/setup.sh bench  # run's + jq (scripts/bench.sh)
 #
 # Anything already present is detected and skipped; nothing is ever reinstalled.
 # Only package registries are used (crates.io, npm, Debian apt); no browser downloads.
@@ -10,9 +11,9 @@ set -euo pipefail
 
 MODE="${1:-run}"
 case "$MODE" in
-  run | test) ;;
+  run | test | bench) ;;
   *)
-    echo "usage: $0 [run|test]" >&2
+    echo "usage: $0 [run|test|bench]" >&2
     exit 2
     ;;
 esac
@@ -170,6 +171,15 @@ if [ "$MODE" = "test" ]; then
     apt_install postgresql
   fi
   command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+fi
+
+# --- jq: the benchmark script reads and writes its results with it --------------------
+if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then
+  if command -v jq >/dev/null 2>&1; then
+    ok "jq"
+  else
+    apt_install jq
+  fi
 fi
 
 log "setup ($MODE) complete"

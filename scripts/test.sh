@@ -119,6 +119,35 @@ else
   fi
 fi
 
+# --- benchmark smoke run ---------------------------------------------------------------
+# The benchmark harness (README "Benchmark") against the debug server, Tessera only, short
+# windows: every scenario must complete iterations with no errors. Figures from this run
+# mean nothing; it shows that `make bench` still drives every flow end to end.
+if [ -x "$TARGET_DIR/debug/tessera" ] && [ -d "$SITE_ROOT/pkg" ]; then
+  log "benchmark smoke run (scripts/bench.sh --quick --debug --targets tessera)"
+  SMOKE_DIR="$LOG_DIR/bench-smoke"
+  rm -rf "$SMOKE_DIR"
+  rc=0
+  timeout --kill-after=30 900 "$ROOT/scripts/bench.sh" --quick --debug --targets tessera \
+    --tessera-bin "$TARGET_DIR/debug/tessera" --out-dir "$SMOKE_DIR" \
+    >"$LOG_DIR/bench-smoke.log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ] || [ ! -f "$SMOKE_DIR/latest.json" ]; then
+    failed=$((failed + 1))
+    notes+=("benchmark smoke run failed (status $rc): see $LOG_DIR/bench-smoke.log")
+  else
+    # One test per scenario: it ran, completed iterations, and had no errors.
+    read -r b_pass b_fail < <(
+      jq -r '[.scenarios[] | .tessera | select(. != null)
+              | (.failed == null and .errors == 0 and (.rps // 0) > 0)]
+             | "\(map(select(.)) | length) \(map(select(. | not)) | length)"' "$SMOKE_DIR/latest.json"
+    )
+    passed=$((passed + b_pass))
+    failed=$((failed + b_fail))
+    [ "$b_fail" -eq 0 ] || notes+=("benchmark smoke: $b_fail scenario(s) failed: see $SMOKE_DIR/latest.md")
+    [ "$b_pass" -ge 8 ] || { failed=$((failed + 1)); notes+=("benchmark smoke: only $b_pass scenarios ran"); }
+  fi
+fi
+
 pg_test_stop # before the summary, so that the summary is the last line
 
 echo
