@@ -455,7 +455,7 @@ macro_rules! impl_store {
                 .bind(&user.name)
                 .bind(user.is_admin)
                 .bind(now)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("username"))?;
                 Ok(User {
@@ -472,7 +472,7 @@ macro_rules! impl_store {
             async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
                 let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .fetch_optional(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(row.map(User::from))
@@ -483,7 +483,7 @@ macro_rules! impl_store {
                     "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1"
                 ))
                 .bind(username)
-                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_optional(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 Ok(row.map(|r| (User::from(r.user), r.password_hash)))
@@ -491,7 +491,7 @@ macro_rules! impl_store {
 
             async fn list_users(&self) -> Result<Vec<User>, StoreError> {
                 let rows: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
-                    .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .fetch_all(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(rows.into_iter().map(User::from).collect())
@@ -499,7 +499,7 @@ macro_rules! impl_store {
 
             async fn count_users(&self) -> Result<i64, StoreError> {
                 sqlx::query_scalar("SELECT COUNT(*) FROM users")
-                    .fetch_one(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .fetch_one(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())
             }
@@ -532,7 +532,7 @@ macro_rules! impl_store {
                 .bind(st.refresh_token_ttl)
                 .bind(&st.access_token_alg)
                 .bind(&st.id_token_alg)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("client_id"))?;
                 Ok(Client {
@@ -556,7 +556,7 @@ macro_rules! impl_store {
                     "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1"
                 ))
                 .bind(client_id)
-                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_optional(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 let client = row.map(Client::try_from).transpose()?;
@@ -570,7 +570,7 @@ macro_rules! impl_store {
                 let rows: Vec<ClientRow> = sqlx::query_as(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id"
                 ))
-                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_all(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 rows.into_iter().map(Client::try_from).collect()
@@ -579,7 +579,7 @@ macro_rules! impl_store {
             async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
                     .bind(client_id)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await;
                 // After the write, never before: a read between the two would cache the old row.
                 self.clients.forget(client_id);
@@ -593,7 +593,7 @@ macro_rules! impl_store {
                 let rows: Vec<KeyRow> = sqlx::query_as(
                     "SELECT kid, alg, private_key, created_at, retired_at FROM signing_keys ORDER BY created_at, kid",
                 )
-                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_all(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 Ok(rows
@@ -617,7 +617,7 @@ macro_rules! impl_store {
                 .bind(&key.private_der)
                 .bind(key.created_at)
                 .bind(key.retired_at)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("kid"))?;
                 Ok(())
@@ -630,7 +630,7 @@ macro_rules! impl_store {
                 .bind(alg)
                 .bind(keep_kid)
                 .bind(now)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 Ok(done.rows_affected())
@@ -653,13 +653,13 @@ macro_rules! impl_store {
                 .bind(request_json)
                 .bind(now)
                 .bind(expires_at)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("authorization request"))?;
                 // Keep the table small: forget requests that expired long ago.
                 sqlx::query("DELETE FROM auth_requests WHERE expires_at < $1")
                     .bind(now - 3600)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(())
@@ -669,7 +669,7 @@ macro_rules! impl_store {
                 sqlx::query_scalar("SELECT request FROM auth_requests WHERE id_hash = $1 AND expires_at > $2")
                     .bind(id_hash)
                     .bind(now)
-                    .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .fetch_optional(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())
             }
@@ -678,7 +678,7 @@ macro_rules! impl_store {
                 sqlx::query("UPDATE auth_requests SET request = $2 WHERE id_hash = $1")
                     .bind(id_hash)
                     .bind(request_json)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(())
@@ -687,7 +687,7 @@ macro_rules! impl_store {
             async fn delete_auth_request(&self, id_hash: &str) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM auth_requests WHERE id_hash = $1")
                     .bind(id_hash)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(())
@@ -716,7 +716,7 @@ macro_rules! impl_store {
                 .bind(r.auth_time)
                 .bind(r.expires_at)
                 .bind(now)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("code"))?;
                 Ok(())
@@ -736,7 +736,7 @@ macro_rules! impl_store {
                 let row: Option<Row> = sqlx::query_as($dialect.redeem_code)
                     .bind(code_hash)
                     .bind(now)
-                    .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .fetch_all(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?
                     .pop();
@@ -790,7 +790,7 @@ macro_rules! impl_store {
                 let revoked: Option<Option<i64>> =
                     sqlx::query_scalar("SELECT revoked_at FROM token_families WHERE family_id = $1")
                         .bind(family_id)
-                        .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                        .fetch_optional(&mut *self.warm.lease().await?)
                         .await
                         .map_err(self.sql_err())?;
                 Ok(matches!(revoked, Some(Some(_))))
@@ -809,7 +809,7 @@ macro_rules! impl_store {
                 .bind(r.auth_time)
                 .bind(now)
                 .bind(r.expires_at)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("refresh token"))?;
                 Ok(())
@@ -832,7 +832,7 @@ macro_rules! impl_store {
                      FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
                 ))
                 .bind(token_hash)
-                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_optional(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 row.map(|r| Ok((RefreshRecord::try_from(r.token)?, r.user.into_user())))
@@ -851,7 +851,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(successor_hash)
                     .bind(successor_expires_at)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_insert_err("refresh token"))?;
                 let rows = done.rows_affected();
@@ -862,7 +862,7 @@ macro_rules! impl_store {
                     // Lost a race between the two statements: the successor must not live on.
                     sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
                         .bind(successor_hash)
-                        .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                        .execute(&mut *self.warm.lease().await?)
                         .await
                         .map_err(self.sql_err())?;
                 }
@@ -875,7 +875,7 @@ macro_rules! impl_store {
                 )
                 .bind(jti)
                 .bind(expires_at)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 Ok(())
@@ -903,7 +903,7 @@ macro_rules! impl_store {
                 .bind(jti)
                 .bind(family_id.unwrap_or(""))
                 .bind(user_id.unwrap_or(""))
-                .fetch_one(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_one(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 Ok(AccessTokenStatus {
@@ -931,7 +931,7 @@ macro_rules! impl_store {
                 )
                 .bind(user_id)
                 .bind(client_id)
-                .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_optional(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 row.map(|r| {
@@ -968,7 +968,7 @@ macro_rules! impl_store {
                 .bind(client_id)
                 .bind(merged.to_string())
                 .bind(now)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 Ok(())
@@ -981,7 +981,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(password_hash)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
@@ -994,7 +994,7 @@ macro_rules! impl_store {
                      WHERE c.user_id = $1 ORDER BY cl.name, c.client_id",
                 )
                 .bind(user_id)
-                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_all(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 rows.into_iter()
@@ -1051,7 +1051,7 @@ macro_rules! impl_store {
                     let until: Option<Option<i64>> =
                         sqlx::query_scalar("SELECT blocked_until FROM login_failures WHERE key = $1")
                             .bind(key)
-                            .fetch_optional(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                            .fetch_optional(&mut *self.warm.lease().await?)
                             .await
                             .map_err(self.sql_err())?;
                     if let Some(Some(until)) = until {
@@ -1084,7 +1084,7 @@ macro_rules! impl_store {
                 .bind(key)
                 .bind(now)
                 .bind(now - policy.window)
-                .fetch_one(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_one(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 let block = policy.block_for(failures);
@@ -1098,14 +1098,14 @@ macro_rules! impl_store {
                 )
                 .bind(key)
                 .bind(until)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 // Keep the table small: forget counters nobody has touched for a day.
                 sqlx::query("DELETE FROM login_failures WHERE window_start < $1 AND (blocked_until IS NULL OR blocked_until < $2)")
                     .bind(now - 24 * 3600)
                     .bind(now)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(Some(until))
@@ -1114,7 +1114,7 @@ macro_rules! impl_store {
             async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM login_failures WHERE key = $1")
                     .bind(key)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(())
@@ -1145,7 +1145,7 @@ macro_rules! impl_store {
                 .bind(st.refresh_token_ttl)
                 .bind(&st.access_token_alg)
                 .bind(&st.id_token_alg)
-                .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .execute(&mut *self.warm.lease().await?)
                 .await;
                 self.clients.forget(client_id);
                 Ok(done.map_err(self.sql_err())?.rows_affected() > 0)
@@ -1155,7 +1155,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE clients SET secret_hash = $2 WHERE client_id = $1")
                     .bind(client_id)
                     .bind(secret_hash)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await;
                 self.clients.forget(client_id);
                 Ok(done.map_err(self.sql_err())?.rows_affected() > 0)
@@ -1164,7 +1164,7 @@ macro_rules! impl_store {
             async fn custom_scopes(&self) -> Result<Vec<CustomScope>, StoreError> {
                 let rows: Vec<(String, String, i64)> =
                     sqlx::query_as("SELECT name, description, created_at FROM scopes ORDER BY name")
-                        .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                        .fetch_all(&mut *self.warm.lease().await?)
                         .await
                         .map_err(self.sql_err())?;
                 Ok(rows
@@ -1182,7 +1182,7 @@ macro_rules! impl_store {
                     .bind(name)
                     .bind(description)
                     .bind(now)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_insert_err("scope"))?;
                 Ok(CustomScope {
@@ -1196,7 +1196,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE scopes SET description = $2 WHERE name = $1")
                     .bind(name)
                     .bind(description)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
@@ -1205,7 +1205,7 @@ macro_rules! impl_store {
             async fn delete_scope(&self, name: &str) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM scopes WHERE name = $1")
                     .bind(name)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
@@ -1228,7 +1228,7 @@ macro_rules! impl_store {
                      ORDER BY username"
                 ))
                 .bind(&pattern)
-                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_all(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 Ok(rows.into_iter().map(User::from).collect())
@@ -1238,7 +1238,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(disabled)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
@@ -1248,7 +1248,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE users SET is_admin = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(is_admin)
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(done.rows_affected() > 0)
@@ -1265,7 +1265,7 @@ macro_rules! impl_store {
                      WHERE {column} = $1 ORDER BY cl.name, u.username"
                 ))
                 .bind(id)
-                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_all(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 rows.into_iter()
@@ -1301,7 +1301,7 @@ macro_rules! impl_store {
                 ))
                 .bind(id)
                 .bind(now)
-                .fetch_all(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                .fetch_all(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
                 rows.into_iter()
@@ -1324,7 +1324,7 @@ macro_rules! impl_store {
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1")
-                    .execute(&mut *self.warm.conn().await.map_err(self.sql_err())?)
+                    .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
                 Ok(())
