@@ -383,9 +383,10 @@ struct Dialect {
     redeem_code: &'static str,
     /// `$1` old hash, `$2` now, `$3` successor hash, `$4` successor expiry.
     rotate_refresh: &'static str,
-    /// Rows `rotate_refresh` affects when it rotated. SQLite inserts the successor first
-    /// (only while the old token is current), then rotates the old one: 2 rows; one row
-    /// means another caller rotated in between, and the successor is deleted again.
+    /// Rows `rotate_refresh` affects when it rotated: 2 on SQLite (the successor inserted,
+    /// the old token updated by the same statement), 1 on PostgreSQL (the INSERT fed by
+    /// the UPDATE). Anything between 0 and that means a race was lost half-way, and the
+    /// successor is deleted again.
     rotated_rows: u64,
 }
 
@@ -401,10 +402,19 @@ const SQLITE: Dialect = Dialect {
          SELECT family_id, client_id, user_id, scopes, $2 FROM auth_codes WHERE code_hash = $1 AND changes() = 1 \
          ON CONFLICT (family_id) DO NOTHING"
     ),
+    // One statement, so one transaction and one commit (it was an INSERT then an UPDATE,
+    // two commits). While the old token is current, the SELECT yields two rows with its
+    // grant: one under the successor's hash (inserted) and one under its own hash, which
+    // conflicts with it and so, through the upsert, marks it rotated. SQLite reads the
+    // SELECT in full before inserting (it reads the table written to), and a statement
+    // holds the write lock throughout: nobody rotates in between.
     rotate_refresh: "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, \
-         created_at, expires_at) SELECT $3, family_id, client_id, user_id, scopes, auth_time, $2, $4 \
-         FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL; \
-         UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+         created_at, expires_at) \
+         SELECT n.token_hash, r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, $2, $4 \
+         FROM refresh_tokens r, (SELECT $1 AS token_hash UNION ALL SELECT $3) AS n \
+         WHERE r.token_hash = $1 AND r.rotated_at IS NULL AND r.revoked_at IS NULL \
+         ON CONFLICT (token_hash) DO UPDATE SET rotated_at = excluded.created_at \
+         WHERE refresh_tokens.token_hash = $1",
     rotated_rows: 2,
 };
 
