@@ -399,8 +399,10 @@ async fn code_exchange_refusals() {
             Wrong,
             Missing,
         }
+        /// (case, client id, code age, redirect_uri, verifier, credentials, expected error)
+        type Case<'a> = (&'a str, &'a str, i64, &'a str, V, (&'a str, &'a str), &'a str);
         #[rustfmt::skip]
-        let table: Vec<(&str, &str, i64, &str, V, (&str, &str), &str)> = vec![
+        let table: Vec<Case> = vec![
             ("missing PKCE verifier", &id, 60, CB, V::Missing, (&id, &secret), "invalid_grant"),
             ("wrong PKCE verifier", &id, 60, CB, V::Wrong, (&id, &secret), "invalid_grant"),
             ("wrong redirect_uri", &id, 60, "https://app.example/other", V::Right, (&id, &secret), "invalid_grant"),
@@ -458,8 +460,10 @@ async fn code_exchange_refusals() {
 #[test]
 fn form_bodies_are_read_strictly() {
     use tessera_core::params::parse_form;
+    /// A body and the pairs it parses to, or `None` if it must be refused.
+    type Case = (&'static str, Option<Vec<(&'static str, &'static str)>>);
     #[rustfmt::skip]
-    let table: &[(&str, Option<Vec<(&str, &str)>>)] = &[
+    let table: &[Case] = &[
         ("a=1&b=2", Some(vec![("a", "1"), ("b", "2")])),
         ("a=x+y%2Bz&&b=", Some(vec![("a", "x y+z"), ("b", "")])),
         ("flag", Some(vec![("flag", "")])),
@@ -491,8 +495,10 @@ async fn malformed_token_requests() {
         v.extend_from_slice(extra);
         v
     };
+    /// (case, form pairs, expected error code)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
     #[rustfmt::skip]
-    let table: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let table: Vec<Case> = vec![
         ("unknown grant_type", with(&[("grant_type", "password"), ("username", "alice"), ("password", "x")]), "unsupported_grant_type"),
         ("missing grant_type", with(&[]), "invalid_request"),
         ("duplicated parameter", with(&[("grant_type", "authorization_code"), ("code", "a"), ("code", "b")]), "invalid_request"),
