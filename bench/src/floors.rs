@@ -1,7 +1,8 @@
 //! `tessera-bench floors`: what the deliberate costs allow on this machine, measured the
 //! way Tessera pays them — the same libraries and parameters: RS256 (2048-bit RSA) and
 //! ES256 signatures with aws-lc-rs, Argon2id with the `argon2` crate's defaults (m = 19 MiB,
-//! t = 2, p = 1) — on every core at once, as a server under load runs them: one core alone
+//! t = 2, p = 1) in working memory allocated as Tessera allocates it
+//! (`tessera_core::password::argon2_memory`, huge pages where offered) — on every core at once, as a server under load runs them: one core alone
 //! overstates what two do together (Argon2id contends for the shared cache and memory
 //! bandwidth). `per_core` is the all-core rate divided by the cores; the report multiplies
 //! it back to get the ceiling a scenario bound by that cost can reach.
@@ -98,7 +99,7 @@ pub fn main(args: FloorArgs) -> Result<()> {
     let argon2id = rate(
         cores,
         each.max(Duration::from_secs(2)),
-        || vec![argon2::Block::default(); argon2::Params::default().block_count()],
+        || tessera_core::password::argon2_memory(argon2::Params::default().block_count()),
         |memory| {
             let mut out = [0u8; 32];
             argon
