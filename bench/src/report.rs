@@ -312,7 +312,7 @@ fn markdown(meta: &Value, rows: &[Value]) -> String {
         let g = |k: &str| pc.get(k).and_then(Value::as_f64).unwrap_or(0.0);
         let _ = writeln!(
             out,
-            "- Crypto floors per core, measured on all cores at once (`tessera-bench floors`: aws-lc-rs, argon2 m=19 MiB t=2): \
+            "- Crypto floors per core, measured on all cores at once (`tessera-bench floors`: aws-lc-rs, argon2 m=19 MiB t=2 in the server's huge-page-backed memory): \
              RS256 sign {:.0}/s, ES256 sign {:.0}/s, ES256 verify {:.0}/s, Argon2id {:.1}/s",
             g("rs256_sign"),
             g("es256_sign"),
