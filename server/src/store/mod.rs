@@ -387,8 +387,7 @@ struct Dialect {
     rotate_refresh: &'static str,
     /// Rows `rotate_refresh` affects when it rotated: 2 on SQLite (the successor inserted,
     /// the old token updated by the same statement), 1 on PostgreSQL (the INSERT fed by
-    /// the UPDATE). Anything between 0 and that means a race was lost half-way, and the
-    /// successor is deleted again.
+    /// the UPDATE); 0 when the token was no longer current.
     rotated_rows: u64,
 }
 
@@ -866,19 +865,8 @@ macro_rules! impl_store {
                     .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_insert_err("refresh token"))?;
-                let rows = done.rows_affected();
-                if rows == $dialect.rotated_rows {
-                    return Ok(true);
-                }
-                if rows > 0 {
-                    // Lost a race between the two statements: the successor must not live on.
-                    sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-                        .bind(successor_hash)
-                        .execute(&mut *self.warm.lease().await?)
-                        .await
-                        .map_err(self.sql_err())?;
-                }
-                Ok(false)
+                // One statement on both backends: it rotated entirely or not at all.
+                Ok(done.rows_affected() == $dialect.rotated_rows)
             }
 
             async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
