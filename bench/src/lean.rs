@@ -50,7 +50,10 @@ impl Prepared {
 
     /// HTTP Basic client authentication, as reqwest's `basic_auth` sends it.
     pub fn basic_auth(self, id: &str, secret: &str) -> Result<Prepared> {
-        self.header("authorization", &format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))))
+        self.header(
+            "authorization",
+            &format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
+        )
     }
 
     pub fn bearer(self, token: &str) -> Result<Prepared> {
@@ -129,7 +132,8 @@ impl Conn {
         self.out.extend_from_slice(b"host: ");
         self.out.extend_from_slice(self.host.as_bytes());
         if !body.is_empty() {
-            self.out.extend_from_slice(format!("\r\ncontent-length: {}", body.len()).as_bytes());
+            self.out
+                .extend_from_slice(format!("\r\ncontent-length: {}", body.len()).as_bytes());
         }
         self.out.extend_from_slice(b"\r\n\r\n");
         self.out.extend_from_slice(body);
@@ -302,12 +306,18 @@ mod tests {
             .basic_auth("id", "s")
             .unwrap();
 
-        assert_eq!(conn.send(&get, None).await.unwrap(), (StatusCode::OK, Bytes::from("hello")));
+        assert_eq!(
+            conn.send(&get, None).await.unwrap(),
+            (StatusCode::OK, Bytes::from("hello"))
+        );
         assert_eq!(
             conn.send(&post, Some(Bytes::from("a=1"))).await.unwrap(),
             (StatusCode::UNAUTHORIZED, Bytes::from("abcde"))
         );
-        assert_eq!(conn.send(&get, None).await.unwrap(), (StatusCode::NO_CONTENT, Bytes::new()));
+        assert_eq!(
+            conn.send(&get, None).await.unwrap(),
+            (StatusCode::NO_CONTENT, Bytes::new())
+        );
 
         let seen = server.await.unwrap();
         let host = base.trim_start_matches("http://");
@@ -331,17 +341,24 @@ mod tests {
             let (mut s, _) = listener.accept().await.unwrap();
             let mut req = vec![0u8; 4096];
             let _ = s.read(&mut req).await.unwrap();
-            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort").await.unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort")
+                .await
+                .unwrap();
             drop(s);
             let (mut s, _) = listener.accept().await.unwrap();
             let _ = s.read(&mut req).await.unwrap();
-            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await.unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
         });
         let mut conn = Conn::new(&base, Duration::from_secs(5)).unwrap();
         let get = Prepared::get(&format!("{base}/")).unwrap();
         let err = conn.send(&get, None).await.unwrap_err();
         assert!(err.contains("closed"), "{err}");
-        assert_eq!(conn.send(&get, None).await.unwrap(), (StatusCode::OK, Bytes::from("ok")));
+        assert_eq!(
+            conn.send(&get, None).await.unwrap(),
+            (StatusCode::OK, Bytes::from("ok"))
+        );
         server.await.unwrap();
     }
 }

@@ -134,7 +134,11 @@ async fn serve(db_url: &str) -> (common::TestServer, Arc<KeyRing>) {
     let db = tessera::store::open(db_url).await.unwrap();
     let ring = KeyRing::load(db.store.clone(), tessera::now()).await.unwrap();
     let app = tessera::web::router(&config, db.clone(), ring.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(listener, axum::ServiceExt::into_make_service(app))
+            .await
+            .unwrap()
+    });
     let server = common::TestServer {
         addr,
         base: format!("http://{addr}"),

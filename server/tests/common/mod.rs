@@ -80,9 +80,12 @@ pub async fn serve(db_url: &str) -> TestServer {
         .expect("keys");
     let app = tessera::web::router(&config, db.clone(), keys);
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .expect("serve");
+        axum::serve(
+            listener,
+            axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app),
+        )
+        .await
+        .expect("serve");
     });
     TestServer {
         addr,
