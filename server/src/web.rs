@@ -47,6 +47,8 @@ pub struct Shared {
     pub keys: Arc<KeyRing>,
     /// Discovery and JWKS, serialized once per key set.
     pub documents: crate::oauth::discovery::Documents,
+    /// Access tokens whose signature was already checked here.
+    pub verified: crate::oauth::verified::VerifiedTokens,
 }
 
 impl std::ops::Deref for AppState {
@@ -84,6 +86,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         issuer: config.issuer.clone(),
         keys,
         documents: Default::default(),
+        verified: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

@@ -20,6 +20,7 @@ pub mod revoke;
 pub mod token;
 pub mod tokens;
 pub mod userinfo;
+pub mod verified;
 
 use axum::routing::{get, post};
 use axum::Router;

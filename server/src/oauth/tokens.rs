@@ -17,6 +17,7 @@ use tessera_core::types::ScopeSet;
 use crate::keyring::MAX_TOKEN_LIFETIME;
 use crate::keys::{at_hash, SigningAlg, VerifyError, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use crate::oauth::response::server_error;
+use crate::oauth::verified::token_digest;
 use crate::web::AppState;
 
 /// OIDC Core §2 leaves the ID token lifetime to us; it is consumed right away.
@@ -270,19 +271,27 @@ pub fn issue_for_client(state: &AppState, client: &Client, scopes: &ScopeSet, no
 /// Verifies an access token this server signed: signature by a published key, `typ`
 /// at+jwt (RFC 9068 §4), issuer, expiry, and the audience when given. A `kid` this
 /// instance does not know triggers one reload of the key ring first (a key rotated
-/// elsewhere). Revocation is the caller's check (it needs the store).
+/// elsewhere). A token verified before is answered from [`crate::oauth::verified`], which
+/// still checks its key, expiry and audience. Revocation is the caller's check (it needs
+/// the store).
 pub async fn verify_access_token(
     state: &AppState,
     token: &str,
     audience: Option<&str>,
     now: i64,
 ) -> Result<AccessClaims, VerifyError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
-    if let Some(kid) = header.kid.as_deref() {
-        state.keys.refresh_if_needed(Some(kid), now).await;
+    // A token seen before: its signature is not checked again (see `verified`).
+    let digest = token_digest(token);
+    if let Some(outcome) = state.verified.check(&digest, &state.keys.keys(), audience, now) {
+        return outcome;
     }
-    state
+    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+    let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
+    state.keys.refresh_if_needed(Some(&kid), now).await;
+    let claims = state
         .keys
         .keys()
-        .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &state.issuer, audience)
+        .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &state.issuer, audience)?;
+    state.verified.remember(digest, &kid, &claims, now);
+    Ok(claims)
 }
