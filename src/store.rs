@@ -179,6 +179,21 @@ pub enum CodeRedemption {
     Unknown,
 }
 
+/// What [`OAuthStore::purge_expired`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub codes: u64,
+    pub refresh_tokens: u64,
+    pub families: u64,
+    pub revoked_access_tokens: u64,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.codes + self.refresh_tokens + self.families + self.revoked_access_tokens
+    }
+}
+
 /// What [`OAuthStore::access_token_status`] found for a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessTokenStatus {
@@ -250,6 +265,14 @@ pub trait OAuthStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Deletes what can no longer matter, in small batches (short write transactions):
+    /// remembered revocations of access tokens that have expired; codes, and refresh tokens
+    /// in any state (rotated ones included: reuse detection, RFC 9700 §4.14.2, holds while
+    /// a token would still be valid), expired for longer than `grace`; token families
+    /// revoked longer than `grace` ago; and families older than `grace` with no codes or
+    /// refresh tokens left. `grace` must be at least the longest access-token lifetime: a
+    /// family is what revokes its access tokens, so it stays while any of them can live.
+    async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError>;
     /// Everything a resource server needs to know about a verified access token beyond its
     /// signature, in one round trip: whether it or its grant family was revoked, and, when
     /// `user_id` is given, that user if they still exist.

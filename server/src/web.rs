@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::keyring::KeyRing;
+use crate::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
 use crate::store::{self, Database};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -236,13 +236,28 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
 
+    // The janitor: expired sessions, and the codes, refresh tokens, families and
+    // revocations that can no longer matter (`OAuthStore::purge_expired`). Every instance
+    // runs it; the deletes are idempotent.
     let sessions = db.sessions.clone();
+    let store = db.store.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
         loop {
             every.tick().await;
             if let Err(e) = sessions.delete_expired().await {
                 tracing::warn!(error = %e, "expired session cleanup failed");
+            }
+            match store.purge_expired(crate::now(), MAX_TOKEN_LIFETIME).await {
+                Ok(p) if p.total() > 0 => tracing::info!(
+                    codes = p.codes,
+                    refresh_tokens = p.refresh_tokens,
+                    families = p.families,
+                    revoked_access_tokens = p.revoked_access_tokens,
+                    "purged expired grants"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired grants failed"),
             }
         }
     });

@@ -952,3 +952,108 @@ mod admin {
         }
     }
 }
+
+/// The janitor deletes what can no longer matter and nothing else, in batches.
+#[tokio::test]
+async fn purging_expired_grants_keeps_everything_that_can_still_matter() {
+    use tessera_core::store::{CodeRedemption, Purged};
+    use tessera_core::token::RefreshRecord;
+    let now = 1_000_000;
+    let grace = 86_400;
+    let old = now - grace;
+    for tdb in common::databases().await {
+        let db = common::open(&tdb).await;
+        let s = &*db.store;
+        let user = s.create_user(new_user("ida", false), 1).await.unwrap();
+        s.create_client(new_client("c1", false), 1).await.unwrap();
+        let scopes = ScopeSet::parse("openid offline_access").unwrap();
+        let rt = |family: &str, expires_at: i64| RefreshRecord {
+            family_id: family.into(),
+            client_id: "c1".into(),
+            user_id: user.id.clone(),
+            scopes: scopes.clone(),
+            auth_time: 1,
+            expires_at,
+            rotated: false,
+            revoked: false,
+        };
+
+        // A live grant: its spent code (expired, within the grace), a current and a
+        // rotated refresh token (kept for reuse detection), and 1200 long-expired ones.
+        start_family(s, "live", "c1", &user.id, &scopes, now - 100).await;
+        s.put_refresh_token("rt-live", &rt("live", now + 1000), now - 50)
+            .await
+            .unwrap();
+        s.put_refresh_token("rt-rotated", &rt("live", now + 500), now - 60)
+            .await
+            .unwrap();
+        assert!(s
+            .rotate_refresh_token("rt-rotated", "rt-next", now + 900, now - 55)
+            .await
+            .unwrap());
+        for i in 0..1200 {
+            s.put_refresh_token(&format!("rt-old-{i}"), &rt("live", old - 1), old - 100)
+                .await
+                .unwrap();
+        }
+        // A grant whose every code and token expired long ago.
+        start_family(s, "stale", "c1", &user.id, &scopes, old - 1000).await;
+        s.put_refresh_token("rt-stale", &rt("stale", old - 10), old - 900)
+            .await
+            .unwrap();
+        // A grant revoked long ago (its refresh token would otherwise still be valid), and
+        // one revoked recently: that one's access tokens may still be presented.
+        start_family(s, "revoked-old", "c1", &user.id, &scopes, old - 5000).await;
+        s.put_refresh_token("rt-revoked-old", &rt("revoked-old", now + 10_000), old - 4000)
+            .await
+            .unwrap();
+        s.revoke_family("revoked-old", old - 1).await.unwrap();
+        start_family(s, "revoked-recent", "c1", &user.id, &scopes, now - 5000).await;
+        s.revoke_family("revoked-recent", now - 10).await.unwrap();
+        // Remembered access-token revocations: one past its expiry, one not.
+        s.revoke_access_token("jti-expired", now - 1).await.unwrap();
+        s.revoke_access_token("jti-live", now + 100).await.unwrap();
+
+        let purged = s.purge_expired(now, grace).await.unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                codes: 2, // the stale and the revoked-old grants' codes
+                refresh_tokens: 1200 + 1 + 1,
+                families: 2,
+                revoked_access_tokens: 1,
+            },
+            "{}",
+            tdb.name
+        );
+
+        // Kept: the live grant's tokens and code, the recent revocation, the live jti.
+        assert!(s.refresh_token("rt-live").await.unwrap().is_some(), "{}", tdb.name);
+        assert!(s.refresh_token("rt-rotated").await.unwrap().unwrap().rotated);
+        assert!(s.refresh_token("rt-next").await.unwrap().is_some());
+        assert!(matches!(
+            s.redeem_code("code-live", now).await.unwrap(),
+            CodeRedemption::AlreadyUsed { .. }
+        ));
+        assert!(is_revoked(s, "any", Some("revoked-recent")).await, "{}", tdb.name);
+        assert!(is_revoked(s, "jti-live", None).await);
+        // Gone.
+        assert!(s.refresh_token("rt-old-0").await.unwrap().is_none());
+        assert!(s.refresh_token("rt-old-1199").await.unwrap().is_none());
+        assert!(s.refresh_token("rt-stale").await.unwrap().is_none());
+        assert!(s.refresh_token("rt-revoked-old").await.unwrap().is_none());
+        assert!(matches!(
+            s.redeem_code("code-stale", now).await.unwrap(),
+            CodeRedemption::Unknown
+        ));
+        assert!(!is_revoked(s, "jti-expired", None).await);
+
+        // Nothing left to do the second time.
+        assert_eq!(
+            s.purge_expired(now, grace).await.unwrap(),
+            Purged::default(),
+            "{}",
+            tdb.name
+        );
+    }
+}

@@ -20,7 +20,7 @@ use tessera_core::pkce::PkceChallenge;
 use tessera_core::store::{
     AccessTokenStatus, AccountStore, AdminStore, Client, ClientSettings, ClientStore, ClientUpdate, CodeRedemption,
     Consent, ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser,
-    OAuthStore, Store, StoreError, User, UserStore,
+    OAuthStore, Purged, Store, StoreError, User, UserStore,
 };
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
@@ -879,6 +879,69 @@ macro_rules! impl_store {
                 .await
                 .map_err(self.sql_err())?;
                 Ok(())
+            }
+
+            async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError> {
+                // Each statement deletes at most BATCH rows, so that on SQLite no request
+                // waits behind a long write; expired rows are the oldest, found first.
+                const BATCH: u64 = 500;
+                let old = now.saturating_sub(grace);
+                let steps: [(&str, i64); 5] = [
+                    (
+                        "DELETE FROM revoked_access_tokens WHERE jti IN \
+                         (SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT 500)",
+                        now,
+                    ),
+                    (
+                        "DELETE FROM auth_codes WHERE code_hash IN \
+                         (SELECT code_hash FROM auth_codes WHERE expires_at < $1 LIMIT 500)",
+                        old,
+                    ),
+                    (
+                        "DELETE FROM refresh_tokens WHERE token_hash IN \
+                         (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT 500)",
+                        old,
+                    ),
+                    // A revoked family's refresh tokens first (the foreign key would cascade,
+                    // but not every SQLite connection enforces it), then the family.
+                    (
+                        "DELETE FROM refresh_tokens WHERE token_hash IN \
+                         (SELECT r.token_hash FROM refresh_tokens r JOIN token_families f \
+                          ON f.family_id = r.family_id WHERE f.revoked_at < $1 LIMIT 500)",
+                        old,
+                    ),
+                    (
+                        "DELETE FROM token_families WHERE family_id IN \
+                         (SELECT f.family_id FROM token_families f WHERE \
+                          (f.revoked_at < $1 OR (f.created_at < $1 \
+                           AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = f.family_id) \
+                           AND NOT EXISTS (SELECT 1 FROM auth_codes c WHERE c.family_id = f.family_id))) \
+                          LIMIT 500)",
+                        old,
+                    ),
+                ];
+                let mut counts = [0u64; 5];
+                for (i, (sql, cutoff)) in steps.iter().enumerate() {
+                    loop {
+                        let done = sqlx::query(sql)
+                            .bind(*cutoff)
+                            .execute(&mut *self.warm.lease().await?)
+                            .await
+                            .map_err(self.sql_err())?
+                            .rows_affected();
+                        counts[i] += done;
+                        if done < BATCH {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                }
+                Ok(Purged {
+                    revoked_access_tokens: counts[0],
+                    codes: counts[1],
+                    refresh_tokens: counts[2] + counts[3],
+                    families: counts[4],
+                })
             }
 
             async fn access_token_status(
