@@ -138,15 +138,17 @@ impl Conn {
         self.out.extend_from_slice(b"\r\n\r\n");
         self.out.extend_from_slice(body);
 
-        if self.stream.is_none() {
-            let stream = TcpStream::connect(&self.addr)
-                .await
-                .map_err(|e| format!("connect {}: {e}", self.addr))?;
-            let _ = stream.set_nodelay(true);
-            self.stream = Some(stream);
-            self.buf.clear();
-        }
-        let stream = self.stream.as_mut().expect("connected above");
+        let stream = match &mut self.stream {
+            Some(stream) => stream,
+            None => {
+                let stream = TcpStream::connect(&self.addr)
+                    .await
+                    .map_err(|e| format!("connect {}: {e}", self.addr))?;
+                let _ = stream.set_nodelay(true);
+                self.buf.clear();
+                self.stream.insert(stream)
+            }
+        };
         stream.write_all(&self.out).await.map_err(|e| format!("write: {e}"))?;
 
         // The head: read until httparse has all of it.
