@@ -52,6 +52,9 @@ pub enum Command {
     /// Manage token signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Delete expired codes, refresh tokens and grants now (a running server does it every
+    /// 15 minutes); prints what went
+    Purge,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,7 +219,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(ClientCommand::List(list)) => client_list(&db_url, list).await,
         Command::Client(ClientCommand::Remove { client_id }) => client_remove(&db_url, &client_id).await,
         Command::Keys(KeysCommand::Rotate { alg }) => keys_rotate(&db_url, &alg).await,
+        Command::Purge => purge(&db_url).await,
     }
+}
+
+async fn purge(db_url: &str) -> anyhow::Result<()> {
+    let db = store::open(db_url).await?;
+    let p = db
+        .store
+        .purge_expired(crate::now(), crate::keyring::MAX_TOKEN_LIFETIME)
+        .await?;
+    println!(
+        "{}",
+        json!({ "purged": {
+            "codes": p.codes,
+            "refresh_tokens": p.refresh_tokens,
+            "families": p.families,
+            "revoked_access_tokens": p.revoked_access_tokens,
+        } })
+    );
+    Ok(())
 }
 
 fn read_password_from_stdin() -> anyhow::Result<String> {

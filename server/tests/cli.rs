@@ -553,3 +553,85 @@ async fn serve_logs_each_request_with_its_id_at_info_and_not_at_warn() {
     assert!(!made.is_empty());
     assert!(!stderr.contains("finished processing request"), "{stderr}");
 }
+
+#[tokio::test]
+async fn purge_deletes_what_expired_long_ago_and_reports_it() {
+    use tessera_core::store::{NewClient, NewUser};
+    use tessera_core::token::{CodeRecord, RefreshRecord};
+    use tessera_core::types::{RedirectUri, ScopeSet, Username};
+    for tdb in common::databases().await {
+        let db = common::open(&tdb).await;
+        let s = &db.store;
+        let user = s
+            .create_user(
+                NewUser {
+                    username: Username::parse("pat").unwrap(),
+                    password_hash: "x".into(),
+                    email: None,
+                    name: None,
+                    is_admin: false,
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        s.create_client(
+            NewClient {
+                client_id: "c1".into(),
+                name: "c1".into(),
+                secret_hash: Some("hash".into()),
+                redirect_uris: vec![RedirectUri::parse("https://app.example.com/cb").unwrap()],
+                scopes: ScopeSet::parse("openid offline_access").unwrap(),
+                is_public: false,
+                settings: Default::default(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+        let now = tessera::now();
+        // The grant, started the way the token endpoint starts one: by redeeming its code.
+        let code = CodeRecord {
+            client_id: "c1".into(),
+            redirect_uri: RedirectUri::parse("https://app.example.com/cb").unwrap(),
+            redirect_uri_in_request: true,
+            pkce: None,
+            nonce: None,
+            user_id: user.id.clone(),
+            scopes: ScopeSet::parse("openid offline_access").unwrap(),
+            auth_time: now,
+            expires_at: now + 60,
+            used: false,
+        };
+        s.put_code("code", "fam", &code, now).await.unwrap();
+        s.redeem_code("code", now).await.unwrap();
+        let rt = |expires_at: i64| RefreshRecord {
+            family_id: "fam".into(),
+            client_id: "c1".into(),
+            user_id: user.id.clone(),
+            scopes: ScopeSet::parse("openid offline_access").unwrap(),
+            auth_time: 1,
+            expires_at,
+            rotated: false,
+            revoked: false,
+        };
+        // Expired two days ago: goes. Valid for another hour: stays, and so does its grant.
+        s.put_refresh_token("old", &rt(now - 2 * 86_400), now - 3 * 86_400)
+            .await
+            .unwrap();
+        s.put_refresh_token("current", &rt(now + 3600), now).await.unwrap();
+        s.revoke_access_token("jti-gone", now - 10).await.unwrap();
+
+        let out = tessera(&["--database-url", &tdb.url, "purge"], None);
+        let v = stdout_json(&out);
+        assert_eq!(v["purged"]["refresh_tokens"], 1, "{v} ({})", tdb.name);
+        assert_eq!(v["purged"]["revoked_access_tokens"], 1, "{v}");
+        assert_eq!(v["purged"]["families"], 0, "{v}");
+        assert!(s.refresh_token("old").await.unwrap().is_none());
+        assert!(s.refresh_token("current").await.unwrap().is_some());
+
+        // Nothing left the second time.
+        let v = stdout_json(&tessera(&["--database-url", &tdb.url, "purge"], None));
+        assert_eq!(v["purged"]["refresh_tokens"], 0, "{v}");
+    }
+}
