@@ -269,8 +269,8 @@ pub trait OAuthStore: Send + Sync {
     /// remembered revocations of access tokens that have expired; codes, and refresh tokens
     /// in any state (rotated ones included: reuse detection, RFC 9700 §4.14.2, holds while
     /// a token would still be valid), expired for longer than `grace`; token families
-    /// revoked longer than `grace` ago; and families older than `grace` with no codes or
-    /// refresh tokens left. `grace` must be at least the longest access-token lifetime: a
+    /// revoked longer than `grace` ago; and families older than `grace` with no refresh
+    /// tokens left. `grace` must be at least the longest access-token lifetime: a
     /// family is what revokes its access tokens, so it stays while any of them can live.
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError>;
     /// Everything a resource server needs to know about a verified access token beyond its

@@ -280,6 +280,8 @@ pub async fn verify_access_token(
     audience: Option<&str>,
     now: i64,
 ) -> Result<AccessClaims, VerifyError> {
+    // Keys rotated or withdrawn elsewhere are seen within a minute, cache hit or not.
+    state.keys.refresh_if_needed(None, now).await;
     // A token seen before: its signature is not checked again (see `verified`).
     let digest = token_digest(token);
     if let Some(outcome) = state.verified.check(&digest, &state.keys.keys(), audience, now) {

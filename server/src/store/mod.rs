@@ -903,7 +903,10 @@ macro_rules! impl_store {
                         old,
                     ),
                     // A revoked family's refresh tokens first (the foreign key would cascade,
-                    // but not every SQLite connection enforces it), then the family.
+                    // but not every SQLite connection enforces it), then the family. A family
+                    // starts when its code is redeemed, so a day-old family's code has expired
+                    // and gone in the step above, give or take its 60 s; should that spent
+                    // code be replayed, revoking a family that no longer exists still works.
                     (
                         "DELETE FROM refresh_tokens WHERE token_hash IN \
                          (SELECT r.token_hash FROM refresh_tokens r JOIN token_families f \
@@ -914,8 +917,7 @@ macro_rules! impl_store {
                         "DELETE FROM token_families WHERE family_id IN \
                          (SELECT f.family_id FROM token_families f WHERE \
                           (f.revoked_at < $1 OR (f.created_at < $1 \
-                           AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = f.family_id) \
-                           AND NOT EXISTS (SELECT 1 FROM auth_codes c WHERE c.family_id = f.family_id))) \
+                           AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = f.family_id))) \
                           LIMIT 500)",
                         old,
                     ),
