@@ -272,6 +272,8 @@ pub trait OAuthStore: Send + Sync {
     /// revoked longer than `grace` ago; and families older than `grace` with no refresh
     /// tokens left. `grace` must be at least the longest access-token lifetime: a
     /// family is what revokes its access tokens, so it stays while any of them can live.
+    /// Also clears expired authorization requests and stale login-failure counters (not
+    /// counted in [`Purged`]).
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError>;
     /// Everything a resource server needs to know about a verified access token beyond its
     /// signature, in one round trip: whether it or its grant family was revoked, and, when

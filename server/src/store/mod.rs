@@ -708,12 +708,6 @@ macro_rules! impl_store {
                 .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("authorization request"))?;
-                // Keep the table small: forget requests that expired long ago.
-                sqlx::query("DELETE FROM auth_requests WHERE expires_at < $1")
-                    .bind(now - 3600)
-                    .execute(&mut *self.warm.lease().await?)
-                    .await
-                    .map_err(self.sql_err())?;
                 Ok(())
             }
 
@@ -927,7 +921,7 @@ macro_rules! impl_store {
                 // waits behind a long write; expired rows are the oldest, found first.
                 const BATCH: u64 = 500;
                 let old = now.saturating_sub(grace);
-                let steps: [(&str, i64); 5] = [
+                let steps: [(&str, i64); 7] = [
                     (
                         "DELETE FROM revoked_access_tokens WHERE jti IN \
                          (SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT 500)",
@@ -962,8 +956,22 @@ macro_rules! impl_store {
                           LIMIT 500)",
                         old,
                     ),
+                    // Not grants, not counted: authorization requests an hour past their
+                    // expiry, and login-failure counters nobody has touched for a day and
+                    // that block nothing (a counter that old starts over anyway).
+                    (
+                        "DELETE FROM auth_requests WHERE id_hash IN \
+                         (SELECT id_hash FROM auth_requests WHERE expires_at < $1 LIMIT 500)",
+                        now.saturating_sub(3600),
+                    ),
+                    (
+                        "DELETE FROM login_failures WHERE key IN \
+                         (SELECT key FROM login_failures WHERE window_start < $1 \
+                          AND COALESCE(blocked_until, 0) < $1 + 86400 LIMIT 500)",
+                        now.saturating_sub(86_400),
+                    ),
                 ];
-                let mut counts = [0u64; 5];
+                let mut counts = [0u64; 7];
                 for (i, (sql, cutoff)) in steps.iter().enumerate() {
                     loop {
                         let done = sqlx::query(sql)
@@ -1207,13 +1215,6 @@ macro_rules! impl_store {
                 .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
-                // Keep the table small: forget counters nobody has touched for a day.
-                sqlx::query("DELETE FROM login_failures WHERE window_start < $1 AND (blocked_until IS NULL OR blocked_until < $2)")
-                    .bind(now - 24 * 3600)
-                    .bind(now)
-                    .execute(&mut *self.warm.lease().await?)
-                    .await
-                    .map_err(self.sql_err())?;
                 Ok(Some(until))
             }
 
