@@ -1057,3 +1057,118 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter() {
         );
     }
 }
+
+/// What the resource server learns about access token `jti` of `family` of `user`.
+async fn status(
+    s: &dyn tessera_core::store::Store,
+    jti: &str,
+    family: &str,
+    user: &str,
+) -> tessera_core::store::AccessTokenStatus {
+    s.access_token_status(jti, Some(family), Some(user)).await.unwrap()
+}
+
+/// Runs one statement on `tdb` behind the store's back (triggers still fire).
+async fn raw_execute(tdb: &common::TestDb, sql: &str) {
+    use sqlx::Connection;
+    if tdb.name == "sqlite" {
+        let mut conn = sqlx::SqliteConnection::connect(&tdb.url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&tdb.url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}
+
+/// Access-token status answers are cached (server/src/store/status_cache.rs): a write made
+/// through the same store takes effect at once; one made by another instance on the same
+/// database — every kind that can end a token early — within the cache's poll interval.
+#[tokio::test]
+async fn cached_token_status_follows_revocations_here_at_once_and_elsewhere_within_the_poll() {
+    use tessera::store::status_cache::POLL;
+    let settle = POLL + std::time::Duration::from_millis(100);
+    for tdb in common::databases().await {
+        let here = common::open(&tdb).await;
+        let there = common::open(&tdb).await;
+        let (a, b) = (&here.store, &there.store);
+        let name = tdb.name;
+        let uid = a.create_user(new_user("sam", false), 1).await.unwrap().id;
+        let other = a.create_user(new_user("kim", false), 1).await.unwrap().id;
+        a.create_client(new_client("c1", false), 1).await.unwrap();
+        a.create_client(new_client("c2", false), 1).await.unwrap();
+        let openid = ScopeSet::parse("openid").unwrap();
+        for (family, client, user) in [("f1", "c1", &uid), ("f2", "c1", &uid), ("f3", "c2", &other)] {
+            start_family(&**a, family, client, user, &openid, 10).await;
+        }
+        let live = |s: tessera_core::store::AccessTokenStatus| !s.revoked && s.user.is_some_and(|u| !u.disabled);
+
+        // The cache is in use: the deny-list row deleted behind the store's back (no
+        // trigger on delete; only the janitor deletes, and only expired entries) still
+        // answers revoked.
+        assert!(live(status(&**a, "j1", "f1", &uid).await));
+        a.revoke_access_token("j1", 10_000).await.unwrap();
+        assert!(status(&**a, "j1", "f1", &uid).await.revoked, "{name}: at once");
+        raw_execute(&tdb, "DELETE FROM revoked_access_tokens WHERE jti = 'j1'").await;
+        assert!(status(&**a, "j1", "f1", &uid).await.revoked, "{name}: cached");
+
+        // Another instance: an access token revoked.
+        assert!(live(status(&**a, "j2", "f1", &uid).await));
+        b.revoke_access_token("j2", 10_000).await.unwrap();
+        tokio::time::sleep(settle).await;
+        assert!(status(&**a, "j2", "f1", &uid).await.revoked, "{name}: AT");
+
+        // A family revoked.
+        assert!(live(status(&**a, "j3", "f2", &uid).await));
+        b.revoke_family("f2", 20).await.unwrap();
+        tokio::time::sleep(settle).await;
+        assert!(status(&**a, "j3", "f2", &uid).await.revoked, "{name}: family");
+
+        // A family created revoked (its code replayed before the first exchange finished).
+        assert!(live(status(&**a, "j4", "f-new", &uid).await));
+        let code = tessera_core::token::CodeRecord {
+            client_id: "c1".into(),
+            redirect_uri: RedirectUri::parse("https://app.example.com/cb").unwrap(),
+            redirect_uri_in_request: true,
+            pkce: None,
+            nonce: None,
+            user_id: uid.clone(),
+            scopes: openid.clone(),
+            auth_time: 10,
+            expires_at: 70,
+            used: false,
+        };
+        a.put_code("code-f-new", "f-new", &code, 10).await.unwrap();
+        b.revoke_family("f-new", 30).await.unwrap();
+        tokio::time::sleep(settle).await;
+        assert!(status(&**a, "j4", "f-new", &uid).await.revoked, "{name}: born revoked");
+
+        // A consent revoked: that client's families for that user.
+        a.grant_consent(&other, "c2", &openid, 10).await.unwrap();
+        assert!(live(status(&**a, "j5", "f3", &other).await));
+        assert!(b.revoke_consent(&other, "c2", 40).await.unwrap());
+        tokio::time::sleep(settle).await;
+        assert!(status(&**a, "j5", "f3", &other).await.revoked, "{name}: consent");
+
+        // A user disabled (a live token of another family of theirs).
+        start_family(&**a, "f4", "c1", &uid, &openid, 50).await;
+        assert!(live(status(&**a, "j6", "f4", &uid).await));
+        assert!(b.set_user_disabled(&uid, true).await.unwrap());
+        tokio::time::sleep(settle).await;
+        let seen = status(&**a, "j6", "f4", &uid).await;
+        assert!(!seen.revoked && seen.user.unwrap().disabled, "{name}: user disabled");
+        // ...and enabled again, here: at once.
+        assert!(a.set_user_disabled(&uid, false).await.unwrap());
+        assert!(live(status(&**a, "j6", "f4", &uid).await), "{name}");
+
+        // Family and consent revocations here: at once too.
+        start_family(&**a, "f5", "c1", &uid, &openid, 60).await;
+        start_family(&**a, "f6", "c2", &uid, &openid, 60).await;
+        a.grant_consent(&uid, "c2", &openid, 60).await.unwrap();
+        assert!(live(status(&**a, "j7", "f5", &uid).await));
+        assert!(live(status(&**a, "j8", "f6", &uid).await));
+        a.revoke_family("f5", 70).await.unwrap();
+        assert!(status(&**a, "j7", "f5", &uid).await.revoked, "{name}: family here");
+        assert!(a.revoke_consent(&uid, "c2", 70).await.unwrap());
+        assert!(status(&**a, "j8", "f6", &uid).await.revoked, "{name}: consent here");
+    }
+}

@@ -4,6 +4,7 @@
 
 mod client_cache;
 mod sessions;
+pub mod status_cache;
 pub mod warm;
 
 use std::str::FromStr;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use client_cache::ClientCache;
+use status_cache::StatusCache;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -58,6 +60,7 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
                 warm: warm::Warm::new(pool.clone(), 12),
                 pool,
                 clients: ClientCache::default(),
+                status: StatusCache::default(),
             }),
             sessions,
         })
@@ -83,6 +86,7 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
                 warm: warm::Warm::new(pool.clone(), 8),
                 pool,
                 clients: ClientCache::default(),
+                status: StatusCache::default(),
             }),
             sessions,
         })
@@ -176,12 +180,14 @@ pub struct SqliteStore {
     pool: SqlitePool,
     warm: warm::Warm<sqlx::Sqlite>,
     clients: ClientCache,
+    status: StatusCache,
 }
 
 pub struct PgStore {
     pool: PgPool,
     warm: warm::Warm<sqlx::Postgres>,
     clients: ClientCache,
+    status: StatusCache,
 }
 
 fn backend_err(e: sqlx::Error) -> StoreError {
@@ -489,6 +495,24 @@ macro_rules! impl_store {
             /// [`insert_err`], retiring the kept connections if one broke.
             fn sql_insert_err<'a>(&'a self, what: &'a str) -> impl FnOnce(sqlx::Error) -> StoreError + 'a {
                 move |e| insert_err(what)(self.warm.saw(e))
+            }
+
+            /// The generation to cache an access-token status under, reading the database's
+            /// `status_epoch` first when the last read is too old; `None` while another
+            /// request reads it (answer from the database, uncached).
+            async fn status_generation(&self) -> Result<Option<status_cache::Generation>, StoreError> {
+                if let Some(generation) = self.status.generation() {
+                    return Ok(Some(generation));
+                }
+                let Some(read) = self.status.start_counter_read() else {
+                    return Ok(None);
+                };
+                let n: i64 = sqlx::query_scalar("SELECT n FROM status_epoch WHERE id = 1")
+                    .fetch_one(&mut *self.warm.lease().await?)
+                    .await
+                    .map_err(self.sql_err())?;
+                read.finish(n);
+                Ok(self.status.generation())
             }
         }
 
@@ -829,7 +853,9 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(self.sql_err())?;
-                tx.commit().await.map_err(self.sql_err())
+                let committed = tx.commit().await.map_err(self.sql_err());
+                self.status.invalidate();
+                committed
             }
 
             async fn is_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
@@ -905,15 +931,16 @@ macro_rules! impl_store {
             }
 
             async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
-                sqlx::query(
+                let done = sqlx::query(
                     "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
                 )
                 .bind(jti)
                 .bind(expires_at)
                 .execute(&mut *self.warm.lease().await?)
                 .await
-                .map_err(self.sql_err())?;
-                Ok(())
+                .map_err(self.sql_err());
+                self.status.invalidate();
+                done.map(|_| ())
             }
 
             async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError> {
@@ -1001,6 +1028,14 @@ macro_rules! impl_store {
                 family_id: Option<&str>,
                 user_id: Option<&str>,
             ) -> Result<AccessTokenStatus, StoreError> {
+                // Unchanged since it was last asked, as far as writes anywhere tell
+                // (`status_cache`): no round trip.
+                let generation = self.status_generation().await?;
+                if let Some(generation) = generation {
+                    if let Some(hit) = self.status.get(jti, family_id, user_id, generation) {
+                        return Ok(hit);
+                    }
+                }
                 // One round trip: both revocation checks, and the user row when asked for
                 // (a LEFT JOIN against a one-row table, so "no such user" is still a row).
                 #[derive(sqlx::FromRow)]
@@ -1020,10 +1055,14 @@ macro_rules! impl_store {
                 .fetch_one(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_err())?;
-                Ok(AccessTokenStatus {
+                let status = AccessTokenStatus {
                     revoked: row.revoked > 0,
                     user: row.user.into_user(),
-                })
+                };
+                if let Some(generation) = generation {
+                    self.status.put(jti, family_id, user_id, generation, &status);
+                }
+                Ok(status)
             }
 
             async fn user_and_consent(
@@ -1097,8 +1136,9 @@ macro_rules! impl_store {
                     .bind(password_hash)
                     .execute(&mut *self.warm.lease().await?)
                     .await
-                    .map_err(self.sql_err())?;
-                Ok(done.rows_affected() > 0)
+                    .map_err(self.sql_err());
+                self.status.invalidate();
+                Ok(done?.rows_affected() > 0)
             }
 
             async fn consents_for_user(&self, user_id: &str) -> Result<Vec<ConsentedClient>, StoreError> {
@@ -1155,7 +1195,9 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(self.sql_err())?;
-                tx.commit().await.map_err(self.sql_err())?;
+                let committed = tx.commit().await.map_err(self.sql_err());
+                self.status.invalidate();
+                committed?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -1347,8 +1389,9 @@ macro_rules! impl_store {
                     .bind(disabled)
                     .execute(&mut *self.warm.lease().await?)
                     .await
-                    .map_err(self.sql_err())?;
-                Ok(done.rows_affected() > 0)
+                    .map_err(self.sql_err());
+                self.status.invalidate();
+                Ok(done?.rows_affected() > 0)
             }
 
             async fn set_user_admin(&self, user_id: &str, is_admin: bool) -> Result<bool, StoreError> {
@@ -1357,8 +1400,9 @@ macro_rules! impl_store {
                     .bind(is_admin)
                     .execute(&mut *self.warm.lease().await?)
                     .await
-                    .map_err(self.sql_err())?;
-                Ok(done.rows_affected() > 0)
+                    .map_err(self.sql_err());
+                self.status.invalidate();
+                Ok(done?.rows_affected() > 0)
             }
 
             async fn consents_of(&self, of: GrantsOf<'_>) -> Result<Vec<ConsentEntry>, StoreError> {
