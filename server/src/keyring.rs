@@ -4,7 +4,7 @@
 //! once a minute — so keys rotated by another instance or by `tessera keys rotate` are
 //! picked up without a restart.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
@@ -21,6 +21,10 @@ pub struct KeyRing {
     store: Arc<dyn Store>,
     current: RwLock<KeySet>,
     loaded_at: AtomicI64,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+    /// Key sets built (every key parsed) so far, the first load included.
+    builds: AtomicU64,
 }
 
 fn to_stored(r: &KeyRecord) -> anyhow::Result<StoredKey> {
@@ -46,8 +50,9 @@ fn to_record(k: &StoredKey) -> KeyRecord {
     }
 }
 
-async fn load_set(store: &dyn Store, now: i64) -> anyhow::Result<KeySet> {
-    let stored = store
+/// The keys `store` holds that are still published at `now`.
+async fn published(store: &dyn Store, now: i64) -> anyhow::Result<Vec<StoredKey>> {
+    Ok(store
         .signing_keys()
         .await?
         .iter()
@@ -55,8 +60,7 @@ async fn load_set(store: &dyn Store, now: i64) -> anyhow::Result<KeySet> {
         .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter()
         .filter(|k| k.still_published(now, MAX_TOKEN_LIFETIME))
-        .collect::<Vec<_>>();
-    KeySet::from_stored(&stored)
+        .collect())
 }
 
 impl KeyRing {
@@ -76,11 +80,13 @@ impl KeyRing {
                 .context("cannot store a new signing key")?;
             tracing::info!(kid = %key.kid, alg = alg.as_str(), "generated signing key");
         }
-        let set = load_set(store.as_ref(), now).await?;
+        let set = KeySet::from_stored(&published(store.as_ref(), now).await?)?;
         Ok(Arc::new(KeyRing {
             store,
             current: RwLock::new(set),
             loaded_at: AtomicI64::new(now),
+            reloading: tokio::sync::Mutex::new(()),
+            builds: AtomicU64::new(1),
         }))
     }
 
@@ -92,24 +98,55 @@ impl KeyRing {
         }
     }
 
-    /// Reloads if the last load is older than a minute, or when `kid` is not known here.
+    /// Reloads if the last load is older than a minute, or when `kid` is not known here
+    /// (a key rotated by another process). One reload runs at a time: for a stale set, the
+    /// requests that find one under way go on with the keys they have; for an unknown
+    /// kid, they wait for it and look again. A reload that finds the same keys keeps the
+    /// parsed set, so a stream of tokens naming made-up kids costs one light query each,
+    /// one at a time, not the parsing of every key.
     pub async fn refresh_if_needed(&self, kid: Option<&str>, now: i64) {
-        let stale = now - self.loaded_at.load(Ordering::Relaxed) >= RELOAD_EVERY;
-        let unknown = kid.is_some_and(|k| self.keys().get(k).is_none());
-        if stale || unknown {
-            if let Err(e) = self.reload(now).await {
-                tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+        if now - self.loaded_at.load(Ordering::Relaxed) >= RELOAD_EVERY {
+            if let Ok(_turn) = self.reloading.try_lock() {
+                if now - self.loaded_at.load(Ordering::Relaxed) >= RELOAD_EVERY {
+                    self.reload_logged(now).await;
+                }
             }
+        }
+        let Some(kid) = kid else {
+            return;
+        };
+        if self.keys().get(kid).is_some() {
+            return;
+        }
+        let _turn = self.reloading.lock().await;
+        if self.keys().get(kid).is_none() {
+            self.reload_logged(now).await;
         }
     }
 
+    async fn reload_logged(&self, now: i64) {
+        if let Err(e) = self.reload(now).await {
+            tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+        }
+    }
+
+    /// Reads the published keys and, if they differ from the current set, parses them.
     pub async fn reload(&self, now: i64) -> anyhow::Result<()> {
-        let set = load_set(self.store.as_ref(), now).await?;
-        if let Ok(mut current) = self.current.write() {
-            *current = set;
+        let stored = published(self.store.as_ref(), now).await?;
+        if !self.keys().is_built_from(&stored) {
+            let set = KeySet::from_stored(&stored)?;
+            self.builds.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut current) = self.current.write() {
+                *current = set;
+            }
         }
         self.loaded_at.store(now, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// How many times a key set was built (every key parsed), the first load included.
+    pub fn builds(&self) -> u64 {
+        self.builds.load(Ordering::Relaxed)
     }
 }
 

@@ -406,6 +406,17 @@ impl KeySet {
         Arc::ptr_eq(&self.keys, &other.keys)
     }
 
+    /// Whether this set is exactly `stored`: the same keys (by kid and algorithm) in the
+    /// same state (retired or not). A reload that finds nothing changed keeps the set it
+    /// has instead of parsing every key again.
+    pub fn is_built_from(&self, stored: &[StoredKey]) -> bool {
+        self.keys.len() == stored.len()
+            && stored.iter().all(|s| {
+                self.get(&s.kid)
+                    .is_some_and(|k| k.alg == s.alg && k.retired_at == s.retired_at && k.created_at == s.created_at)
+            })
+    }
+
     /// Any published key, active or retired.
     pub fn get(&self, kid: &str) -> Option<&SigningKey> {
         self.keys.iter().find(|k| k.kid == kid)

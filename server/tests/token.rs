@@ -1189,6 +1189,38 @@ async fn published_kids(base: &str) -> Vec<String> {
         .collect()
 }
 
+/// A token naming a kid nobody published makes the server look for new keys (one light
+/// query, one at a time), but not parse its keys again: made-up kids are no way to load it.
+#[tokio::test]
+async fn made_up_kids_are_refused_without_rebuilding_the_key_set() {
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    for tdb in common::databases().await {
+        let fx = fixture(&tdb.url).await;
+        let t = fx.tokens(ALL_SCOPES).await;
+        let at = t.access_token().secret().clone();
+        let builds = fx.ring.builds();
+        let forged: Vec<String> = (0..40)
+            .map(|_| {
+                let mut header = jwt_part(&at, 0);
+                header["kid"] = json!(random_id());
+                let rest = at.split_once('.').unwrap().1;
+                format!("{}.{rest}", b64(&header))
+            })
+            .collect();
+        let mut all = tokio::task::JoinSet::new();
+        for token in forged {
+            let url = format!("{}/api/resource", fx.base());
+            all.spawn(async move { http().get(url).bearer_auth(token).send().await.unwrap() });
+        }
+        while let Some(res) = all.join_next().await {
+            assert_invalid_token(res.unwrap(), "made-up kid").await;
+        }
+        assert_eq!(fx.ring.builds(), builds, "{}: keys parsed again", tdb.name);
+        // The real token still works.
+        assert_eq!(fx.resource(&at).await.status(), 200);
+    }
+}
+
 #[tokio::test]
 async fn keys_rotate_keeps_old_tokens_valid() {
     for tdb in common::databases().await {
@@ -1247,7 +1279,9 @@ async fn keys_rotate_keeps_old_tokens_valid() {
         claims.jti = random_id();
         let under_new_key = ring2.keys().sign(SigningAlg::ES256, "at+jwt", &claims).unwrap();
         assert_eq!(jwt_part(&under_new_key, 0)["kid"], new_kid("ES256").as_str());
+        let builds = fx.ring.builds();
         assert_eq!(fx.resource(&under_new_key).await.status(), 200);
+        assert_eq!(fx.ring.builds(), builds + 1, "the new keys were parsed once");
 
         // Having reloaded, it publishes old and new keys and signs with the new ones.
         let kids = published_kids(fx.base()).await;
