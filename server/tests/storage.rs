@@ -199,6 +199,41 @@ async fn sqlite_runs_in_wal_mode() {
     assert_eq!(mode, "wal");
 }
 
+/// The store's connections checkpoint the WAL every 10,000 pages, not SQLite's 1,000: after
+/// a few thousand commits the WAL file holds more than 1,000 pages (SQLite reuses the file
+/// from its start after a checkpoint, so at 1,000 it would stay near 4 MiB).
+#[tokio::test]
+async fn sqlite_checkpoints_the_wal_every_ten_thousand_pages() {
+    let tdb = common::sqlite();
+    let db = common::open(&tdb).await;
+    let s = &db.store;
+    let uid = s.create_user(new_user("wal", false), 1).await.unwrap().id;
+    s.create_client(new_client("c1", false), 1).await.unwrap();
+    start_family(&**s, "fam", "c1", &uid, &ScopeSet::parse("openid").unwrap(), 1).await;
+    let record = tessera_core::token::RefreshRecord {
+        family_id: "fam".into(),
+        client_id: "c1".into(),
+        user_id: uid.clone(),
+        scopes: ScopeSet::parse("openid").unwrap(),
+        auth_time: 1,
+        expires_at: 10_000,
+        rotated: false,
+        revoked: false,
+    };
+    let wal = std::path::PathBuf::from(tdb.url.trim_start_matches("sqlite://").split('?').next().unwrap())
+        .with_extension("db-wal");
+    let page = 4096;
+    let mut commits = 0;
+    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) <= 1200 * page && commits < 20_000 {
+        s.put_refresh_token(&tessera_core::secret::random_id(), &record, 1)
+            .await
+            .unwrap();
+        commits += 1;
+    }
+    let size = std::fs::metadata(&wal).unwrap().len();
+    assert!(size > 1200 * page, "WAL {size} bytes after {commits} commits");
+}
+
 mod oauth {
     use super::*;
     use std::sync::Arc;
