@@ -60,7 +60,6 @@ pub struct StatusCache {
     read_at: AtomicU64,
     /// A request is reading the database counter now.
     reading: AtomicBool,
-    hits: AtomicU64,
 }
 
 impl Default for StatusCache {
@@ -72,7 +71,6 @@ impl Default for StatusCache {
             epoch: Instant::now(),
             read_at: AtomicU64::new(0),
             reading: AtomicBool::new(false),
-            hits: AtomicU64::new(0),
         }
     }
 }
@@ -141,7 +139,6 @@ impl StatusCache {
         if hit.generation != generation || hit.family_id.as_deref() != family_id || hit.user_id.as_deref() != user_id {
             return None;
         }
-        self.hits.fetch_add(1, Ordering::Relaxed);
         Some(hit.status.clone())
     }
 
@@ -186,11 +183,6 @@ impl StatusCache {
     pub fn invalidate(&self) {
         self.local.fetch_add(1, Ordering::AcqRel);
     }
-
-    /// Answers served from memory so far.
-    pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
-    }
 }
 
 #[cfg(test)]
@@ -216,7 +208,6 @@ mod tests {
         let g = read_counter(&cache, 7);
         cache.put("a", None, None, g, &live());
         assert_eq!(cache.get("a", None, None, g), Some(live()));
-        assert_eq!(cache.hits(), 1);
     }
 
     #[test]
