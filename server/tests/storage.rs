@@ -42,18 +42,9 @@ async fn is_revoked(s: &dyn tessera_core::store::Store, jti: &str, family: Optio
     s.access_token_status(jti, family, None).await.unwrap().revoked
 }
 
-/// Starts a token family the way the token endpoint does: by redeeming a code for it.
-async fn start_family(
-    s: &dyn tessera_core::store::Store,
-    family: &str,
-    client: &str,
-    user_id: &str,
-    scopes: &ScopeSet,
-    now: i64,
-) {
-    use tessera_core::store::CodeRedemption;
-    use tessera_core::token::CodeRecord;
-    let record = CodeRecord {
+/// A code of `client` for `user_id`, issued at `now`, valid for 60 s, without PKCE.
+fn plain_code(client: &str, user_id: &str, scopes: &ScopeSet, now: i64) -> tessera_core::token::CodeRecord {
+    tessera_core::token::CodeRecord {
         client_id: client.into(),
         redirect_uri: RedirectUri::parse("https://app.example.com/cb").unwrap(),
         redirect_uri_in_request: true,
@@ -64,7 +55,20 @@ async fn start_family(
         auth_time: now,
         expires_at: now + 60,
         used: false,
-    };
+    }
+}
+
+/// Starts a token family the way the token endpoint does: by redeeming a code for it.
+async fn start_family(
+    s: &dyn tessera_core::store::Store,
+    family: &str,
+    client: &str,
+    user_id: &str,
+    scopes: &ScopeSet,
+    now: i64,
+) {
+    use tessera_core::store::CodeRedemption;
+    let record = plain_code(client, user_id, scopes, now);
     let code = format!("code-{family}");
     s.put_code(&code, family, &record, now).await.unwrap();
     let redeemed = s.redeem_code(&code, now).await.unwrap();
@@ -210,16 +214,7 @@ async fn sqlite_checkpoints_the_wal_every_ten_thousand_pages() {
     let uid = s.create_user(new_user("wal", false), 1).await.unwrap().id;
     s.create_client(new_client("c1", false), 1).await.unwrap();
     start_family(&**s, "fam", "c1", &uid, &ScopeSet::parse("openid").unwrap(), 1).await;
-    let record = tessera_core::token::RefreshRecord {
-        family_id: "fam".into(),
-        client_id: "c1".into(),
-        user_id: uid.clone(),
-        scopes: ScopeSet::parse("openid").unwrap(),
-        auth_time: 1,
-        expires_at: 10_000,
-        rotated: false,
-        revoked: false,
-    };
+    let record = account::refresh(&uid, "c1", "fam");
     let wal = std::path::PathBuf::from(tdb.url.trim_start_matches("sqlite://").split('?').next().unwrap())
         .with_extension("db-wal");
     let page = 4096;
@@ -561,7 +556,7 @@ mod account {
     use tessera_core::throttle::{PER_ACCOUNT, PER_ADDRESS};
     use tessera_core::token::RefreshRecord;
 
-    fn refresh(uid: &str, client: &str, family: &str) -> RefreshRecord {
+    pub(super) fn refresh(uid: &str, client: &str, family: &str) -> RefreshRecord {
         RefreshRecord {
             family_id: family.into(),
             client_id: client.into(),
@@ -1160,18 +1155,7 @@ async fn cached_token_status_follows_revocations_here_at_once_and_elsewhere_with
 
         // A family created revoked (its code replayed before the first exchange finished).
         assert!(live(status(&**a, "j4", "f-new", &uid).await));
-        let code = tessera_core::token::CodeRecord {
-            client_id: "c1".into(),
-            redirect_uri: RedirectUri::parse("https://app.example.com/cb").unwrap(),
-            redirect_uri_in_request: true,
-            pkce: None,
-            nonce: None,
-            user_id: uid.clone(),
-            scopes: openid.clone(),
-            auth_time: 10,
-            expires_at: 70,
-            used: false,
-        };
+        let code = plain_code("c1", &uid, &openid, 10);
         a.put_code("code-f-new", "f-new", &code, 10).await.unwrap();
         b.revoke_family("f-new", 30).await.unwrap();
         tokio::time::sleep(settle).await;
