@@ -1004,6 +1004,50 @@ async fn introspection() {
 }
 
 #[tokio::test]
+async fn deleting_a_client_ends_its_tokens() {
+    async fn own_token(client: &OidcClient) -> AccessToken {
+        client
+            .exchange_client_credentials()
+            .add_scope(Scope::new("api".into()))
+            .request_async(&http())
+            .await
+            .unwrap()
+            .access_token()
+            .clone()
+    }
+    async fn active(by: &OidcClient, token: &AccessToken) -> bool {
+        by.introspect(token).request_async(&http()).await.unwrap().active()
+    }
+    for tdb in common::databases().await {
+        let fx = fixture(&tdb.url).await;
+        let user_tokens = fx.tokens(ALL_SCOPES).await;
+        let access = user_tokens.access_token();
+        let conf_own = own_token(&fx.conf_client()).await;
+        let other = oauth(fx.base(), &fx.other.0, Some(&fx.other.1));
+        let other_own = own_token(&other).await;
+        assert_eq!(fx.resource(access.secret()).await.status(), 200, "{}", tdb.name);
+        assert!(active(&other, access).await && active(&other, &conf_own).await);
+
+        assert!(fx.server.db.store.delete_client(&fx.conf.0).await.unwrap());
+
+        // Its user's token (the grant went with the client) and its own token: both dead
+        // at the resource, at userinfo and to introspection.
+        assert_invalid_token(fx.resource(access.secret()).await, "user token of a deleted client").await;
+        let res = http()
+            .get(format!("{}/userinfo", fx.base()))
+            .bearer_auth(access.secret())
+            .send()
+            .await
+            .unwrap();
+        assert_invalid_token(res, "userinfo").await;
+        assert!(!active(&other, access).await, "{}", tdb.name);
+        assert!(!active(&other, &conf_own).await, "{}", tdb.name);
+        // Another client's token is untouched.
+        assert!(active(&other, &other_own).await, "{}", tdb.name);
+    }
+}
+
+#[tokio::test]
 async fn bearer_token_refusals_at_the_resource() {
     for tdb in common::databases().await {
         let fx = fixture(&tdb.url).await;

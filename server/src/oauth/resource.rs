@@ -87,6 +87,18 @@ pub(crate) async fn authorize_bearer(
     if status.revoked {
         return Err(invalid_token("revoked"));
     }
+    // A client's tokens end with it: deleting a client (admin console, CLI) takes its
+    // grants with it, and its own client_credentials tokens have no grant to look at.
+    // Within the client cache's few seconds when deleted by another process.
+    if !state
+        .db
+        .store
+        .client_exists(&claims.client_id)
+        .await
+        .map_err(server_error)?
+    {
+        return Err(invalid_token("client deleted"));
+    }
     // A token without a family is a client's own (client_credentials): no user behind it.
     if claims.gid.is_none() {
         return Ok((claims, None));

@@ -34,6 +34,13 @@ impl ClientCache {
         (at.elapsed() < TTL).then(|| client.clone())
     }
 
+    /// Whether `client_id` is cached and fresh, without copying it.
+    pub fn contains(&self, client_id: &str) -> bool {
+        self.entries
+            .read()
+            .is_ok_and(|entries| entries.get(client_id).is_some_and(|(at, _)| at.elapsed() < TTL))
+    }
+
     /// Where a database read starts: pass the result to [`Self::put`].
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -93,8 +100,10 @@ mod tests {
         assert!(cache.get("c1").is_none());
         cache.put(&client("c1", "one"), cache.generation());
         assert_eq!(cache.get("c1").unwrap().name, "one");
+        assert!(cache.contains("c1") && !cache.contains("c2"));
         cache.forget("c1");
         assert!(cache.get("c1").is_none());
+        assert!(!cache.contains("c1"));
     }
 
     #[test]

@@ -648,6 +648,10 @@ macro_rules! impl_store {
                 Ok(client)
             }
 
+            async fn client_exists(&self, client_id: &str) -> Result<bool, StoreError> {
+                Ok(self.clients.contains(client_id) || self.client_by_id(client_id).await?.is_some())
+            }
+
             async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
                 let rows: Vec<ClientRow> = sqlx::query_as(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id"
