@@ -19,8 +19,9 @@ use oauth2::basic::{
 };
 use oauth2::{
     AccessToken, AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    IntrospectionUrl, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationUrl,
-    Scope, StandardRevocableToken, StandardTokenResponse, TokenIntrospectionResponse, TokenResponse, TokenUrl,
+    IntrospectionUrl, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    RevocationErrorResponseType, RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenIntrospectionResponse, TokenResponse, TokenUrl,
 };
 use reqwest::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
 use serde::{Deserialize, Serialize};
@@ -857,12 +858,10 @@ async fn revocation() {
             .unwrap_err();
         assert_eq!(oauth_error(e), BasicErrorResponseType::InvalidGrant, "{}", tdb.name);
 
-        // §2.2: unknown, garbage or someone else's token: 200, nothing happens.
+        // §2.2: an unknown or garbage token: 200, nothing happens.
         let mine = fx.tokens(ALL_SCOPES).await;
         let other = oauth(fx.base(), &fx.other.0, Some(&fx.other.1));
         for token in [
-            StandardRevocableToken::AccessToken(mine.access_token().clone()),
-            StandardRevocableToken::RefreshToken(mine.refresh_token().unwrap().clone()),
             StandardRevocableToken::AccessToken(AccessToken::new("a.b.c".into())),
             StandardRevocableToken::RefreshToken(RefreshToken::new("unknown".into())),
         ] {
@@ -873,6 +872,36 @@ async fn revocation() {
                 .await
                 .unwrap();
         }
+        // §2.1: another client's valid token: refused (400 invalid_request), nothing revoked.
+        for token in [
+            StandardRevocableToken::AccessToken(mine.access_token().clone()),
+            StandardRevocableToken::RefreshToken(mine.refresh_token().unwrap().clone()),
+        ] {
+            let e = other
+                .revoke_token(token)
+                .unwrap()
+                .request_async(&loopback)
+                .await
+                .unwrap_err();
+            let RequestTokenError::ServerResponse(r) = e else {
+                panic!("{}: expected an error response, got {e:?}", tdb.name)
+            };
+            assert_eq!(
+                r.error(),
+                &RevocationErrorResponseType::Basic(BasicErrorResponseType::InvalidRequest)
+            );
+        }
+        // A public client, which anyone can name, is not told: 200, nothing revoked.
+        let res = http()
+            .post(format!("{}/revoke", fx.base()))
+            .form(&[
+                ("client_id", fx.public.as_str()),
+                ("token", mine.access_token().secret()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", tdb.name);
         assert_eq!(fx.resource(mine.access_token().secret()).await.status(), 200);
         client
             .exchange_refresh_token(mine.refresh_token().unwrap())

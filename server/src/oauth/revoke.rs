@@ -41,8 +41,8 @@ async fn revoke_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i
     if !token.contains('.') {
         return revoke_refresh_token(state, &client, token, now).await;
     }
-    // RFC 7009 §2.2: an invalid token (bad signature, expired, someone else's) needs no
-    // revocation and gets the same 200. An expired token is already dead.
+    // RFC 7009 §2.2: an invalid token (bad signature, expired) needs no revocation and
+    // gets the same 200. An expired token is already dead.
     match verify_access_token(state, token, None, now).await {
         Ok(claims) if claims.client_id == client.client_id => state
             .db
@@ -50,10 +50,7 @@ async fn revoke_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i
             .revoke_access_token(&claims.jti, claims.exp)
             .await
             .map_err(server_error),
-        Ok(_) => {
-            tracing::info!(client_id = %client.client_id, "revocation of another client's access token ignored");
-            Ok(())
-        }
+        Ok(_) => not_yours(&client, "access token"),
         Err(e) => {
             tracing::debug!(error = %e, "revocation of an invalid access token ignored");
             Ok(())
@@ -68,10 +65,19 @@ async fn revoke_refresh_token(state: &AppState, client: &Client, token: &str, no
         Some(record) if record.client_id == client.client_id => {
             store.revoke_family(&record.family_id, now).await.map_err(server_error)
         }
-        Some(_) => {
-            tracing::info!(client_id = %client.client_id, "revocation of another client's refresh token ignored");
-            Ok(())
-        }
+        Some(_) => not_yours(client, "refresh token"),
         None => Ok(()),
     }
+}
+
+/// A valid token issued to another client. RFC 7009 §2.1: the request is refused and the
+/// client told (400 invalid_request). A public client, which anyone can claim to be, gets
+/// the 200 of an unknown token instead, so that it cannot learn which tokens are valid.
+fn not_yours(client: &Client, kind: &str) -> Result<(), OAuthError> {
+    tracing::info!(client_id = %client.client_id, "revocation of another client's {kind} refused");
+    if client.is_public {
+        return Ok(());
+    }
+    Err(OAuthError::invalid_request("the token was not issued to this client")
+        .with_detail(format!("another client's {kind}")))
 }
