@@ -109,10 +109,15 @@ impl StatusCache {
         if read_at == 0 || self.micros().saturating_sub(read_at) >= POLL.as_micros() as u64 {
             return None;
         }
-        Some(Generation {
+        Some(self.counters())
+    }
+
+    /// Both counters as they are now.
+    fn counters(&self) -> Generation {
+        Generation {
             db: self.db.load(Ordering::Acquire),
             local: self.local.load(Ordering::Acquire),
-        })
+        }
     }
 
     /// The right to read the database counter now, unless another request is at it.
@@ -155,11 +160,7 @@ impl StatusCache {
             return;
         };
         // Something was written while the query ran: the answer may be from before it.
-        let now = Generation {
-            db: self.db.load(Ordering::Acquire),
-            local: self.local.load(Ordering::Acquire),
-        };
-        if now != generation {
+        if self.counters() != generation {
             return;
         }
         if entries.len() >= MAX_ENTRIES {
