@@ -958,20 +958,20 @@ macro_rules! impl_store {
                 // waits behind a long write; expired rows are the oldest, found first.
                 const BATCH: u64 = 500;
                 let old = now.saturating_sub(grace);
-                let steps: [(&str, i64); 7] = [
+                let steps: [(String, i64); 7] = [
                     (
-                        "DELETE FROM revoked_access_tokens WHERE jti IN \
-                         (SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT 500)",
+                        format!("DELETE FROM revoked_access_tokens WHERE jti IN \
+                         (SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT {BATCH})"),
                         now,
                     ),
                     (
-                        "DELETE FROM auth_codes WHERE code_hash IN \
-                         (SELECT code_hash FROM auth_codes WHERE expires_at < $1 LIMIT 500)",
+                        format!("DELETE FROM auth_codes WHERE code_hash IN \
+                         (SELECT code_hash FROM auth_codes WHERE expires_at < $1 LIMIT {BATCH})"),
                         old,
                     ),
                     (
-                        "DELETE FROM refresh_tokens WHERE token_hash IN \
-                         (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT 500)",
+                        format!("DELETE FROM refresh_tokens WHERE token_hash IN \
+                         (SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT {BATCH})"),
                         old,
                     ),
                     // A revoked family's refresh tokens first (the foreign key would cascade,
@@ -980,31 +980,31 @@ macro_rules! impl_store {
                     // and gone in the step above, give or take its 60 s; should that spent
                     // code be replayed, revoking a family that no longer exists still works.
                     (
-                        "DELETE FROM refresh_tokens WHERE token_hash IN \
+                        format!("DELETE FROM refresh_tokens WHERE token_hash IN \
                          (SELECT r.token_hash FROM refresh_tokens r JOIN token_families f \
-                          ON f.family_id = r.family_id WHERE f.revoked_at < $1 LIMIT 500)",
+                          ON f.family_id = r.family_id WHERE f.revoked_at < $1 LIMIT {BATCH})"),
                         old,
                     ),
                     (
-                        "DELETE FROM token_families WHERE family_id IN \
+                        format!("DELETE FROM token_families WHERE family_id IN \
                          (SELECT f.family_id FROM token_families f WHERE \
                           (f.revoked_at < $1 OR (f.created_at < $1 \
                            AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = f.family_id))) \
-                          LIMIT 500)",
+                          LIMIT {BATCH})"),
                         old,
                     ),
                     // Not grants, not counted: authorization requests an hour past their
                     // expiry, and login-failure counters nobody has touched for a day and
                     // that block nothing (a counter that old starts over anyway).
                     (
-                        "DELETE FROM auth_requests WHERE id_hash IN \
-                         (SELECT id_hash FROM auth_requests WHERE expires_at < $1 LIMIT 500)",
+                        format!("DELETE FROM auth_requests WHERE id_hash IN \
+                         (SELECT id_hash FROM auth_requests WHERE expires_at < $1 LIMIT {BATCH})"),
                         now.saturating_sub(3600),
                     ),
                     (
-                        "DELETE FROM login_failures WHERE key IN \
+                        format!("DELETE FROM login_failures WHERE key IN \
                          (SELECT key FROM login_failures WHERE window_start < $1 \
-                          AND COALESCE(blocked_until, 0) < $1 + 86400 LIMIT 500)",
+                          AND COALESCE(blocked_until, 0) < $1 + 86400 LIMIT {BATCH})"),
                         now.saturating_sub(86_400),
                     ),
                 ];
