@@ -183,7 +183,7 @@ pub enum CodeRedemption {
 }
 
 /// What [`OAuthStore::purge_expired`] deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Purged {
     pub codes: u64,
     pub refresh_tokens: u64,

@@ -229,15 +229,7 @@ async fn purge(db_url: &str) -> anyhow::Result<()> {
         .store
         .purge_expired(crate::now(), crate::keyring::MAX_TOKEN_LIFETIME)
         .await?;
-    println!(
-        "{}",
-        json!({ "purged": {
-            "codes": p.codes,
-            "refresh_tokens": p.refresh_tokens,
-            "families": p.families,
-            "revoked_access_tokens": p.revoked_access_tokens,
-        } })
-    );
+    println!("{}", json!({ "purged": p }));
     Ok(())
 }
 
