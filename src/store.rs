@@ -30,6 +30,9 @@ pub struct User {
     pub is_admin: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// Bumped each time the password is set: a browser session that signed in under an
+    /// older epoch no longer speaks for this user.
+    pub password_epoch: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -322,8 +325,9 @@ pub struct ConsentedClient {
 /// (policy in [`crate::throttle`]).
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Replaces the user's Argon2id hash; false if there is no such user.
-    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<bool, StoreError>;
+    /// Replaces the user's Argon2id hash and bumps their password epoch, which signs out
+    /// every session signed in before. The new epoch; `None` if there is no such user.
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<Option<i64>, StoreError>;
     /// Every client the user has consented to, by client name.
     async fn consents_for_user(&self, user_id: &str) -> Result<Vec<ConsentedClient>, StoreError>;
     /// Forgets the consent and revokes every token family of this user and client (their

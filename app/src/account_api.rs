@@ -123,9 +123,14 @@ pub async fn change_password(
         }
         Err(e) => return Err(ServerFnError::new(e.to_string())),
     };
-    ctx.store.set_password(&user.id, &hash).await.map_err(store_err)?;
+    let Some(epoch) = ctx.store.set_password(&user.id, &hash).await.map_err(store_err)? else {
+        leptos_axum::redirect(&server::login_url("/account", "", None));
+        return Ok(());
+    };
     ctx.store.clear_login_failures(&key).await.map_err(store_err)?;
-    // A new session id, so a session id captured before the change is worth nothing.
+    // The user's other sessions are signed out by the new epoch; this one stays, under a
+    // new session id, so a session id captured before the change is worth nothing.
+    server::keep_signed_in(&session, epoch).await?;
     session
         .cycle_id()
         .await

@@ -638,14 +638,19 @@ pub async fn admin_reset_password(csrf: String, user_id: String, password: Strin
             .await;
     }
     let hash = ssr::hash(password).await?;
-    if !a
+    let Some(epoch) = a
         .ctx
         .store
         .set_password(&user_id, &hash)
         .await
         .map_err(ssr::store_err)?
-    {
+    else {
         return a.notice("/admin/users", "That user no longer exists.").await;
+    };
+    // The user's sessions are signed out by the new epoch; an administrator resetting
+    // their own password keeps this one.
+    if user_id == a.user.id {
+        crate::server::keep_signed_in(&a.session, epoch).await?;
     }
     tracing::info!(admin = %a.user.id, user = %user_id, "password reset by an administrator");
     a.notice(&back, "The password was reset.").await
@@ -780,7 +785,8 @@ mod ssr {
     enum Who {
         Nobody,
         NotAdmin,
-        Admin(Admin),
+        // Boxed: an `Admin` is ~200 bytes, the other variants none.
+        Admin(Box<Admin>),
     }
 
     async fn who() -> Result<Who, ServerFnError> {
@@ -790,12 +796,12 @@ mod ssr {
         Ok(match server::current_user(&ctx, &session).await? {
             None => Who::Nobody,
             Some(u) if !u.is_admin => Who::NotAdmin,
-            Some(user) => Who::Admin(Admin {
+            Some(user) => Who::Admin(Box::new(Admin {
                 ctx,
                 session,
                 user,
                 csrf,
-            }),
+            })),
         })
     }
 
@@ -806,7 +812,7 @@ mod ssr {
             Who::NotAdmin => Ok(Err(Gate::Forbidden)),
             Who::Admin(a) => {
                 let flash = a.session.remove::<Flash>(FLASH_KEY).await.map_err(session_err)?;
-                Ok(Ok((a, flash.unwrap_or_default())))
+                Ok(Ok((*a, flash.unwrap_or_default())))
             }
         }
     }
@@ -828,7 +834,7 @@ mod ssr {
             }
             Who::Admin(a) => {
                 if server::csrf_ok(&a.session, csrf).await {
-                    Ok(Some(a))
+                    Ok(Some(*a))
                 } else {
                     a.form_error(back, "Your session expired. Please try again.").await?;
                     Ok(None)

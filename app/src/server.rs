@@ -15,6 +15,8 @@ pub const USER_ID_KEY: &str = "user_id";
 /// OIDC Core §2 `auth_time`: when this session's user last entered their password.
 pub const AUTH_TIME_KEY: &str = "auth_time";
 pub const CSRF_KEY: &str = "csrf";
+/// The user's password epoch when this session signed in ([`User::password_epoch`]).
+pub const PASSWORD_EPOCH_KEY: &str = "password_epoch";
 
 /// Provided by the server to every page render and server function.
 #[derive(Clone)]
@@ -56,6 +58,8 @@ pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
     }
 }
 
+/// The signed-in user: the session's user, if they still exist, are enabled and have not
+/// changed their password since this session signed in.
 pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Option<User>, ServerFnError> {
     let Some(id) = session.get::<String>(USER_ID_KEY).await.map_err(session_err)? else {
         return Ok(None);
@@ -65,7 +69,31 @@ pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Opti
         .user_by_id(&id)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(user.filter(|u| !u.disabled))
+    let epoch = signed_in_epoch(session).await?;
+    Ok(user.filter(|u| speaks_for(u, epoch)))
+}
+
+/// The password epoch this session signed in under. Sessions from before epochs existed
+/// carry none and count as 0, the epoch of a password never changed since.
+pub async fn signed_in_epoch(session: &Session) -> Result<i64, ServerFnError> {
+    Ok(session
+        .get::<i64>(PASSWORD_EPOCH_KEY)
+        .await
+        .map_err(session_err)?
+        .unwrap_or(0))
+}
+
+/// Whether a session signed in under `epoch` still speaks for `user`: the account is
+/// enabled and its password has not been set since (OWASP ASVS 3.3.3: a password change
+/// ends the user's other sessions).
+pub fn speaks_for(user: &User, epoch: i64) -> bool {
+    !user.disabled && user.password_epoch == epoch
+}
+
+/// After this session changed its own user's password: it stays signed in, under the new
+/// epoch, while every other session of that user is signed out.
+pub async fn keep_signed_in(session: &Session, epoch: i64) -> Result<(), ServerFnError> {
+    session.insert(PASSWORD_EPOCH_KEY, epoch).await.map_err(session_err)
 }
 
 /// Runs Argon2id work (19 MiB and tens of milliseconds each) on the blocking pool, at most
@@ -148,6 +176,10 @@ pub async fn sign_in(session: &Session, user: &User) -> Result<(), ServerFnError
     session.cycle_id().await.map_err(session_err)?;
     session.insert(USER_ID_KEY, &user.id).await.map_err(session_err)?;
     session.insert(AUTH_TIME_KEY, now()).await.map_err(session_err)?;
+    session
+        .insert(PASSWORD_EPOCH_KEY, user.password_epoch)
+        .await
+        .map_err(session_err)?;
     Ok(())
 }
 

@@ -219,11 +219,33 @@ async fn account_page_needs_a_session_and_changes_the_password() {
             .unwrap();
         assert_eq!(res.headers()[LOCATION], "/account?pw=expired");
 
+        // Rui is also signed in elsewhere; the change signs that session out.
+        common::add_web_client(&server, "openid").await;
+        let authorize = common::authorize_path("openid");
+        let elsewhere = common::browser();
+        assert_eq!(sign_in(&elsewhere, &server, "rui", "rui-password").await, "/");
+        assert!(signed_in(&elsewhere, &server).await);
+        let res = page(&elsewhere, &server, &authorize).await;
+        assert!(res.headers()[LOCATION].to_str().unwrap().starts_with("/consent"));
         assert_eq!(
             change("rui-password", "rui-new-pass", "rui-new-pass").await,
             "/account?pw=changed"
         );
         assert!(signed_in(&browser, &server).await, "{}: still signed in", tdb.name);
+        assert!(text(&browser, &server, "/account?pw=changed")
+            .await
+            .contains("You were signed out everywhere else."));
+        assert!(
+            !signed_in(&elsewhere, &server).await,
+            "{}: the other session was signed out",
+            tdb.name
+        );
+        let res = page(&elsewhere, &server, "/account").await;
+        assert_eq!(res.headers()[LOCATION], "/login?next=/account");
+        // Nor does /authorize take the old session's word for who is signed in.
+        let res = page(&elsewhere, &server, &authorize).await;
+        let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(location.starts_with("/login"), "{}: {location}", tdb.name);
         let fresh = common::browser();
         assert_eq!(
             sign_in(&fresh, &server, "rui", "rui-password").await,

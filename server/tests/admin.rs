@@ -457,7 +457,11 @@ async fn users_are_created_disabled_and_made_admin() {
         )
         .await;
 
-        // Reset password, then admin rights: Zoe gets into the console.
+        // Reset password, then admin rights: Zoe gets into the console. A session Zoe
+        // signed in before the reset is signed out by it.
+        let zoe_before = common::browser();
+        assert_eq!(sign_in(&zoe_before, &server, "zoe", "zoe-password").await, "/");
+        assert_eq!(page(&zoe_before, &server, "/account").await.status(), 200);
         let location = post_form(
             &admin,
             &server,
@@ -485,6 +489,16 @@ async fn users_are_created_disabled_and_made_admin() {
             &[("user_id", &zoe.id), ("admin", "true")],
         )
         .await;
+        let res = page(&zoe_before, &server, "/account").await;
+        assert_eq!(
+            (
+                res.status().as_u16(),
+                res.headers().get(LOCATION).and_then(|l| l.to_str().ok())
+            ),
+            (302, Some("/login?next=/account")),
+            "{}: the reset ended Zoe's earlier session",
+            tdb.name
+        );
         let zoe_browser = common::browser();
         assert_eq!(sign_in(&zoe_browser, &server, "zoe", "zoe-new-password").await, "/");
         assert_eq!(
@@ -497,6 +511,24 @@ async fn users_are_created_disabled_and_made_admin() {
         // An admin cannot lock themselves out.
         let root = store.credentials_by_username("root").await.unwrap().unwrap().0;
         let own = format!("/admin/users/{}", root.id);
+        // Resetting their own password keeps the admin's session and ends their others.
+        let root_elsewhere = common::browser();
+        assert_eq!(sign_in(&root_elsewhere, &server, "root", "root-password").await, "/");
+        post_form(
+            &admin,
+            &server,
+            &own,
+            "/ui/admin/users/password",
+            &[("user_id", &root.id), ("password", "root-new-password")],
+        )
+        .await;
+        assert_eq!(
+            page(&admin, &server, "/admin/users").await.status(),
+            200,
+            "{}",
+            tdb.name
+        );
+        assert_eq!(page(&root_elsewhere, &server, "/admin/users").await.status(), 302);
         post_form(
             &admin,
             &server,

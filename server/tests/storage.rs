@@ -643,17 +643,24 @@ mod account {
     }
 
     #[tokio::test]
-    async fn set_password_replaces_the_hash() {
+    async fn set_password_replaces_the_hash_and_bumps_the_epoch() {
         for tdb in common::databases().await {
             let db = common::open(&tdb).await;
             let s = &db.store;
             let pat = s.create_user(new_user("pat", false), 1).await.unwrap();
+            assert_eq!(pat.password_epoch, 0);
             let hash = hash_password("a-new-password").unwrap();
-            assert!(s.set_password(&pat.id, &hash).await.unwrap());
-            let (_, stored) = s.credentials_by_username("pat").await.unwrap().unwrap();
+            assert_eq!(s.set_password(&pat.id, &hash).await.unwrap(), Some(1), "{}", tdb.name);
+            let (user, stored) = s.credentials_by_username("pat").await.unwrap().unwrap();
             assert!(verify_password("a-new-password", &stored), "{}", tdb.name);
             assert!(!verify_password("password-123", &stored));
-            assert!(!s.set_password("nobody", &hash).await.unwrap());
+            assert_eq!(user.password_epoch, 1);
+            // Every read of the user carries the epoch sessions are checked against.
+            assert_eq!(s.set_password(&pat.id, &hash).await.unwrap(), Some(2));
+            assert_eq!(s.user_by_id(&pat.id).await.unwrap().unwrap().password_epoch, 2);
+            let (joined, _) = s.user_and_consent(&pat.id, "no-client").await.unwrap().unwrap();
+            assert_eq!(joined.password_epoch, 2, "{}", tdb.name);
+            assert_eq!(s.set_password("nobody", &hash).await.unwrap(), None);
         }
     }
 

@@ -12,7 +12,7 @@ use crate::account_api::{account_info, my_apps, AccountView, AppView};
 /// the message belongs to, or "form" for the whole form.
 fn password_message(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
-        "changed" => ("ok", "Your password was changed."),
+        "changed" => ("ok", "Your password was changed. You were signed out everywhere else."),
         "current" => ("current", "That is not your current password."),
         "mismatch" => ("confirm", "The two new passwords do not match."),
         "short" => ("new", "Use at least 8 characters."),

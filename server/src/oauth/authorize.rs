@@ -19,7 +19,7 @@ use super::response::{error_page, server_error};
 use crate::web::AppState;
 
 /// Session keys shared with the UI's sign-in (`tessera_app::server`).
-use tessera_app::server::{AUTH_TIME_KEY, USER_ID_KEY};
+use tessera_app::server::{signed_in_epoch, speaks_for, AUTH_TIME_KEY, USER_ID_KEY};
 
 fn found(location: &str) -> Response {
     match HeaderValue::from_str(location) {
@@ -130,7 +130,8 @@ pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Q
     }
 }
 
-/// The signed-in user, if the session has one who still exists and is enabled, and what
+/// The signed-in user, if the session has one who still exists, is enabled and has not
+/// changed their password since this session signed in, and what
 /// they allowed `client_id` before (one round trip for both).
 async fn authentication(
     state: &AppState,
@@ -142,6 +143,7 @@ async fn authentication(
     let (Some(user_id), Some(auth_time)) = (user_id, auth_time) else {
         return Ok((None, None));
     };
+    let epoch = signed_in_epoch(session).await.map_err(server_error)?;
     match state
         .db
         .store
@@ -149,7 +151,7 @@ async fn authentication(
         .await
         .map_err(server_error)?
     {
-        Some((user, consent)) if !user.disabled => Ok((
+        Some((user, consent)) if speaks_for(&user, epoch) => Ok((
             Some(Authentication {
                 user_id: user.id,
                 auth_time,

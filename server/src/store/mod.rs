@@ -217,6 +217,7 @@ struct UserRow {
     is_admin: bool,
     disabled: bool,
     created_at: i64,
+    password_epoch: i64,
 }
 
 impl From<UserRow> for User {
@@ -229,6 +230,7 @@ impl From<UserRow> for User {
             is_admin: r.is_admin,
             disabled: r.disabled,
             created_at: r.created_at,
+            password_epoch: r.password_epoch,
         }
     }
 }
@@ -243,6 +245,7 @@ struct JoinedUserRow {
     u_is_admin: Option<bool>,
     u_disabled: Option<bool>,
     u_created_at: Option<i64>,
+    u_password_epoch: Option<i64>,
 }
 
 impl JoinedUserRow {
@@ -253,16 +256,20 @@ impl JoinedUserRow {
             self.u_is_admin,
             self.u_disabled,
             self.u_created_at,
+            self.u_password_epoch,
         ) {
-            (Some(id), Some(username), Some(is_admin), Some(disabled), Some(created_at)) => Some(User {
-                id,
-                username,
-                email: self.u_email,
-                name: self.u_name,
-                is_admin,
-                disabled,
-                created_at,
-            }),
+            (Some(id), Some(username), Some(is_admin), Some(disabled), Some(created_at), Some(password_epoch)) => {
+                Some(User {
+                    id,
+                    username,
+                    email: self.u_email,
+                    name: self.u_name,
+                    is_admin,
+                    disabled,
+                    created_at,
+                    password_epoch,
+                })
+            }
             _ => None,
         }
     }
@@ -412,7 +419,7 @@ struct KeyRow {
     retired_at: Option<i64>,
 }
 
-const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at";
+const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at, password_epoch";
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
      description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg";
 const CODE_COLUMNS: &str = "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \
@@ -421,7 +428,8 @@ const CODE_COLUMNS: &str = "family_id, client_id, user_id, redirect_uri, redirec
 macro_rules! joined_user_columns {
     () => {
         "u.id AS u_id, u.username AS u_username, u.email AS u_email, u.name AS u_name, \
-         u.is_admin AS u_is_admin, u.disabled AS u_disabled, u.created_at AS u_created_at"
+         u.is_admin AS u_is_admin, u.disabled AS u_disabled, u.created_at AS u_created_at, \
+         u.password_epoch AS u_password_epoch"
     };
 }
 const JOINED_USER_COLUMNS: &str = joined_user_columns!();
@@ -548,6 +556,7 @@ macro_rules! impl_store {
                     is_admin: user.is_admin,
                     disabled: false,
                     created_at: now,
+                    password_epoch: 0,
                 })
             }
 
@@ -1088,7 +1097,7 @@ macro_rules! impl_store {
                     granted_at: Option<i64>,
                 }
                 let row: Option<Row> = sqlx::query_as(
-                    "SELECT u.id, u.username, u.email, u.name, u.is_admin, u.disabled, u.created_at, \
+                    "SELECT u.id, u.username, u.email, u.name, u.is_admin, u.disabled, u.created_at, u.password_epoch, \
                      c.scopes AS consent_scopes, c.granted_at \
                      FROM users u LEFT JOIN consents c ON c.user_id = u.id AND c.client_id = $2 WHERE u.id = $1",
                 )
@@ -1140,15 +1149,18 @@ macro_rules! impl_store {
 
         #[async_trait]
         impl AccountStore for $store {
-            async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-                    .bind(user_id)
-                    .bind(password_hash)
-                    .execute(&mut *self.warm.lease().await?)
-                    .await
-                    .map_err(self.sql_err());
+            async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<Option<i64>, StoreError> {
+                let epoch = sqlx::query_scalar(
+                    "UPDATE users SET password_hash = $2, password_epoch = password_epoch + 1 WHERE id = $1 \
+                     RETURNING password_epoch",
+                )
+                .bind(user_id)
+                .bind(password_hash)
+                .fetch_optional(&mut *self.warm.lease().await?)
+                .await
+                .map_err(self.sql_err());
                 self.status.invalidate();
-                Ok(done?.rows_affected() > 0)
+                epoch
             }
 
             async fn consents_for_user(&self, user_id: &str) -> Result<Vec<ConsentedClient>, StoreError> {
