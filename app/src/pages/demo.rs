@@ -23,7 +23,11 @@ fn arrow_class(from: usize, to: usize) -> String {
     format!("arrow lanes-{lo}-{hi} {dir}")
 }
 
-fn messages_view(messages: Vec<Message>) -> impl IntoView {
+// Each section of this page is type-erased (`AnyView`): nested as one static type, the
+// page overflowed rustc's recursion limit in a release build without `--cfg
+// erase_components` (Tessera's builds all set it, `.cargo/config.toml`; `cargo leptos build
+// --release` does not).
+fn messages_view(messages: Vec<Message>) -> AnyView {
     messages
         .into_iter()
         .map(|m| {
@@ -49,9 +53,10 @@ fn messages_view(messages: Vec<Message>) -> impl IntoView {
             }
         })
         .collect_view()
+        .into_any()
 }
 
-fn step_body(record: StepRecord) -> impl IntoView {
+fn step_body(record: StepRecord) -> AnyView {
     let has_messages = !record.messages.is_empty();
     let open = record.status == StepStatus::Error;
     view! {
@@ -63,9 +68,10 @@ fn step_body(record: StepRecord) -> impl IntoView {
             </details>
         })}
     }
+    .into_any()
 }
 
-fn diagram(run: Option<DemoRun>) -> impl IntoView {
+fn diagram(run: Option<DemoRun>) -> AnyView {
     let records: Vec<StepRecord> = run.map(|r| r.steps).unwrap_or_default();
     view! {
         <div class="flow" role="list" aria-label="The steps of the authorization code flow">
@@ -96,9 +102,10 @@ fn diagram(run: Option<DemoRun>) -> impl IntoView {
             }).collect_view()}
         </div>
     }
+    .into_any()
 }
 
-fn options_form(csrf: String, options: DemoOptions) -> impl IntoView {
+fn options_form(csrf: String, options: DemoOptions) -> AnyView {
     view! {
         <form method="post" action="/demo/start" class="demo-options">
             <input type="hidden" name="csrf" value=csrf/>
@@ -126,9 +133,10 @@ fn options_form(csrf: String, options: DemoOptions) -> impl IntoView {
             <button type="submit" class="button" data-testid="demo-start">"Start"</button>
         </form>
     }
+    .into_any()
 }
 
-fn after_view(csrf: String, run: &DemoRun) -> impl IntoView {
+fn after_view(csrf: String, run: &DemoRun) -> AnyView {
     let post = move |action: &'static str, label: &'static str, enabled: bool, testid: &'static str| {
         let csrf = csrf.clone();
         view! {
@@ -161,6 +169,7 @@ fn after_view(csrf: String, run: &DemoRun) -> impl IntoView {
             </ol>
         })}
     }
+    .into_any()
 }
 
 fn error_text(code: &str) -> &'static str {
