@@ -11,7 +11,7 @@
 #   --concurrency N        concurrent workers / connections (default 32)
 #   --quick                --duration 2 --warmup 1 --concurrency 8 (results marked as a smoke run)
 #   --postgres             Tessera on PostgreSQL (scripts/pg-test.sh) instead of SQLite
-#   --debug                use debug builds (cargo leptos build; marked in the report)
+#   --debug                use debug builds (cargo xtask build; marked in the report)
 #   --no-build             use the binaries already in target/ (no cargo, no npm ci if installed)
 #   --tessera-bin PATH     this Tessera binary (skips building Tessera)
 #   --scenarios a,b,...    subset of: discovery client_credentials_es256 client_credentials_rs256
@@ -145,18 +145,17 @@ wait_ready() {
 }
 
 # --- builds ---------------------------------------------------------------------------
-# Same compile-time environment as cargo-leptos, so the builds share compiled crates.
-export RUSTFLAGS="${RUSTFLAGS:---cfg erase_components}"
-export LEPTOS_OUTPUT_NAME="${LEPTOS_OUTPUT_NAME:-tessera}"
+# Tessera is built exactly as `make run` builds it (`cargo xtask build`); compiler flags
+# come from .cargo/config.toml for every build.
 cargo_profile=()
 [ "$PROFILE" = release ] && cargo_profile=(--release)
 if $BUILD; then
-  # What a fresh machine lacks (Rust targets, cargo-leptos, wasm-bindgen, jq); checks only
-  # when all is there.
+  # What a fresh machine lacks (Rust targets, npm's binaryen, jq); checks only when all is
+  # there.
   "$ROOT/scripts/setup.sh" bench >&2
   if [[ " $TARGETS " == *" tessera "* ]] && [ "$TESSERA_BIN" = "$TARGET_DIR/$PROFILE/tessera" ]; then
-    log "cargo leptos build ${cargo_profile[*]} (server + WASM bundle)"
-    cargo leptos build "${cargo_profile[@]}"
+    log "cargo xtask build ${cargo_profile[*]} (server + WASM bundle)"
+    cargo xtask build "${cargo_profile[@]}"
   fi
   log "cargo build ${cargo_profile[*]} -p tessera-bench"
   cargo build "${cargo_profile[@]}" -p tessera-bench

@@ -3,6 +3,8 @@
 #
 #   scripts/run.sh                      # http://127.0.0.1:3000
 #   scripts/run.sh --addr 0.0.0.0:8080  # extra args go to `tessera serve`
+#
+# A second run rebuilds nothing that has not changed and starts in seconds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,23 +12,23 @@ cd "$ROOT"
 
 abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
 
+started=$SECONDS
 "$ROOT/scripts/setup.sh" run
 
-# wasm-opt (npm binaryen) is needed by `cargo leptos build --release`.
-export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
-
+export PATH="$HOME/.cargo/bin:$PATH"
 TARGET_DIR="$(abspath "${CARGO_TARGET_DIR:-target}")"
-# cargo-leptos puts the site at `site-root` from Cargo.toml (target/site, relative to the
-# workspace root, independent of CARGO_TARGET_DIR) unless LEPTOS_SITE_ROOT overrides it.
+# The site goes to `site-root` from Cargo.toml (target/site, relative to the workspace
+# root, independent of CARGO_TARGET_DIR) unless LEPTOS_SITE_ROOT overrides it.
 SITE_ROOT="$(abspath "${LEPTOS_SITE_ROOT:-target/site}")"
 
-printf '==> cargo leptos build --release\n'
-cargo leptos build --release
+# Server + WASM bundle (wasm-bindgen, wasm-opt), stylesheet and assets: xtask/src/main.rs.
+printf '==> cargo xtask build --release\n'
+cargo xtask build --release
 
 export LEPTOS_SITE_ROOT="$SITE_ROOT"
 if [ -z "${TESSERA_DATABASE_URL:-}" ]; then
   mkdir -p "$ROOT/data" # default database: sqlite://data/tessera.db?mode=rwc
 fi
 
-printf '==> starting %s serve --demo %s\n' "$TARGET_DIR/release/tessera" "$*"
+printf '==> ready to start after %d s; starting %s serve --demo %s\n' "$((SECONDS - started))" "$TARGET_DIR/release/tessera" "$*"
 exec "$TARGET_DIR/release/tessera" serve --demo "$@"

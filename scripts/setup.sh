@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer for everything Tessera needs to build, run and test.
 #
-#   scripts/setup.sh run    # Rust wasm target, cargo-leptos, wasm-bindgen-cli, npm deps (wasm-opt)
+#   scripts/setup.sh run    # Rust wasm target, npm deps (binaryen's wasm-opt)
 #   scripts/setup.sh test   # the above + chromium (Playwright) + PostgreSQL server binaries + jq
 #   scripts/setup.sh bench  # run's + jq (scripts/bench.sh)
 #
@@ -19,7 +19,6 @@ case "$MODE" in
 esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CARGO_LEPTOS_VERSION="0.3.10"
 BINARYEN_BIN="$ROOT/end2end/node_modules/.bin"
 export PATH="$HOME/.cargo/bin:$BINARYEN_BIN:$PATH"
 # Never let npm packages try to download browsers: we use Debian's chromium.
@@ -91,51 +90,9 @@ else
   rustup target add wasm32-unknown-unknown
 fi
 
-# --- cargo-leptos -------------------------------------------------------------
-wait_for_other_cargo_leptos_install() {
-  # If another process is already compiling cargo-leptos (e.g. started by hand),
-  # wait for it instead of starting a second 20-45 minute build.
-  local pids waited=0
-  while pids="$(pgrep -f 'cargo install.*cargo-leptos' 2>/dev/null | grep -vx "$$" || true)" && [ -n "$pids" ]; do
-    if [ $((waited % 60)) -eq 0 ]; then
-      log "another 'cargo install cargo-leptos' is running (pid $(echo "$pids" | tr '\n' ' ')); waiting for it (${waited}s so far)..."
-    fi
-    sleep 10
-    waited=$((waited + 10))
-  done
-}
-
-if ! cargo leptos --version >/dev/null 2>&1; then
-  wait_for_other_cargo_leptos_install
-fi
-if cargo leptos --version >/dev/null 2>&1; then
-  have="$(cargo leptos --version 2>/dev/null | head -n1)"
-  ok "$have"
-  case "$have" in
-    *"$CARGO_LEPTOS_VERSION"*) ;;
-    *) echo "    warning: expected cargo-leptos $CARGO_LEPTOS_VERSION, found '$have' (not reinstalling)" >&2 ;;
-  esac
-else
-  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes 20-45 minutes on 2 cores)..."
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
-  ok "$(cargo leptos --version)"
-fi
-
-# --- wasm-bindgen CLI (must match the wasm-bindgen crate in Cargo.lock) --------
-WB_VERSION="$(awk '
-  /^\[\[package\]\]/ { name = "" }
-  /^name = "wasm-bindgen"$/ { name = "wasm-bindgen"; next }
-  name == "wasm-bindgen" && /^version = / { gsub(/"/, "", $3); print $3; exit }
-' "$ROOT/Cargo.lock")"
-[ -n "$WB_VERSION" ] || die "could not find the wasm-bindgen version in Cargo.lock"
-have_wb="$(wasm-bindgen --version 2>/dev/null || true)"
-if [ "$have_wb" = "wasm-bindgen $WB_VERSION" ]; then
-  ok "$have_wb"
-else
-  log "installing wasm-bindgen-cli $WB_VERSION (found: '${have_wb:-none}'; takes a few minutes)..."
-  cargo install wasm-bindgen-cli --version "$WB_VERSION"
-  ok "$(wasm-bindgen --version)"
-fi
+# The site is built by `cargo xtask build` (xtask/): wasm-bindgen runs as a library at
+# Cargo.lock's version, so neither cargo-leptos nor wasm-bindgen-cli is needed. (cargo-leptos
+# stays an optional tool for `cargo leptos watch`; see the README.)
 
 # --- Node.js + npm deps (Playwright, binaryen's wasm-opt) --------------------------
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -21,9 +21,9 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export npm_config_update_notifier=false
 
 TARGET_DIR="$(abspath "${CARGO_TARGET_DIR:-target}")"
-# cargo-leptos writes the site to `site-root` from Cargo.toml ("target/site"), resolved
-# against the workspace root -- NOT under $CARGO_TARGET_DIR -- unless LEPTOS_SITE_ROOT
-# is set in the environment, which overrides it for the build as well.
+# `cargo xtask build` writes the site to `site-root` from Cargo.toml ("target/site"),
+# resolved against the workspace root -- NOT under $CARGO_TARGET_DIR -- unless
+# LEPTOS_SITE_ROOT is set in the environment, which overrides it for the build as well.
 SITE_ROOT="$(abspath "${LEPTOS_SITE_ROOT:-target/site}")"
 LOG_DIR="$TARGET_DIR/tessera-test-logs"
 mkdir -p "$LOG_DIR"
@@ -47,21 +47,21 @@ failed=0
 notes=()
 
 # --- Rust tests ------------------------------------------------------------------
-log "cargo test --workspace --exclude tessera-frontend"
+log "cargo test --workspace --exclude tessera-frontend --exclude xtask"
 rc=0
-# Same compile-time environment as `cargo leptos build` (debug), so the two builds share
-# every compiled crate instead of invalidating each other: cargo-leptos adds
-# `--cfg erase_components` to RUSTFLAGS and sets LEPTOS_OUTPUT_NAME.
+# Compiler flags (`--cfg erase_components`) and LEPTOS_OUTPUT_NAME come from
+# .cargo/config.toml, as for every build, so the bench runner's debug build below shares
+# every compiled crate.
 # A hung test fails the run after 30 minutes instead of holding CI to its limit.
-# `tessera-frontend` (the WASM entry point, built and checked by cargo-leptos) is left out:
+# `tessera-frontend` (the WASM entry point, built by `cargo xtask build` below) is left out:
 # in one host build with it, feature unification would give the app both `ssr` and
-# `hydrate`, and Leptos would pick the browser's executor on the server.
+# `hydrate`, and Leptos would pick the browser's executor on the server. `xtask` (the site
+# builder) has no tests, and is built in release below.
 # One test at a time within each test binary: with several Tessera servers rendering
 # Leptos pages concurrently in one process, a first page request now and then never got
 # an answer (3 of 16 suite runs under CPU load, and once in CI); one server per process
 # at a time, as in production, never did (0 of 24), and costs a few seconds.
-RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=tessera \
-  timeout --kill-after=30 1800 cargo test --workspace --exclude tessera-frontend --no-fail-fast \
+timeout --kill-after=30 1800 cargo test --workspace --exclude tessera-frontend --exclude xtask --no-fail-fast \
   -- --test-threads=1 2>&1 | tee "$LOG_DIR/cargo-test.log" || rc=$?
 read -r c_pass c_fail < <(
   grep -E '^test result: ' "$LOG_DIR/cargo-test.log" |
@@ -76,20 +76,25 @@ if [ "$rc" -ne 0 ] && [ "$c_fail" -eq 0 ]; then
   notes+=("cargo test exited with status $rc")
 fi
 
-# --- build the site for the end-to-end tests --------------------------------------------
-log "cargo leptos build (debug)"
+# --- build what `make run` builds -------------------------------------------------------
+# The release server and the release WASM bundle through wasm-opt, by the very command
+# `scripts/run.sh` runs: a debug-only check once hid a release build that did not compile.
+log "cargo xtask build --release (what make run builds)"
 rc=0
-cargo leptos build 2>&1 | tee "$LOG_DIR/cargo-leptos-build.log" || rc=$?
+build_started=$SECONDS
+cargo xtask build --release 2>&1 | tee "$LOG_DIR/site-build.log" || rc=$?
+echo "    release site build: $((SECONDS - build_started)) s"
+TESSERA_RELEASE_BIN="$TARGET_DIR/release/tessera"
 if [ "$rc" -ne 0 ]; then
   failed=$((failed + 1))
-  notes+=("cargo leptos build failed (status $rc); end-to-end tests skipped")
-elif [ ! -x "$TARGET_DIR/debug/tessera" ] || [ ! -d "$SITE_ROOT/pkg" ]; then
+  notes+=("cargo xtask build --release failed (status $rc); end-to-end tests skipped")
+elif [ ! -x "$TESSERA_RELEASE_BIN" ] || [ ! -f "$SITE_ROOT/pkg/tessera.wasm" ] || [ ! -f "$SITE_ROOT/pkg/tessera.js" ]; then
   failed=$((failed + 1))
-  notes+=("build output missing ($TARGET_DIR/debug/tessera or $SITE_ROOT/pkg); end-to-end tests skipped")
+  notes+=("build output missing ($TESSERA_RELEASE_BIN or $SITE_ROOT/pkg/tessera.{wasm,js}); end-to-end tests skipped")
 else
-  # --- Playwright ----------------------------------------------------------------------
-  log "playwright end-to-end tests"
-  export TESSERA_BIN="$TARGET_DIR/debug/tessera"
+  # --- Playwright, against the release build ---------------------------------------------
+  log "playwright end-to-end tests (release build)"
+  export TESSERA_BIN="$TESSERA_RELEASE_BIN"
   export LEPTOS_SITE_ROOT="$SITE_ROOT"
   export TESSERA_E2E_JSON="$LOG_DIR/playwright.json"
   # fresh SQLite database for the e2e server; kept after the run for debugging
@@ -120,16 +125,17 @@ else
 fi
 
 # --- benchmark smoke run ---------------------------------------------------------------
-# The benchmark harness (README "Benchmark") against the debug server, Tessera only, short
-# windows: every scenario must complete iterations with no errors. Figures from this run
-# mean nothing; it shows that `make bench` still drives every flow end to end.
-if [ -x "$TARGET_DIR/debug/tessera" ] && [ -d "$SITE_ROOT/pkg" ]; then
-  log "benchmark smoke run (scripts/bench.sh --quick --debug --targets tessera)"
+# The benchmark harness (README "Benchmark") against the release server, Tessera only,
+# short windows, a debug bench runner: every scenario must complete iterations with no
+# errors. Figures from this run mean nothing; it shows that `make bench` still drives every
+# flow end to end.
+if [ -x "$TESSERA_RELEASE_BIN" ] && [ -d "$SITE_ROOT/pkg" ]; then
+  log "benchmark smoke run (scripts/bench.sh --quick --debug --targets tessera --tessera-bin release)"
   SMOKE_DIR="$LOG_DIR/bench-smoke"
   rm -rf "$SMOKE_DIR"
   rc=0
   timeout --kill-after=30 900 "$ROOT/scripts/bench.sh" --quick --debug --targets tessera \
-    --tessera-bin "$TARGET_DIR/debug/tessera" --out-dir "$SMOKE_DIR" \
+    --tessera-bin "$TESSERA_RELEASE_BIN" --out-dir "$SMOKE_DIR" \
     >"$LOG_DIR/bench-smoke.log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ] || [ ! -f "$SMOKE_DIR/latest.json" ]; then
     failed=$((failed + 1))
