@@ -66,9 +66,7 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true"></span>
                     "Tessera"
                 </A>
-                <nav class="topnav" aria-label="Account">
-                    <A href="/account">"My account"</A>
-                </nav>
+                <TopNav/>
             </header>
             <main class="page">
                 <Routes fallback=pages::NotFound>
@@ -89,6 +87,28 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The top bar's links: the admin console for administrators, the demo, the apps a user
+/// allowed, their account. Who is signed in is read again on every navigation (signing in
+/// or out changes it).
+#[component]
+fn TopNav() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let nav = Resource::new(move || location.pathname.get(), |_| api::nav_info());
+    view! {
+        <nav class="topnav" aria-label="Main">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let is_admin = nav.await.is_ok_and(|n| n.is_admin);
+                    is_admin.then(|| view! { <A href="/admin">"Admin"</A> })
+                })}
+            </Suspense>
+            <A href="/demo">"Demo"</A>
+            <A href="/account/apps">"My apps"</A>
+            <A href="/account" exact=true>"My account"</A>
+        </nav>
     }
 }
 

@@ -64,7 +64,7 @@ test('consent to an app, see it under my apps, revoke it, get asked again', asyn
   await expect(page.getByTestId('account-username')).toHaveText(users.user2.username);
   await screenshot(page, testInfo, 'account.png');
 
-  await page.getByRole('link', { name: 'My apps' }).click();
+  await page.getByRole('main').getByRole('link', { name: 'My apps' }).click();
   await expect(page).toHaveURL(/\/account\/apps$/);
   const app = page.getByTestId('app').filter({ hasText: 'E2E App' });
   await expect(app).toBeVisible();

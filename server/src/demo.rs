@@ -22,7 +22,7 @@ pub const CREDENTIALS_FILE: &str = "data/demo-credentials.txt";
 pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
     if db.store.count_users().await? > 0 {
         let saved = Path::new(CREDENTIALS_FILE).exists();
-        println!("\nTessera is running at {}/", config.issuer);
+        println!("\nTessera is running: start at {}/", config.issuer);
         println!("The step-by-step demo: {}/demo", config.issuer);
         if saved {
             println!("The demo credentials from the first start are in {CREDENTIALS_FILE}.\n");
@@ -48,7 +48,7 @@ pub async fn ensure(db: &Database, config: &Config) -> anyhow::Result<()> {
 
     let text = format!(
         "Tessera demo credentials\n\
-         \n  Open:               {issuer}/login\
+         \n  Start page:         {issuer}/  (sign in there as the admin)\
          \n  Admin username:     {user}\
          \n  Admin password:     {password}\
          \n  Step-by-step demo:  {issuer}/demo\n",

@@ -118,6 +118,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), require_sign_in))
         .layer(sessions);
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -154,6 +155,49 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         AppService::new(logged.map_response(|res: Response<_>| res.map(Body::new)))
     } else {
         AppService::new(outer.layer(inner).service(app))
+    }
+}
+
+/// The pages only a signed-in user may see: the admin console and the account pages.
+fn is_guarded(path: &str) -> bool {
+    ["/admin", "/account"]
+        .iter()
+        .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+}
+
+/// Signed out, a guarded page answers a real redirect to the login (and back), decided
+/// before any of the page is rendered: whatever the request's `Accept` header, with or
+/// without JavaScript. (Rendered by Leptos, the same redirect was a 302 only for requests
+/// that accept `text/html`; anything else got a 200 with an empty page.) The pages keep
+/// their own checks: this is the first door, not the only one. Signed in but not an
+/// administrator, `/admin` still renders its 403 page.
+async fn require_sign_in(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    if !(req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD)
+        || !is_guarded(req.uri().path())
+    {
+        return next.run(req).await;
+    }
+    let ctx = ServerContext {
+        store: state.db.store.clone(),
+        issuer: state.issuer.clone(),
+    };
+    match tessera_app::server::current_user(&ctx, &session).await {
+        Ok(Some(_)) => next.run(req).await,
+        Ok(None) => {
+            let back = req.uri().path_and_query().map_or(req.uri().path(), |pq| pq.as_str());
+            let to = tessera_app::server::login_url(back, "", None);
+            match HeaderValue::from_str(&to) {
+                Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+                Err(_) => next.run(req).await,
+            }
+        }
+        // The page reports a storage failure itself.
+        Err(_) => next.run(req).await,
     }
 }
 

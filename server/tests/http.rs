@@ -279,3 +279,112 @@ async fn cors_on_the_endpoints_browser_apps_call() {
         .unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
 }
+
+/// The admin console and the account pages answer a signed-out visitor with a real
+/// redirect to the login and back, whatever the `Accept` header: a browser without
+/// JavaScript, curl and a monitoring probe all get it, with no page rendered.
+#[tokio::test]
+async fn guarded_pages_redirect_to_the_login_before_rendering() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    let anon = common::browser();
+    for (path, next) in [
+        ("/admin", "/admin"),
+        ("/admin/clients", "/admin/clients"),
+        ("/admin/clients/some-id", "/admin/clients/some-id"),
+        ("/admin/users?q=bob", "/admin/users%3Fq%3Dbob"),
+        ("/account", "/account"),
+        ("/account/apps", "/account/apps"),
+    ] {
+        for accept in [None, Some("text/html"), Some("*/*"), Some("application/json")] {
+            let mut req = anon.get(format!("{}{path}", server.base));
+            if let Some(a) = accept {
+                req = req.header("accept", a);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 302, "{path} with Accept {accept:?}");
+            assert_eq!(res.headers()[LOCATION], format!("/login?next={next}"), "{path}");
+            assert!(res.headers().get(SET_COOKIE).is_none(), "{path}: no session for a redirect");
+            assert_eq!(res.text().await.unwrap(), "", "{path}: nothing rendered");
+        }
+        let res = anon.head(format!("{}{path}", server.base)).send().await.unwrap();
+        assert_eq!(res.status(), 302, "HEAD {path}");
+    }
+    // Look-alikes are not guarded, and other pages are not affected.
+    for path in ["/administrator", "/accounts", "/"] {
+        let res = anon.get(format!("{}{path}", server.base)).send().await.unwrap();
+        assert_ne!(res.status(), 302, "{path}");
+    }
+    // Signed in, the page renders (and a non-administrator gets the console's 403).
+    add_user(&server, "nina", "nina-password").await;
+    let nina = common::browser();
+    assert_eq!(sign_in(&server, &nina, "nina", "nina-password").await.status(), 302);
+    let res = nina.get(format!("{}/account", server.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Your account"));
+    let res = nina.get(format!("{}/admin", server.base)).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+/// Whether the page has an element with `data-testid="ID"`.
+fn has_testid(html: &str, id: &str) -> bool {
+    html.contains(&format!("data-testid=\"{id}\""))
+}
+
+/// The start page shows each visitor where to go: signed out, what this is, Sign in and
+/// the demo; a user, their apps; an administrator, the console, this server's addresses
+/// and a first client run with curl, filled in with this server's issuer.
+#[tokio::test]
+async fn the_start_page_fits_who_is_looking() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    let issuer = server.base.clone();
+
+    let anon = common::browser();
+    let res = anon.get(format!("{}/", server.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Reading the page creates no session (nothing stored for an anonymous view).
+    assert!(res.headers().get(SET_COOKIE).is_none());
+    let html = res.text().await.unwrap();
+    assert!(has_testid(&html, "welcome"), "{html}");
+    assert!(html.contains("href=\"/login\"") && html.contains(">Sign in</a>"));
+    assert!(html.contains("href=\"/demo\""));
+    assert!(!html.contains("href=\"/admin\""), "no console link signed out");
+    assert!(!has_testid(&html, "server-card") && !has_testid(&html, "first-client"));
+
+    add_user(&server, "uma", "uma-password").await;
+    let uma = common::browser();
+    assert_eq!(sign_in(&server, &uma, "uma", "uma-password").await.status(), 302);
+    let html = uma.get(format!("{}/", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(has_testid(&html, "signed-in") && !has_testid(&html, "welcome"));
+    assert!(html.contains("href=\"/account/apps\""));
+    assert!(!html.contains("href=\"/admin\""), "a user is not offered the console");
+    assert!(!has_testid(&html, "server-card") && !has_testid(&html, "first-client"));
+
+    let admin = common::browser();
+    let id = common::add_user(&server, "ada", "ada-password", true).await;
+    assert!(!id.is_empty());
+    assert_eq!(sign_in(&server, &admin, "ada", "ada-password").await.status(), 302);
+    let html = admin.get(format!("{}/", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("(administrator)"));
+    // The console in the top bar and on the page.
+    assert!(html.matches("href=\"/admin\"").count() >= 2, "{html}");
+    let shown = html.split("data-testid=\"issuer\">").nth(1).and_then(|s| s.split("</code>").next());
+    assert_eq!(shown.map(|s| s.replace("<!>", "")), Some(issuer.clone()), "{html}");
+    let discovery = format!("{issuer}/.well-known/openid-configuration");
+    let jwks = format!("{issuer}/jwks.json");
+    assert!(html.contains(&format!("href=\"{discovery}\"")));
+    assert!(html.contains(&format!("href=\"{jwks}\"")));
+    // The links are the real documents of this server.
+    let doc: Value = reqwest::get(&discovery).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["issuer"], issuer.as_str());
+    assert_eq!(doc["jwks_uri"], jwks.as_str());
+    let keys: Value = reqwest::get(&jwks).await.unwrap().json().await.unwrap();
+    assert!(!keys["keys"].as_array().unwrap().is_empty());
+    // The snippet is this server's, with the endpoints discovery names.
+    assert!(has_testid(&html, "first-client-snippet"));
+    for endpoint in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint"] {
+        let url = doc[endpoint].as_str().unwrap();
+        assert!(html.contains(url), "the snippet uses {url}");
+    }
+}
