@@ -205,7 +205,7 @@ impl Site {
         // the server and the bundle must agree.
         if let Ok(flags) = std::env::var("RUSTFLAGS") {
             if !flags.split_whitespace().any(|f| f == "erase_components") {
-                cmd.env("RUSTFLAGS", format!("{flags} --cfg erase_components").trim().to_owned());
+                cmd.env("RUSTFLAGS", format!("{flags} --cfg erase_components").trim());
             }
         }
         if wasm {

@@ -36,7 +36,12 @@ pub fn HomePage() -> impl IntoView {
 
 /// The part of the page that depends on who is looking.
 fn start(home: HomeView) -> AnyView {
-    let HomeView { username, is_admin, csrf, issuer } = home;
+    let HomeView {
+        username,
+        is_admin,
+        csrf,
+        issuer,
+    } = home;
     match username {
         None => view! { <Welcome/> }.into_any(),
         Some(name) => view! {
