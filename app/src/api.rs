@@ -166,7 +166,9 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
     let session = server::session().await?;
     let ctx = server::context()?;
     if !server::csrf_ok(&session, &csrf).await {
-        leptos_axum::redirect(&format!("/consent?request={request}&error=expired"));
+        // Encoded: a raw value cannot always go into a Location header.
+        let back = format!("/consent?request={}&error=expired", server::urlencode(&request));
+        leptos_axum::redirect(&back);
         return Ok(());
     }
     let Some(user) = server::current_user(&ctx, &session).await? else {

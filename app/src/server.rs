@@ -221,11 +221,19 @@ pub fn resume_url(request_id: &str) -> String {
     format!("/authorize/resume?request={}", urlencode(request_id))
 }
 
-/// Only same-site paths are followed after sign-in: never `//host` or a full URL (open
-/// redirect).
+/// Only a path on this server is followed after sign-in (open redirect, RFC 9700 §4.11):
+/// never `//host` or a full URL. Browsers drop TAB, LF and CR inside URLs and read `\` as
+/// `/` (WHATWG URL), so `/\t/evil.example` would be `//evil.example`: every control
+/// character, whitespace and backslash is refused. Then, resolved as a browser would
+/// against this server, it must stay on this server.
 pub fn safe_next(next: &str) -> String {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains(['\r', '\n']);
-    if ok {
+    const HERE: &str = "http://tessera.invalid/";
+    let clean = next.starts_with('/') && !next.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    let stays = match url::Url::parse(HERE) {
+        Ok(here) => here.join(next).is_ok_and(|u| u.origin() == here.origin()),
+        Err(_) => false,
+    };
+    if clean && stays {
         next.to_owned()
     } else {
         "/".to_owned()

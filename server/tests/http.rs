@@ -304,7 +304,10 @@ async fn guarded_pages_redirect_to_the_login_before_rendering() {
             let res = req.send().await.unwrap();
             assert_eq!(res.status(), 302, "{path} with Accept {accept:?}");
             assert_eq!(res.headers()[LOCATION], format!("/login?next={next}"), "{path}");
-            assert!(res.headers().get(SET_COOKIE).is_none(), "{path}: no session for a redirect");
+            assert!(
+                res.headers().get(SET_COOKIE).is_none(),
+                "{path}: no session for a redirect"
+            );
             assert_eq!(res.text().await.unwrap(), "", "{path}: nothing rendered");
         }
         let res = anon.head(format!("{}{path}", server.base)).send().await.unwrap();
@@ -355,7 +358,14 @@ async fn the_start_page_fits_who_is_looking() {
     add_user(&server, "uma", "uma-password").await;
     let uma = common::browser();
     assert_eq!(sign_in(&server, &uma, "uma", "uma-password").await.status(), 302);
-    let html = uma.get(format!("{}/", server.base)).send().await.unwrap().text().await.unwrap();
+    let html = uma
+        .get(format!("{}/", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(has_testid(&html, "signed-in") && !has_testid(&html, "welcome"));
     assert!(html.contains("href=\"/account/apps\""));
     assert!(!html.contains("href=\"/admin\""), "a user is not offered the console");
@@ -365,11 +375,21 @@ async fn the_start_page_fits_who_is_looking() {
     let id = common::add_user(&server, "ada", "ada-password", true).await;
     assert!(!id.is_empty());
     assert_eq!(sign_in(&server, &admin, "ada", "ada-password").await.status(), 302);
-    let html = admin.get(format!("{}/", server.base)).send().await.unwrap().text().await.unwrap();
+    let html = admin
+        .get(format!("{}/", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("(administrator)"));
     // The console in the top bar and on the page.
     assert!(html.matches("href=\"/admin\"").count() >= 2, "{html}");
-    let shown = html.split("data-testid=\"issuer\">").nth(1).and_then(|s| s.split("</code>").next());
+    let shown = html
+        .split("data-testid=\"issuer\">")
+        .nth(1)
+        .and_then(|s| s.split("</code>").next());
     assert_eq!(shown.map(|s| s.replace("<!>", "")), Some(issuer.clone()), "{html}");
     let discovery = format!("{issuer}/.well-known/openid-configuration");
     let jwks = format!("{issuer}/jwks.json");
@@ -387,4 +407,98 @@ async fn the_start_page_fits_who_is_looking() {
         let url = doc[endpoint].as_str().unwrap();
         assert!(html.contains(url), "the snippet uses {url}");
     }
+}
+
+/// After sign-in, `next` is followed only to a path on this server. Browsers strip TAB,
+/// LF and CR from URLs, so `/\t/evil.example` would become `//evil.example`: another site.
+/// Every control character, whitespace and backslash is refused.
+#[tokio::test]
+async fn sign_in_never_redirects_to_another_site() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    add_user(&server, "otto", "otto-password").await;
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r/evil.example",
+        "/\u{0b}/evil.example",
+        "/ /evil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "/\u{7f}/evil.example",
+        "/\u{85}/evil.example",
+    ] {
+        let client = common::browser();
+        let page = client
+            .get(format!("{}/login", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = common::input_value(&page, "csrf").unwrap();
+        let res = client
+            .post(format!("{}/ui/login", server.base))
+            .header("accept", "text/html")
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", "otto"),
+                ("password", "otto-password"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302, "{next:?}");
+        assert_eq!(res.headers()[LOCATION], "/", "{next:?}");
+    }
+    // A path with a query on this server is kept.
+    let client = common::browser();
+    let page = client
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = common::input_value(&page, "csrf").unwrap();
+    let res = client
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "otto"),
+            ("password", "otto-password"),
+            ("next", "/account/apps?x=1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[LOCATION], "/account/apps?x=1");
+}
+
+/// Input that cannot go into a `Location` header is encoded or refused, never a panic
+/// that drops the connection: a consent post with a stale CSRF token and a request id
+/// holding a newline, and a login with control characters in `next`.
+#[tokio::test]
+async fn bad_input_in_redirects_gets_an_answer_not_a_panic() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    let client = common::browser();
+    let res = client
+        .post(format!("{}/ui/consent", server.base))
+        .header("accept", "text/html")
+        .form(&[("csrf", "x"), ("request", "a\nb\u{0}c"), ("decision", "allow")])
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(res.status(), 302);
+    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/consent?request=a%0Ab%00c"), "{location}");
+    // The server is still there.
+    let res = client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
 }
