@@ -99,15 +99,26 @@ pub struct AuthorizeRequest {
 /// The first step: which client is asking. RFC 6749 §4.1.2.1: a missing, repeated or
 /// unknown client_id is shown to the user, never redirected.
 pub fn client_id(pairs: &[(String, String)]) -> Result<String, AuthorizeError> {
+    let show = |d| AuthorizeError::ShowToUser(OAuthError::invalid_request(d));
     if params::duplicated(pairs, &["client_id"]).is_some() {
-        return Err(AuthorizeError::ShowToUser(OAuthError::invalid_request(
-            "repeated client_id",
-        )));
+        return Err(show("repeated client_id"));
     }
-    params::get(pairs, "client_id")
-        .map(str::to_owned)
-        .ok_or_else(|| AuthorizeError::ShowToUser(OAuthError::invalid_request("missing client_id")))
+    let id = params::get(pairs, "client_id").ok_or_else(|| show("missing client_id"))?;
+    if id.len() > MAX_CLIENT_ID {
+        return Err(show("client_id is too long"));
+    }
+    Ok(id.to_owned())
 }
+
+/// Length bounds (bytes) on what `/authorize` accepts and keeps while the user signs in:
+/// generous for real clients, small enough that an anonymous request cannot make the
+/// server store much (the whole request is kept as the pending authorization).
+pub const MAX_CLIENT_ID: usize = 255;
+pub const MAX_REDIRECT_URI: usize = 2048;
+pub const MAX_SCOPE: usize = 1024;
+pub const MAX_STATE: usize = 2048;
+pub const MAX_NONCE: usize = 512;
+pub const MAX_LOGIN_HINT: usize = 256;
 
 impl AuthorizeRequest {
     /// The second step, given the client looked up by [`client_id`]. `require_pkce` is
@@ -131,6 +142,9 @@ impl AuthorizeRequest {
             return Err(show(OAuthError::invalid_request("repeated redirect_uri")));
         }
         let (redirect_uri, redirect_uri_in_request) = match params::get(pairs, "redirect_uri") {
+            Some(given) if given.len() > MAX_REDIRECT_URI => {
+                return Err(show(OAuthError::invalid_request("redirect_uri is too long")))
+            }
             Some(given) => {
                 let matched = match_redirect_uri(given, client).ok_or_else(|| {
                     show(
@@ -155,7 +169,9 @@ impl AuthorizeRequest {
 
         // From here on the redirect URI is verified: errors go back to the client.
         let state_repeated = params::duplicated(pairs, &["state"]).is_some();
-        let state = if state_repeated {
+        // An overlong state is not echoed back (it would make the redirect as long).
+        let state_too_long = params::get(pairs, "state").is_some_and(|s| s.len() > MAX_STATE);
+        let state = if state_repeated || state_too_long {
             None
         } else {
             params::get(pairs, "state").map(str::to_owned)
@@ -167,6 +183,21 @@ impl AuthorizeRequest {
         };
         let get = |name| params::get(pairs, name);
 
+        // Bounded sizes (see MAX_STATE and the others): invalid_request, before any of
+        // them is parsed or kept.
+        for (name, max) in [
+            ("state", MAX_STATE),
+            ("nonce", MAX_NONCE),
+            ("login_hint", MAX_LOGIN_HINT),
+            ("scope", MAX_SCOPE),
+        ] {
+            if pairs.iter().any(|(k, v)| k == name && v.len() > max) {
+                return Err(redirect(
+                    OAuthError::invalid_request("parameter too long")
+                        .with_detail(format!("{name} longer than {max} bytes")),
+                ));
+            }
+        }
         // RFC 6749 §3.1: parameters MUST NOT be included more than once.
         if let Some(name) = params::duplicated(pairs, RECOGNIZED) {
             return Err(redirect(
@@ -604,6 +635,41 @@ mod tests {
         // Server policy: PKCE for confidential clients too.
         assert_eq!(outcome(&run(&base, true)), Want::Redirect(InvalidRequest, st()));
         assert_eq!(outcome(&run(&plus(&pkce), true)), Want::Ok);
+    }
+
+    /// What `/authorize` keeps while the user signs in is bounded: one byte over each
+    /// limit is invalid_request (shown to the user while the redirect URI is unverified,
+    /// else sent back without echoing an overlong state), at the limit it is accepted.
+    #[test]
+    fn length_bounds() {
+        use ErrorCode::*;
+        let base = [
+            ("client_id", "conf"),
+            ("redirect_uri", "https://app.example/cb"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "xyz"),
+        ];
+        let x = |n: usize| -> &'static str { "x".repeat(n).leak() };
+        let with = |extra: &[Pair]| patched(&base, extra);
+        let st = || Some("xyz".to_owned());
+        #[rustfmt::skip]
+        let table: Vec<(&str, Vec<Pair>, Want)> = vec![
+            ("state at the limit", with(&[("state", x(MAX_STATE))]), Want::Ok),
+            ("state over", with(&[("state", x(MAX_STATE + 1))]), Want::Redirect(InvalidRequest, None)),
+            ("nonce at the limit", with(&[("nonce", x(MAX_NONCE))]), Want::Ok),
+            ("nonce over", with(&[("nonce", x(MAX_NONCE + 1))]), Want::Redirect(InvalidRequest, st())),
+            ("login_hint at the limit", with(&[("login_hint", x(MAX_LOGIN_HINT))]), Want::Ok),
+            ("login_hint over", with(&[("login_hint", x(MAX_LOGIN_HINT + 1))]), Want::Redirect(InvalidRequest, st())),
+            ("scope over", with(&[("scope", x(MAX_SCOPE + 1))]), Want::Redirect(InvalidRequest, st())),
+            ("client_id over", with(&[("client_id", x(MAX_CLIENT_ID + 1))]), Want::Show(InvalidRequest)),
+            ("redirect_uri over", with(&[("redirect_uri", x(MAX_REDIRECT_URI + 1))]), Want::Show(InvalidRequest)),
+            // A repeated overlong value is caught too (not only the first occurrence).
+            ("second nonce over", [base.as_slice(), &[("nonce", "a"), ("nonce", x(MAX_NONCE + 1))]].concat(), Want::Redirect(InvalidRequest, st())),
+        ];
+        for (name, list, expected) in &table {
+            assert_eq!(outcome(&run(list, false)), *expected, "{name}");
+        }
     }
 
     #[test]

@@ -1,6 +1,47 @@
 //! Request parameters as the endpoints receive them: decoded `(name, value)` pairs from
 //! the query or the form body, in order, duplicates kept so that they can be refused.
 
+/// What one request may carry at most, whoever sends it (anonymous callers included):
+/// generous for every real client, small enough that nothing is parsed or stored at an
+/// attacker's chosen size. The server also refuses larger bodies before reading them.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Parameters in one query or form body (a few dozen at most in any real request).
+pub const MAX_PARAMS: usize = 64;
+
+/// Why a query or form body was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormError {
+    /// Longer than [`MAX_FORM_BYTES`].
+    TooLarge,
+    /// More than [`MAX_PARAMS`] parameters.
+    TooManyParams,
+    /// A stray `%`, or bytes that are not UTF-8.
+    Malformed,
+}
+
+impl FormError {
+    /// The `error_description` a client sees (with `invalid_request`).
+    pub fn description(self) -> &'static str {
+        match self {
+            FormError::TooLarge => "request too large",
+            FormError::TooManyParams => "too many parameters",
+            FormError::Malformed => "malformed form body",
+        }
+    }
+}
+
+/// Checks the bounds before anything is decoded or allocated per parameter.
+pub fn check_bounds(raw: &[u8]) -> Result<(), FormError> {
+    if raw.len() > MAX_FORM_BYTES {
+        return Err(FormError::TooLarge);
+    }
+    // Every `&` may start a parameter: counted on the raw bytes, before splitting.
+    if raw.iter().filter(|&&b| b == b'&').count() >= MAX_PARAMS {
+        return Err(FormError::TooManyParams);
+    }
+    Ok(())
+}
+
 /// RFC 6749 §3.1 and §3.2: parameters MUST NOT be included more than once. Returns the
 /// first of `names` that occurs more than once (counting empty occurrences too).
 pub fn duplicated<'n>(pairs: &[(String, String)], names: &[&'n str]) -> Option<&'n str> {
@@ -23,15 +64,18 @@ pub fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// `application/x-www-form-urlencoded` parsing (WHATWG URL §5.1) that refuses, instead of
 /// replacing, what does not decode. RFC 6749 §3.2 bodies and §2.3.1 Basic credentials.
-pub fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let body = std::str::from_utf8(body).ok()?;
+/// Bounded by [`check_bounds`].
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    check_bounds(body)?;
+    let body = std::str::from_utf8(body).map_err(|_| FormError::Malformed)?;
     body.split('&')
         .filter(|part| !part.is_empty())
         .map(|part| {
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
             Some((form_urldecode(name)?, form_urldecode(value)?))
         })
-        .collect()
+        .collect::<Option<_>>()
+        .ok_or(FormError::Malformed)
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a
@@ -64,6 +108,24 @@ pub(crate) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_are_checked_before_decoding() {
+        let table: &[(Vec<u8>, Result<usize, FormError>)] = &[
+            (b"a=1&b=2".to_vec(), Ok(2)),
+            (b"a=%zz".to_vec(), Err(FormError::Malformed)),
+            (b"a=\xff".to_vec(), Err(FormError::Malformed)),
+            ("a&".repeat(MAX_PARAMS - 1).into_bytes(), Ok(MAX_PARAMS - 1)),
+            ("a&".repeat(MAX_PARAMS).into_bytes(), Err(FormError::TooManyParams)),
+            (vec![b'a'; MAX_FORM_BYTES], Ok(1)),
+            (vec![b'a'; MAX_FORM_BYTES + 1], Err(FormError::TooLarge)),
+            // A million empty pairs: refused on the byte count, never split.
+            ("&".repeat(1_000_000).into_bytes(), Err(FormError::TooLarge)),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(parse_form(raw).map(|p| p.len()), *expected, "{} bytes", raw.len());
+        }
+    }
 
     #[test]
     fn duplicates_and_empty_values() {

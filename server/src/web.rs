@@ -20,6 +20,7 @@ use tessera_app::{shell, App};
 use tower::util::{BoxCloneSyncService, MapResponseLayer};
 use tower::{Layer as _, ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
@@ -36,6 +37,10 @@ use crate::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
 use crate::store::{self, Database};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
+
+/// The largest request body read at all (axum's default is 2 MiB). The admin console's
+/// forms are the largest legitimate bodies, a few KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler shares. axum clones the state for each request, so it is one `Arc`.
 #[derive(Clone)]
@@ -129,6 +134,10 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     let app = app.with_state(state);
     // A panic in a handler (a bug: handlers return errors) answers 500 with the security
     // headers instead of dropping the connection, and is logged.
+    // No request body is read past MAX_BODY_BYTES, whoever reads it (the OAuth endpoints,
+    // the pages' server functions): 413. The OAuth endpoints refuse more than
+    // `params::MAX_FORM_BYTES` (16 KiB) themselves, as invalid_request.
+    let app = RequestBodyLimitLayer::new(MAX_BODY_BYTES).layer(app);
     let app = ServiceExt::<Request<Body>>::map_response(CatchPanicLayer::custom(panic_response).layer(app), |res| {
         res.map(Body::new)
     });

@@ -48,17 +48,27 @@ fn refuse(error: AuthorizeError, issuer: &str) -> Response {
     }
 }
 
-fn pairs(raw: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw).into_owned().collect()
+/// The request's parameters, bounded before anything is decoded (`params::check_bounds`):
+/// too large or too many is `invalid_request`, shown to the user (no redirect URI is
+/// verified yet).
+fn pairs(raw: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    tessera_core::params::check_bounds(raw).map_err(|e| OAuthError::invalid_request(e.description()))?;
+    Ok(url::form_urlencoded::parse(raw).into_owned().collect())
 }
 
 pub async fn get(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
-    handle(&state, &session, pairs(query.unwrap_or_default().as_bytes())).await
+    match pairs(query.unwrap_or_default().as_bytes()) {
+        Ok(pairs) => handle(&state, &session, pairs).await,
+        Err(e) => error_page(&e),
+    }
 }
 
 /// RFC 6749 §3.1: the endpoint also accepts POST (form-encoded), as OIDC Core §3.1.2.1 requires.
 pub async fn post(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    handle(&state, &session, pairs(&body)).await
+    match pairs(&body) {
+        Ok(pairs) => handle(&state, &session, pairs).await,
+        Err(e) => error_page(&e),
+    }
 }
 
 async fn handle(state: &AppState, session: &Session, pairs: Vec<(String, String)>) -> Response {

@@ -208,7 +208,7 @@ pub(crate) fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String,
             "Content-Type must be application/x-www-form-urlencoded",
         ));
     }
-    tessera_core::params::parse_form(body).ok_or_else(|| OAuthError::invalid_request("malformed form body"))
+    tessera_core::params::parse_form(body).map_err(|e| OAuthError::invalid_request(e.description()))
 }
 
 /// CORS for the endpoints a browser app (a public client) calls directly: `/token`,
