@@ -51,9 +51,16 @@ impl Backoff {
     }
 }
 
-/// The counter key of a username, normalized the way sign-in looks it up.
+/// The counter key of a username, normalized the way sign-in looks it up. A name longer
+/// than any account's (`MAX_USERNAME_CHARS`) is keyed by its SHA-256: still one counter
+/// per name, but the row (kept a day) does not grow with what a caller typed.
 pub fn account_key(username: &str) -> String {
-    format!("user:{}", username.trim().to_ascii_lowercase())
+    let name = username.trim().to_ascii_lowercase();
+    if name.chars().count() <= crate::types::MAX_USERNAME_CHARS {
+        format!("user:{name}")
+    } else {
+        format!("user:sha256:{}", crate::secret::hash_secret(&name))
+    }
 }
 
 /// The counter key of a client address. IPv6 addresses count per /64, the block one
@@ -99,6 +106,20 @@ mod tests {
         }
         assert_eq!(PER_ADDRESS.block_for(19), 0);
         assert_eq!(PER_ADDRESS.block_for(20), 1);
+    }
+
+    /// #18: a counter row lives a day; its key must not grow with what a caller typed.
+    #[test]
+    fn account_keys_are_bounded() {
+        let long = "A".repeat(100_000);
+        let key = account_key(&long);
+        assert!(key.len() <= 80, "{} bytes", key.len());
+        // Still one counter per name, case-insensitively, and apart from other names.
+        assert_eq!(key, account_key(&long.to_ascii_lowercase()));
+        assert_ne!(key, account_key(&"A".repeat(100_001)));
+        // Every name an account can have keeps its readable key.
+        let longest = "a".repeat(crate::types::MAX_USERNAME_CHARS);
+        assert_eq!(account_key(&longest), format!("user:{longest}"));
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub enum InvalidValue {
     Email(String),
 }
 
+/// The longest username (characters).
+pub const MAX_USERNAME_CHARS: usize = 64;
+
 /// A login name: 1 to 64 characters from a conservative set. Stored lower-case, so that
 /// "Alice" and "alice" are one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,7 +41,7 @@ pub struct Username(String);
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let ok = !raw.is_empty()
-            && raw.chars().count() <= 64
+            && raw.chars().count() <= MAX_USERNAME_CHARS
             && raw
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
