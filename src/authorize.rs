@@ -524,6 +524,15 @@ mod tests {
 
     type Pair = (&'static str, &'static str);
 
+    /// A minimal valid request of the confidential client `conf`.
+    const BASE: [Pair; 5] = [
+        ("client_id", "conf"),
+        ("redirect_uri", "https://app.example/cb"),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "xyz"),
+    ];
+
     /// `base` with the parameters in `extra` replaced, or removed when the value is "<drop>".
     fn patched(base: &[Pair], extra: &[Pair]) -> Vec<Pair> {
         let mut v: Vec<_> = base
@@ -545,13 +554,7 @@ mod tests {
     #[test]
     fn validation_rules() {
         use ErrorCode::*;
-        let base = [
-            ("client_id", "conf"),
-            ("redirect_uri", "https://app.example/cb"),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("state", "xyz"),
-        ];
+        let base = BASE;
         let with = |extra: &[Pair]| patched(&base, extra);
         let pkce = [("code_challenge", CHALLENGE), ("code_challenge_method", "S256")];
         let mut pub_ok = vec![
@@ -643,13 +646,7 @@ mod tests {
     #[test]
     fn length_bounds() {
         use ErrorCode::*;
-        let base = [
-            ("client_id", "conf"),
-            ("redirect_uri", "https://app.example/cb"),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("state", "xyz"),
-        ];
+        let base = BASE;
         let x = |n: usize| -> &'static str { "x".repeat(n).leak() };
         let with = |extra: &[Pair]| patched(&base, extra);
         let st = || Some("xyz".to_owned());

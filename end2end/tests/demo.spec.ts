@@ -1,21 +1,12 @@
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { screenshot, screenshotsDir } from '../screenshot';
 import { users } from '../users';
 
 // The step-by-step demo at /demo: the built-in `tessera-demo` client (running on the
 // server with the oauth2 crate) walks the authorization code flow through the real login
 // and consent pages, and the page shows each of the ten steps with its messages.
-
-const screenshotsDir = path.join(__dirname, '..', 'screenshots');
-
-async function screenshot(page: Page, testInfo: TestInfo, name: string) {
-  const file = testInfo.outputPath(name);
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: 'image/png' });
-  fs.mkdirSync(screenshotsDir, { recursive: true });
-  fs.copyFileSync(file, path.join(screenshotsDir, name));
-}
 
 async function signIn(page: Page) {
   await expect(page).toHaveURL(/\/login\?request=/);

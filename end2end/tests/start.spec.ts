@@ -6,17 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { databaseUrl, tesseraBin } from '../playwright.config';
+import { screenshot } from '../screenshot';
 import { users } from '../users';
-
-const screenshotsDir = path.join(__dirname, '..', 'screenshots');
-
-async function screenshot(page: Page, testInfo: TestInfo, name: string) {
-  const file = testInfo.outputPath(name);
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: 'image/png' });
-  fs.mkdirSync(screenshotsDir, { recursive: true });
-  fs.copyFileSync(file, path.join(screenshotsDir, name));
-}
 
 async function signIn(page: Page, who: { username: string; password: string }) {
   await page.goto('/login');

@@ -98,7 +98,10 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         store: db.store.clone(),
         issuer: config.issuer.clone(),
     };
-    let context = move || provide_context(ctx.clone());
+    let context = {
+        let ctx = ctx.clone();
+        move || provide_context(ctx.clone())
+    };
     let routes = generate_route_list(App);
 
     let sessions = SessionManagerLayer::new(db.sessions.clone())
@@ -124,7 +127,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), require_sign_in))
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), require_sign_in))
         .layer(sessions);
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -188,7 +191,7 @@ fn is_guarded(path: &str) -> bool {
 /// their own checks: this is the first door, not the only one. Signed in but not an
 /// administrator, `/admin` still renders its 403 page.
 async fn require_sign_in(
-    State(state): State<AppState>,
+    State(ctx): State<ServerContext>,
     session: tower_sessions::Session,
     req: Request<Body>,
     next: axum::middleware::Next,
@@ -198,10 +201,6 @@ async fn require_sign_in(
     {
         return next.run(req).await;
     }
-    let ctx = ServerContext {
-        store: state.db.store.clone(),
-        issuer: state.issuer.clone(),
-    };
     match tessera_app::server::current_user(&ctx, &session).await {
         Ok(Some(_)) => next.run(req).await,
         Ok(None) => {

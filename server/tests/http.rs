@@ -26,6 +26,17 @@ async fn add_user(server: &common::TestServer, name: &str, password: &str) {
 
 /// Loads the login page and posts the form like a browser without JavaScript.
 async fn sign_in(server: &common::TestServer, client: &reqwest::Client, user: &str, pw: &str) -> reqwest::Response {
+    sign_in_to(server, client, user, pw, "/").await
+}
+
+/// As [`sign_in`], asking to go to `next` afterwards.
+async fn sign_in_to(
+    server: &common::TestServer,
+    client: &reqwest::Client,
+    user: &str,
+    pw: &str,
+    next: &str,
+) -> reqwest::Response {
     let page = client
         .get(format!("{}/login", server.base))
         .send()
@@ -42,7 +53,7 @@ async fn sign_in(server: &common::TestServer, client: &reqwest::Client, user: &s
             ("csrf", csrf.as_str()),
             ("username", user),
             ("password", pw),
-            ("next", "/"),
+            ("next", next),
         ])
         .send()
         .await
@@ -429,54 +440,19 @@ async fn sign_in_never_redirects_to_another_site() {
         "/\u{7f}/evil.example",
         "/\u{85}/evil.example",
     ] {
-        let client = common::browser();
-        let page = client
-            .get(format!("{}/login", server.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = common::input_value(&page, "csrf").unwrap();
-        let res = client
-            .post(format!("{}/ui/login", server.base))
-            .header("accept", "text/html")
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("username", "otto"),
-                ("password", "otto-password"),
-                ("next", next),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = sign_in_to(&server, &common::browser(), "otto", "otto-password", next).await;
         assert_eq!(res.status(), 302, "{next:?}");
         assert_eq!(res.headers()[LOCATION], "/", "{next:?}");
     }
     // A path with a query on this server is kept.
-    let client = common::browser();
-    let page = client
-        .get(format!("{}/login", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = common::input_value(&page, "csrf").unwrap();
-    let res = client
-        .post(format!("{}/ui/login", server.base))
-        .header("accept", "text/html")
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", "otto"),
-            ("password", "otto-password"),
-            ("next", "/account/apps?x=1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = sign_in_to(
+        &server,
+        &common::browser(),
+        "otto",
+        "otto-password",
+        "/account/apps?x=1",
+    )
+    .await;
     assert_eq!(res.headers()[LOCATION], "/account/apps?x=1");
 }
 

@@ -267,7 +267,6 @@ impl Site {
         println!("    wasm-bindgen: {:.1} s", t.elapsed().as_secs_f64());
 
         if release {
-            let t = Instant::now();
             let wasm_opt = self.wasm_opt()?;
             let mut cmd = Command::new(&wasm_opt);
             cmd.args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int"])
@@ -275,7 +274,6 @@ impl Site {
                 .arg("-o")
                 .arg(&out_wasm);
             step("wasm-opt -Oz", &mut cmd)?;
-            println!("    wasm-opt: {:.1} s", t.elapsed().as_secs_f64());
         }
         let size = std::fs::metadata(&out_wasm).map(|m| m.len()).unwrap_or(0);
         println!("    {}: {} KiB", out_wasm.display(), size / 1024);
@@ -329,7 +327,7 @@ impl Site {
             .target_dir
             .join(if release { "release" } else { "debug" })
             .join(&c.bin_package);
-        println!("    server: {}", bin.display());
+        println!("    binary: {}", bin.display());
         Ok(())
     }
 }

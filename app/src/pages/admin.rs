@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use super::CopyButton;
 use crate::admin_api::{
     admin_client, admin_clients, admin_overview, admin_scopes, admin_user, admin_users, AdminPage, ClientDetail,
     ClientView, Flash, Gate, Grants, ScopeRow, UserDetail, UserView, ALGS, GRANT_TYPES,
@@ -300,17 +301,7 @@ fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView {
 /// A secret shown once: selectable, with a copy button once the page is hydrated.
 #[component]
 fn SecretBox(secret: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
     let value = secret.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let _ = window().navigator().clipboard().write_text(&value);
-            copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &value;
-    };
     view! {
         <div class="secret-box" data-testid="new-secret">
             <p><strong>"Client secret"</strong>
@@ -318,9 +309,7 @@ fn SecretBox(secret: String) -> impl IntoView {
             <div class="secret-row">
                 <input type="text" readonly id="client-secret" aria-label="Client secret" value=secret
                     data-testid="client-secret" class="secret"/>
-                <button type="button" class="button secondary" on:click=copy>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
-                </button>
+                <CopyButton value/>
             </div>
         </div>
     }

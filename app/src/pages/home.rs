@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::CopyButton;
 use crate::api::{home_info, server_status, HomeView, StatusView};
 
 #[component]
@@ -139,17 +140,7 @@ curl -s -H "Authorization: Bearer $(jq -r .access_token token.json)" {issuer}/us
 #[component]
 fn FirstClientCard(issuer: String) -> impl IntoView {
     let snippet = first_client_snippet(&issuer);
-    let copied = RwSignal::new(false);
     let value = snippet.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let _ = window().navigator().clipboard().write_text(&value);
-            copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &value;
-    };
     view! {
         <section class="card" data-testid="first-client">
             <h2>"Register your first client and run the flow with curl"</h2>
@@ -158,9 +149,7 @@ fn FirstClientCard(issuer: String) -> impl IntoView {
                 <a href="/admin/clients/new">"admin console"</a> "."
             </p>
             <pre class="snippet" data-testid="first-client-snippet"><code>{snippet}</code></pre>
-            <button type="button" class="button secondary small" on:click=copy>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
+            <CopyButton value class="button secondary small"/>
         </section>
     }
 }
