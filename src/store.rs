@@ -176,12 +176,18 @@ pub enum CodeRedemption {
     Redeemed {
         record: CodeRecord,
         family_id: String,
+        /// The family was revoked before this redemption created it (a replay or a
+        /// revoked consent got there first): the caller must issue nothing.
+        family_revoked: bool,
         user: Option<User>,
     },
     /// Used before: RFC 6749 §4.1.2 says deny, and revoke what it issued.
     AlreadyUsed {
         family_id: String,
     },
+    /// Issued to another client (RFC 6749 §4.1.3): refused, and left as it was, so that a
+    /// leaked code presented by someone else does not burn it for its client.
+    OtherClient,
     Unknown,
 }
 
@@ -242,10 +248,11 @@ pub trait OAuthStore: Send + Sync {
 
     async fn put_code(&self, code_hash: &str, family_id: &str, record: &CodeRecord, now: i64)
         -> Result<(), StoreError>;
-    /// Atomically marks the code used: of concurrent callers exactly one gets `Redeemed`.
-    /// The winner's call also starts the code's token family (left alone if a replay
-    /// already created it revoked) and reads the code's user, all in one round trip.
-    async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, StoreError>;
+    /// Atomically marks the code used if it was issued to `client_id`: of concurrent
+    /// callers exactly one gets `Redeemed`. The winner's call also starts the code's token
+    /// family (left alone if a replay already created it revoked) and reads the code's
+    /// user, all in one round trip.
+    async fn redeem_code(&self, code_hash: &str, client_id: &str, now: i64) -> Result<CodeRedemption, StoreError>;
 
     /// Revokes the family and every refresh token in it; access tokens carrying the family
     /// id are refused from then on.

@@ -355,3 +355,116 @@ async fn my_apps_lists_a_consent_and_revoke_kills_its_tokens_and_asks_again() {
         assert!(text(&browser, &server, "/account/apps").await.contains("Web App"));
     }
 }
+
+/// #18 item 4 (a), as reported: the app still holds a fresh code when the user presses
+/// Revoke in My apps. Redeeming it afterwards must not mint a new grant the user can no
+/// longer see or revoke.
+#[tokio::test]
+async fn a_code_in_flight_when_the_user_revokes_the_app_is_refused() {
+    for tdb in common::databases().await {
+        let server = common::serve(&tdb.url).await;
+        add_user(&server, "ada", "ada-password").await;
+        let secret = common::add_web_client(&server, "openid profile offline_access").await;
+        let browser = common::browser();
+        let (_, code) = authorize(&browser, &server, ("ada", "ada-password")).await;
+        let location = post_form(
+            &browser,
+            &server,
+            "/account/apps",
+            "/ui/account/apps/revoke",
+            &[("client_id", "web")],
+        )
+        .await;
+        assert_eq!(location, "/account/apps?revoked=web");
+        let (status, body) = token(
+            &server,
+            secret.expose(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", common::PKCE_VERIFIER),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{}: {body}",
+            tdb.name
+        );
+        assert!(
+            text(&browser, &server, "/account/apps")
+                .await
+                .contains("No apps have access to your account."),
+            "{}",
+            tdb.name
+        );
+    }
+}
+
+/// #18 item 4 (b), with real concurrency over HTTP: a code presented many times at once.
+/// Whichever exchange wins, the replays revoke its family, and nothing it was given
+/// survives: not the refresh token (however the race went), not the access token.
+#[tokio::test]
+async fn a_code_replayed_concurrently_leaves_no_live_token() {
+    for tdb in common::databases().await {
+        let server = common::serve(&tdb.url).await;
+        add_user(&server, "ada", "ada-password").await;
+        let secret = common::add_web_client(&server, "openid profile offline_access").await;
+        let browser = common::browser();
+        for round in 0..5 {
+            let (_, code) = authorize(&browser, &server, ("ada", "ada-password")).await;
+            let mut tasks = Vec::new();
+            for _ in 0..6 {
+                let (base, secret, code) = (server.base.clone(), secret.expose().to_owned(), code.clone());
+                tasks.push(tokio::spawn(async move {
+                    let res = reqwest::Client::new()
+                        .post(format!("{base}/token"))
+                        .basic_auth("web", Some(secret))
+                        .form(&[
+                            ("grant_type", "authorization_code"),
+                            ("code", code.as_str()),
+                            ("redirect_uri", REDIRECT),
+                            ("code_verifier", common::PKCE_VERIFIER),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    (res.status().as_u16(), res.json::<serde_json::Value>().await.unwrap())
+                }));
+            }
+            let mut issued = Vec::new();
+            for t in tasks {
+                let (status, body) = t.await.unwrap();
+                if status == 200 {
+                    issued.push(body);
+                } else {
+                    assert_eq!(body["error"], "invalid_grant", "{}: {body}", tdb.name);
+                }
+            }
+            assert!(issued.len() <= 1, "{}: one code, {} grants", tdb.name, issued.len());
+            for body in issued {
+                let refresh = body["refresh_token"].as_str().unwrap();
+                let (status, answer) = token(
+                    &server,
+                    secret.expose(),
+                    &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+                )
+                .await;
+                assert_eq!(
+                    status, 400,
+                    "{} round {round}: the refresh token lives: {answer}",
+                    tdb.name
+                );
+                let res = reqwest::Client::new()
+                    .get(format!("{}/api/resource", server.base))
+                    .bearer_auth(body["access_token"].as_str().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 401, "{} round {round}: access token refused", tdb.name);
+            }
+        }
+    }
+}

@@ -604,7 +604,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             used: false,
         };
         s.put_code("code", "fam", &code, now).await.unwrap();
-        s.redeem_code("code", now).await.unwrap();
+        s.redeem_code("code", "c1", now).await.unwrap();
         let rt = |expires_at: i64| RefreshRecord {
             family_id: "fam".into(),
             client_id: "c1".into(),

@@ -71,7 +71,7 @@ async fn start_family(
     let record = plain_code(client, user_id, scopes, now);
     let code = format!("code-{family}");
     s.put_code(&code, family, &record, now).await.unwrap();
-    let redeemed = s.redeem_code(&code, now).await.unwrap();
+    let redeemed = s.redeem_code(&code, client, now).await.unwrap();
     assert!(matches!(redeemed, CodeRedemption::Redeemed { .. }), "{redeemed:?}");
 }
 
@@ -268,9 +268,9 @@ mod oauth {
             let mut tasks = Vec::new();
             for _ in 0..8 {
                 let store = db.store.clone();
-                tasks.push(tokio::spawn(
-                    async move { store.redeem_code("h1", 1001).await.unwrap() },
-                ));
+                tasks.push(tokio::spawn(async move {
+                    store.redeem_code("h1", "c1", 1001).await.unwrap()
+                }));
             }
             let mut won = 0;
             for t in tasks {
@@ -279,15 +279,17 @@ mod oauth {
                         record: got,
                         family_id,
                         user,
+                        family_revoked,
                     } => {
                         won += 1;
+                        assert!(!family_revoked, "{}", tdb.name);
                         assert_eq!(got, record, "{}: the record round-trips", tdb.name);
                         assert_eq!(family_id, "fam1");
                         let user = user.expect("the code's user comes with it");
                         assert_eq!((user.id.as_str(), user.disabled), (uid.as_str(), false), "{}", tdb.name);
                     }
                     CodeRedemption::AlreadyUsed { family_id } => assert_eq!(family_id, "fam1"),
-                    CodeRedemption::Unknown => panic!("{}: code vanished", tdb.name),
+                    other => panic!("{}: {other:?}", tdb.name),
                 }
             }
             assert_eq!(won, 1, "{}: exactly one redemption wins", tdb.name);
@@ -306,8 +308,18 @@ mod oauth {
             db.store.put_refresh_token("rt-fam1", &refresh, 1001).await.unwrap();
             assert!(!db.store.is_family_revoked("fam1").await.unwrap(), "{}", tdb.name);
             assert!(matches!(
-                db.store.redeem_code("nope", 1001).await.unwrap(),
+                db.store.redeem_code("nope", "c1", 1001).await.unwrap(),
                 CodeRedemption::Unknown
+            ));
+            // Another client presenting the code: refused, and the code is not spent.
+            db.store.put_code("h-other", "fam-other", &record, 1000).await.unwrap();
+            assert!(matches!(
+                db.store.redeem_code("h-other", "c2", 1001).await.unwrap(),
+                CodeRedemption::OtherClient
+            ));
+            assert!(matches!(
+                db.store.redeem_code("h-other", "c1", 1001).await.unwrap(),
+                CodeRedemption::Redeemed { .. }
             ));
         }
     }
@@ -543,10 +555,84 @@ async fn revoking_a_family_before_it_exists_still_revokes_it() {
         s.put_code("h2", "famy", &record, 1).await.unwrap();
         s.revoke_family("famy", 5).await.unwrap();
         assert!(matches!(
-            s.redeem_code("h2", 6).await.unwrap(),
-            CodeRedemption::Redeemed { .. }
+            s.redeem_code("h2", "c1", 6).await.unwrap(),
+            CodeRedemption::Redeemed {
+                family_revoked: true,
+                ..
+            }
         ));
         assert!(s.is_family_revoked("famy").await.unwrap(), "{}", tdb.name);
+    }
+}
+
+/// #18 item 4: the family is the single source of truth. A refresh token stored after its
+/// family was revoked (the first exchange losing a race to a code replay, or a rotation
+/// committing while a revocation runs on PostgreSQL) is dead at birth: refused for
+/// refresh, rotation and introspection alike.
+#[tokio::test]
+async fn a_refresh_token_stored_after_its_family_was_revoked_is_dead() {
+    for tdb in common::databases().await {
+        let db = common::open(&tdb).await;
+        let s = &db.store;
+        let uid = s.create_user(new_user("ray", false), 1).await.unwrap().id;
+        s.create_client(new_client("c1", false), 1).await.unwrap();
+        let scopes = ScopeSet::parse("openid offline_access").unwrap();
+        start_family(&**s, "fam", "c1", &uid, &scopes, 10).await;
+        // The replay's revocation lands first ...
+        s.revoke_family("fam", 11).await.unwrap();
+        // ... then the first exchange stores its refresh token, unrevoked in its own row.
+        s.put_refresh_token("late", &account::refresh(&uid, "c1", "fam"), 12)
+            .await
+            .unwrap();
+        let (record, _) = s.refresh_grant("late").await.unwrap().unwrap();
+        assert!(record.revoked, "{}: born revoked through its family", tdb.name);
+        assert!(s.refresh_token("late").await.unwrap().unwrap().revoked, "{}", tdb.name);
+        assert!(
+            !s.rotate_refresh_token("late", "late2", 20_000, 13).await.unwrap(),
+            "{}: a token of a revoked family never rotates",
+            tdb.name
+        );
+        assert!(s.refresh_token("late2").await.unwrap().is_none(), "{}", tdb.name);
+    }
+}
+
+/// #18 item 4 (a): a code still in flight when the user revokes the app's access must not
+/// become a new grant afterwards. Revoking the consent spends the user's outstanding codes
+/// for that client; a redemption then sees a used code.
+#[tokio::test]
+async fn revoking_a_consent_spends_that_clients_outstanding_codes() {
+    use tessera_core::store::CodeRedemption;
+    for tdb in common::databases().await {
+        let db = common::open(&tdb).await;
+        let s = &db.store;
+        let pat = s.create_user(new_user("pat", false), 1).await.unwrap().id;
+        let sam = s.create_user(new_user("sam", false), 1).await.unwrap().id;
+        s.create_client(new_client("c1", false), 1).await.unwrap();
+        let openid = ScopeSet::parse("openid").unwrap();
+        s.grant_consent(&pat, "c1", &openid, 5).await.unwrap();
+        s.grant_consent(&sam, "c1", &openid, 5).await.unwrap();
+        s.put_code("pat-code", "fp", &plain_code("c1", &pat, &openid, 10), 10)
+            .await
+            .unwrap();
+        s.put_code("sam-code", "fs", &plain_code("c1", &sam, &openid, 10), 10)
+            .await
+            .unwrap();
+        assert!(s.revoke_consent(&pat, "c1", 20).await.unwrap());
+        let redeemed = s.redeem_code("pat-code", "c1", 21).await.unwrap();
+        assert!(
+            matches!(redeemed, CodeRedemption::AlreadyUsed { .. }),
+            "{}: {redeemed:?}",
+            tdb.name
+        );
+        assert!(s.is_family_revoked("fp").await.unwrap(), "{}", tdb.name);
+        // Another user's code for the same client is untouched.
+        let other = s.redeem_code("sam-code", "c1", 21).await.unwrap();
+        assert!(
+            matches!(other, CodeRedemption::Redeemed { .. }),
+            "{}: {other:?}",
+            tdb.name
+        );
+        assert!(!s.is_family_revoked("fs").await.unwrap(), "{}", tdb.name);
     }
 }
 
@@ -1069,7 +1155,7 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter() {
         assert!(s.refresh_token("rt-rotated").await.unwrap().unwrap().rotated);
         assert!(s.refresh_token("rt-next").await.unwrap().is_some());
         assert!(matches!(
-            s.redeem_code("code-live", now).await.unwrap(),
+            s.redeem_code("code-live", "c1", now).await.unwrap(),
             CodeRedemption::AlreadyUsed { .. }
         ));
         assert!(is_revoked(s, "any", Some("revoked-recent")).await, "{}", tdb.name);
@@ -1080,7 +1166,7 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter() {
         assert!(s.refresh_token("rt-stale").await.unwrap().is_none());
         assert!(s.refresh_token("rt-revoked-old").await.unwrap().is_none());
         assert!(matches!(
-            s.redeem_code("code-stale", now).await.unwrap(),
+            s.redeem_code("code-stale", "c1", now).await.unwrap(),
             CodeRedemption::Unknown
         ));
         assert!(!is_revoked(s, "jti-expired", None).await);

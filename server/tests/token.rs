@@ -819,6 +819,45 @@ async fn public_client_exchanges_a_code_with_pkce() {
     assert_eq!(fx.resource(t2.access_token().secret()).await.status(), 200);
 }
 
+/// #18 item 9: a code is bound to its client before it is spent. Someone holding a leaked
+/// code who presents it as another client (a public one needs no secret) is refused and
+/// does not burn it: the client it was issued to still redeems it.
+#[tokio::test]
+async fn a_code_presented_by_another_client_is_not_burned() {
+    for tdb in common::databases().await {
+        let fx = fixture(&tdb.url).await;
+        let (code, verifier) = fx.code("openid").await;
+        let (status, _, body) = fx
+            .post_token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB),
+                ("client_id", &fx.public),
+                ("code_verifier", verifier.secret()),
+            ])
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{}",
+            tdb.name
+        );
+        let t = fx
+            .conf_client()
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&http())
+            .await
+            .unwrap_or_else(|e| panic!("{}: the rightful client lost its code: {e:?}", tdb.name));
+        assert_eq!(
+            fx.resource(t.access_token().secret()).await.status(),
+            200,
+            "{}",
+            tdb.name
+        );
+    }
+}
+
 #[tokio::test]
 async fn revocation() {
     for tdb in common::databases().await {

@@ -55,12 +55,17 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             code_verifier,
         } => {
             let (record, family_id, user) = match store
-                .redeem_code(&hash_secret(&code), now)
+                .redeem_code(&hash_secret(&code), &client.client_id, now)
                 .await
                 .map_err(server_error)?
             {
                 CodeRedemption::Unknown => {
                     return Err(OAuthError::invalid_grant("invalid authorization code").with_detail("unknown code"))
+                }
+                // RFC 6749 §4.1.3: issued to another client. Not spent (#18 item 9).
+                CodeRedemption::OtherClient => {
+                    return Err(OAuthError::invalid_grant("invalid authorization code")
+                        .with_detail("code was issued to another client"))
                 }
                 // RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued
                 // from it SHOULD be revoked.
@@ -69,10 +74,21 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                     return Err(OAuthError::invalid_grant("invalid authorization code")
                         .with_detail(format!("code replayed; family {family_id} revoked")));
                 }
+                // Its family was revoked before this exchange started it: a replay of this
+                // code, or the user revoking the app's access, came first (#18 item 4).
+                CodeRedemption::Redeemed {
+                    family_revoked: true,
+                    family_id,
+                    ..
+                } => {
+                    return Err(OAuthError::invalid_grant("invalid authorization code")
+                        .with_detail(format!("family {family_id} revoked before the code was redeemed")))
+                }
                 CodeRedemption::Redeemed {
                     record,
                     family_id,
                     user,
+                    ..
                 } => (record, family_id, user),
             };
             // RFC 6749 §4.1.3 and RFC 7636 §4.6 (client, expiry, redirect_uri, PKCE). The

@@ -419,6 +419,14 @@ struct KeyRow {
     retired_at: Option<i64>,
 }
 
+/// A refresh token's `revoked_at` as every read must see it (`r` the token, `f` its family,
+/// LEFT JOINed): the family is the single source of truth. A token stored after its family
+/// was revoked — the first exchange losing a race to a code replay, or, on PostgreSQL, a
+/// rotation committing while a revocation runs — is revoked at birth; so is one whose
+/// family row is gone.
+const REFRESH_REVOKED_AT: &str =
+    "COALESCE(r.revoked_at, f.revoked_at, CASE WHEN f.family_id IS NULL THEN r.created_at END) AS revoked_at";
+
 const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at, password_epoch";
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
      description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg";
@@ -454,9 +462,10 @@ struct Dialect {
 
 const SQLITE: Dialect = Dialect {
     redeem_code: concat!(
-        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL; \
+        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND client_id = $3; \
          SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
          c.code_challenge, c.auth_time, c.expires_at, c.used_at, changes() AS won, \
+         (SELECT f.revoked_at FROM token_families f WHERE f.family_id = c.family_id) AS family_revoked_at, \
          ",
         joined_user_columns!(),
         " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1; \
@@ -475,6 +484,7 @@ const SQLITE: Dialect = Dialect {
          SELECT n.token_hash, r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, $2, $4 \
          FROM refresh_tokens r, (SELECT $1 AS token_hash UNION ALL SELECT $3) AS n \
          WHERE r.token_hash = $1 AND r.rotated_at IS NULL AND r.revoked_at IS NULL \
+         AND EXISTS (SELECT 1 FROM token_families f WHERE f.family_id = r.family_id AND f.revoked_at IS NULL) \
          ON CONFLICT (token_hash) DO UPDATE SET rotated_at = excluded.created_at \
          WHERE refresh_tokens.token_hash = $1",
     rotated_rows: 2,
@@ -482,16 +492,18 @@ const SQLITE: Dialect = Dialect {
 
 const POSTGRES: Dialect = Dialect {
     redeem_code: concat!(
-        "WITH won AS (UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+        "WITH won AS (UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND client_id = $3 \
          RETURNING family_id, client_id, user_id, scopes), \
          family AS (INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
          SELECT family_id, client_id, user_id, scopes, $2 FROM won ON CONFLICT (family_id) DO NOTHING) \
          SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
          c.code_challenge, c.auth_time, c.expires_at, c.used_at, (SELECT COUNT(*) FROM won) AS won, \
+         (SELECT f.revoked_at FROM token_families f WHERE f.family_id = c.family_id) AS family_revoked_at, \
          ", joined_user_columns!(), " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1"
     ),
     rotate_refresh: "WITH old AS (UPDATE refresh_tokens SET rotated_at = $2 \
-         WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL \
+         WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND EXISTS \
+         (SELECT 1 FROM token_families f WHERE f.family_id = refresh_tokens.family_id AND f.revoked_at IS NULL) \
          RETURNING family_id, client_id, user_id, scopes, auth_time) \
          INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, created_at, expires_at) \
          SELECT $3, family_id, client_id, user_id, scopes, auth_time, $2, $4 FROM old",
@@ -811,13 +823,14 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, StoreError> {
+            async fn redeem_code(&self, code_hash: &str, client_id: &str, now: i64) -> Result<CodeRedemption, StoreError> {
                 // One conditional UPDATE: the database decides which concurrent caller wins.
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
                     code: CodeRow,
                     won: i64,
+                    family_revoked_at: Option<i64>,
                     #[sqlx(flatten)]
                     user: JoinedUserRow,
                 }
@@ -825,18 +838,22 @@ macro_rules! impl_store {
                 let row: Option<Row> = sqlx::query_as($dialect.redeem_code)
                     .bind(code_hash)
                     .bind(now)
+                    .bind(client_id)
                     .fetch_all(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?
                     .pop();
                 Ok(match row {
                     None => CodeRedemption::Unknown,
+                    // Left unspent: the code is bound to its client before it is burned.
+                    Some(row) if row.code.client_id != client_id => CodeRedemption::OtherClient,
                     Some(row) if row.won == 1 => {
                         let (mut record, family_id) = row.code.into_record()?;
                         record.used = false;
                         CodeRedemption::Redeemed {
                             record,
                             family_id,
+                            family_revoked: row.family_revoked_at.is_some(),
                             user: row.user.into_user(),
                         }
                     }
@@ -919,8 +936,9 @@ macro_rules! impl_store {
                 }
                 let row: Option<Row> = sqlx::query_as(&format!(
                     "SELECT r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, r.expires_at, r.rotated_at, \
-                     r.revoked_at, {JOINED_USER_COLUMNS} \
-                     FROM refresh_tokens r LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
+                     {REFRESH_REVOKED_AT}, {JOINED_USER_COLUMNS} \
+                     FROM refresh_tokens r LEFT JOIN token_families f ON f.family_id = r.family_id \
+                     LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
                 ))
                 .bind(token_hash)
                 .fetch_optional(&mut *self.warm.lease().await?)
@@ -1191,6 +1209,28 @@ macro_rules! impl_store {
             async fn revoke_consent(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
                 // One transaction: no moment where the consent is gone but its tokens live.
                 let mut tx = self.pool.begin().await.map_err(self.sql_err())?;
+                // #18 item 4: a code still in flight must not become a grant after this.
+                // Every code of this user and client gets its family, born revoked (a code
+                // being redeemed right now included), and the unused ones are spent, so a
+                // redemption sees a used code.
+                sqlx::query(
+                    "INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at, revoked_at) \
+                     SELECT family_id, client_id, user_id, scopes, $3, $3 FROM auth_codes \
+                     WHERE user_id = $1 AND client_id = $2 ON CONFLICT (family_id) DO NOTHING",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.sql_err())?;
+                sqlx::query("UPDATE auth_codes SET used_at = $3 WHERE user_id = $1 AND client_id = $2 AND used_at IS NULL")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.sql_err())?;
                 let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user_id)
                     .bind(client_id)
