@@ -280,6 +280,40 @@ impl AuthorizeRequest {
         })
     }
 
+    /// Checks a pending request again against its client as registered now, before
+    /// acting on it (#18 item 9): while the user signed in, an administrator may have
+    /// removed the client, the redirect URI (say, because it was compromised), a scope,
+    /// the code grant, or turned PKCE on. A redirect URI no longer registered is shown to
+    /// the user, never redirected to (RFC 6749 §4.1.2.1).
+    pub fn recheck(&self, client: Option<&Client>) -> Result<(), AuthorizeError> {
+        let show = AuthorizeError::ShowToUser;
+        let client = client.filter(|c| c.client_id == self.client_id).ok_or_else(|| {
+            show(OAuthError::invalid_request("unknown client").with_detail("client removed while pending"))
+        })?;
+        if match_redirect_uri(self.redirect_uri.as_str(), client).is_none() {
+            return Err(show(
+                OAuthError::invalid_request("redirect_uri is not registered for this client")
+                    .with_detail("redirect_uri removed while pending"),
+            ));
+        }
+        if !client.allows_grant("authorization_code") {
+            return Err(self.error(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "client may not use the authorization code grant",
+            )));
+        }
+        if let Some(bad) = self.scopes.iter().find(|s| !client.scopes.contains(s)) {
+            return Err(self.error(
+                OAuthError::invalid_scope("scope not allowed for this client")
+                    .with_detail(format!("scope {bad:?} removed while pending")),
+            ));
+        }
+        if self.pkce.is_none() && client.requires_pkce() {
+            return Err(self.error(OAuthError::invalid_request("code_challenge required")));
+        }
+        Ok(())
+    }
+
     /// An error to send back to this request's client.
     pub fn error(&self, error: OAuthError) -> AuthorizeError {
         AuthorizeError::Redirect {
@@ -349,11 +383,43 @@ pub struct Authentication {
 
 /// What the user did while this pending request was open. A login or consent that
 /// happened for this request satisfies `prompt=login` / `prompt=consent`; without this,
-/// both prompts would ask again forever.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// both prompts would ask again forever. Both count only for the user who did them
+/// (`by`): if another user signs in on the same browser meanwhile, they start over.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interaction {
     pub logged_in: bool,
     pub consented: bool,
+    /// The user id the flags are for.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+impl Interaction {
+    /// `user_id` signed in for this request: any earlier flags of another user are void.
+    pub fn logged_in_as(&mut self, user_id: &str) {
+        if self.by.as_deref() != Some(user_id) {
+            *self = Self::default();
+        }
+        self.by = Some(user_id.to_owned());
+        self.logged_in = true;
+    }
+
+    /// `user_id` consented for this request: any earlier flags of another user are void.
+    pub fn consented_as(&mut self, user_id: &str) {
+        if self.by.as_deref() != Some(user_id) {
+            *self = Self::default();
+        }
+        self.by = Some(user_id.to_owned());
+        self.consented = true;
+    }
+
+    /// The flags as they apply to `user_id`.
+    fn for_user(&self, user_id: &str) -> (bool, bool) {
+        match self.by.as_deref() {
+            Some(by) if by == user_id => (self.logged_in, self.consented),
+            _ => (false, false),
+        }
+    }
 }
 
 /// A validated request waiting for the user, as stored between `/authorize` and the
@@ -384,10 +450,11 @@ pub fn decide(
     req: &AuthorizeRequest,
     session: Option<&Authentication>,
     granted: Option<&ScopeSet>,
-    done: Interaction,
+    done: &Interaction,
     now: i64,
 ) -> Result<AuthorizeDecision, AuthorizeError> {
-    let session = session.filter(|s| done.logged_in || !login_needed(req, s, now));
+    let (logged_in, consented) = session.map_or((false, false), |s| done.for_user(&s.user_id));
+    let session = session.filter(|s| logged_in || !login_needed(req, s, now));
     let Some(session) = session else {
         // OIDC Core §3.1.2.1 prompt=none: never show a page; §3.1.2.6 login_required.
         if req.prompt.none {
@@ -398,7 +465,7 @@ pub fn decide(
     // RFC 6749 §4.1.1 / OIDC Core §3.1.2.4: the user approves the scopes; prompt=consent
     // asks again even when a consent is on record.
     let covered = granted.is_some_and(|g| req.scopes.is_subset(g));
-    if !covered || (req.prompt.consent && !done.consented) {
+    if !covered || (req.prompt.consent && !consented) {
         if req.prompt.none {
             return Err(req.error(OAuthError::new(ErrorCode::ConsentRequired, "consent required")));
         }
@@ -751,14 +818,14 @@ mod tests {
         let g_openid = ScopeSet::parse("openid").unwrap();
         let g_all = ScopeSet::parse("openid profile").unwrap();
         let nothing = Interaction::default();
-        let logged_in = Interaction {
-            logged_in: true,
-            consented: false,
-        };
-        let consented = Interaction {
-            logged_in: false,
-            consented: true,
-        };
+        let mut logged_in = Interaction::default();
+        logged_in.logged_in_as("alice");
+        let mut consented = Interaction::default();
+        consented.consented_as("alice");
+        // The flags of another user who signed in on this browser earlier.
+        let mut by_bob = Interaction::default();
+        by_bob.logged_in_as("bob");
+        by_bob.consented_as("bob");
         let now = 1000;
         // (name, prompt, max_age, session, granted, interaction, expected)
         type Row<'a> = (
@@ -767,29 +834,31 @@ mod tests {
             Option<i64>,
             Option<&'a Authentication>,
             Option<&'a ScopeSet>,
-            Interaction,
+            &'a Interaction,
             Want,
         );
         #[rustfmt::skip]
         let table: Vec<Row> = vec![
-            ("no session", "", None, None, None, nothing, Want::Login),
-            ("no session, prompt=none", "none", None, None, None, nothing, Want::Err(ErrorCode::LoginRequired)),
-            ("no consent yet", "", None, Some(&alice), None, nothing, Want::Consent("openid profile".into())),
-            ("partial consent", "", None, Some(&alice), Some(&g_openid), nothing, Want::Consent("profile".into())),
-            ("consent on record", "", None, Some(&alice), Some(&g_all), nothing, Want::Issue),
-            ("prompt=none, all on record", "none", None, Some(&alice), Some(&g_all), nothing, Want::Issue),
-            ("prompt=none, consent missing", "none", None, Some(&alice), Some(&g_openid), nothing, Want::Err(ErrorCode::ConsentRequired)),
-            ("prompt=login, old session", "login", None, Some(&alice), Some(&g_all), nothing, Want::Login),
-            ("prompt=login, logged in now", "login", None, Some(&alice), Some(&g_all), logged_in, Want::Issue),
-            ("prompt=select_account", "select_account", None, Some(&alice), Some(&g_all), nothing, Want::Login),
-            ("prompt=consent, on record", "consent", None, Some(&alice), Some(&g_all), nothing, Want::Consent("".into())),
-            ("prompt=consent, consented now", "consent", None, Some(&alice), Some(&g_all), consented, Want::Issue),
-            ("consented now but not recorded", "", None, Some(&alice), Some(&g_openid), consented, Want::Consent("profile".into())),
-            ("max_age not exceeded", "", Some(100), Some(&alice), Some(&g_all), nothing, Want::Issue),
-            ("max_age exceeded", "", Some(99), Some(&alice), Some(&g_all), nothing, Want::Login),
-            ("max_age exceeded, prompt=none", "none", Some(99), Some(&alice), Some(&g_all), nothing, Want::Err(ErrorCode::LoginRequired)),
-            ("max_age exceeded, logged in now", "", Some(0), Some(&alice), Some(&g_all), logged_in, Want::Issue),
-            ("logged in flag without session", "", None, None, None, logged_in, Want::Login),
+            ("no session", "", None, None, None, &nothing, Want::Login),
+            ("no session, prompt=none", "none", None, None, None, &nothing, Want::Err(ErrorCode::LoginRequired)),
+            ("no consent yet", "", None, Some(&alice), None, &nothing, Want::Consent("openid profile".into())),
+            ("partial consent", "", None, Some(&alice), Some(&g_openid), &nothing, Want::Consent("profile".into())),
+            ("consent on record", "", None, Some(&alice), Some(&g_all), &nothing, Want::Issue),
+            ("prompt=none, all on record", "none", None, Some(&alice), Some(&g_all), &nothing, Want::Issue),
+            ("prompt=none, consent missing", "none", None, Some(&alice), Some(&g_openid), &nothing, Want::Err(ErrorCode::ConsentRequired)),
+            ("prompt=login, old session", "login", None, Some(&alice), Some(&g_all), &nothing, Want::Login),
+            ("prompt=login, logged in now", "login", None, Some(&alice), Some(&g_all), &logged_in, Want::Issue),
+            ("prompt=select_account", "select_account", None, Some(&alice), Some(&g_all), &nothing, Want::Login),
+            ("prompt=consent, on record", "consent", None, Some(&alice), Some(&g_all), &nothing, Want::Consent("".into())),
+            ("prompt=consent, consented now", "consent", None, Some(&alice), Some(&g_all), &consented, Want::Issue),
+            ("consented now but not recorded", "", None, Some(&alice), Some(&g_openid), &consented, Want::Consent("profile".into())),
+            ("max_age not exceeded", "", Some(100), Some(&alice), Some(&g_all), &nothing, Want::Issue),
+            ("max_age exceeded", "", Some(99), Some(&alice), Some(&g_all), &nothing, Want::Login),
+            ("max_age exceeded, prompt=none", "none", Some(99), Some(&alice), Some(&g_all), &nothing, Want::Err(ErrorCode::LoginRequired)),
+            ("max_age exceeded, logged in now", "", Some(0), Some(&alice), Some(&g_all), &logged_in, Want::Issue),
+            ("logged in flag without session", "", None, None, None, &logged_in, Want::Login),
+            ("prompt=login, another user logged in for it", "login", None, Some(&alice), Some(&g_all), &by_bob, Want::Login),
+            ("prompt=consent, another user consented", "consent", None, Some(&alice), Some(&g_all), &by_bob, Want::Consent("".into())),
         ];
         for (name, prompt, max_age, session, granted, done, expected) in table {
             let req = request(prompt, max_age, "openid profile");

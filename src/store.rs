@@ -244,7 +244,9 @@ pub trait OAuthStore: Send + Sync {
     /// The pending request's JSON, if it exists and has not expired.
     async fn auth_request(&self, id_hash: &str, now: i64) -> Result<Option<String>, StoreError>;
     async fn update_auth_request(&self, id_hash: &str, request_json: &str) -> Result<(), StoreError>;
-    async fn delete_auth_request(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Whether this call deleted it: of concurrent callers, exactly one gets `true`, which
+    /// is how a pending request yields at most one code.
+    async fn delete_auth_request(&self, id_hash: &str) -> Result<bool, StoreError>;
 
     async fn put_code(&self, code_hash: &str, family_id: &str, record: &CodeRecord, now: i64)
         -> Result<(), StoreError>;

@@ -83,7 +83,7 @@ pub async fn login(
             } else {
                 // This login satisfies the request's prompt=login / max_age.
                 if let Some(mut pending) = server::load_pending(&ctx, &request).await? {
-                    pending.interaction.logged_in = true;
+                    pending.interaction.logged_in_as(&user.id);
                     server::save_pending(&ctx, &request, &pending).await?;
                 }
                 leptos_axum::redirect(&server::resume_url(&request));
@@ -190,7 +190,7 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
             )
             .await
             .map_err(|e| ServerFnError::new(e.to_string()))?;
-        pending.interaction.consented = true;
+        pending.interaction.consented_as(&user.id);
         server::save_pending(&ctx, &request, &pending).await?;
         leptos_axum::redirect(&server::resume_url(&request));
     } else {

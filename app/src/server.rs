@@ -171,8 +171,16 @@ pub async fn throttle_keys(username: &str) -> Vec<(String, &'static tessera_core
     keys
 }
 
-/// Binds the session to the user under a fresh session id (no session fixation).
+/// Binds the session to the user under a fresh session id (no session fixation) and a
+/// fresh CSRF token. A session another user signed in to before starts empty: nothing of
+/// theirs (the demo's tokens among it) carries over to the next user (#18 item 7). What
+/// an anonymous visitor started (a demo run on its way through sign-in) stays.
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), ServerFnError> {
+    let previous = session.get::<String>(USER_ID_KEY).await.map_err(session_err)?;
+    if previous.is_some_and(|p| p != user.id) {
+        session.clear().await;
+    }
+    session.remove::<String>(CSRF_KEY).await.map_err(session_err)?;
     session.cycle_id().await.map_err(session_err)?;
     session.insert(USER_ID_KEY, &user.id).await.map_err(session_err)?;
     session.insert(AUTH_TIME_KEY, now()).await.map_err(session_err)?;
@@ -213,6 +221,7 @@ pub async fn forget_pending(ctx: &ServerContext, id: &str) -> Result<(), ServerF
     ctx.store
         .delete_auth_request(&hash_secret(id))
         .await
+        .map(|_| ())
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
 

@@ -468,3 +468,72 @@ async fn a_code_replayed_concurrently_leaves_no_live_token() {
         }
     }
 }
+
+/// #18 item 7: signing in starts from a fresh CSRF token (and session id): a token read
+/// before signing in no longer works after.
+#[tokio::test]
+async fn signing_in_rotates_the_csrf_token() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    add_user(&server, "ada", "ada-password").await;
+    let browser = common::browser();
+    let html = text(&browser, &server, "/login").await;
+    let before = common::input_value(&html, "csrf").unwrap();
+    assert_eq!(sign_in(&browser, &server, "ada", "ada-password").await, "/");
+    let html = text(&browser, &server, "/account").await;
+    let after = common::input_value(&html, "csrf").unwrap();
+    assert_ne!(before, after, "a new token after signing in");
+    // The old token signs nobody out.
+    browser
+        .post(format!("{}/ui/logout", server.base))
+        .header("accept", "text/html")
+        .form(&[("csrf", before.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in(&browser, &server).await, "the pre-sign-in token was refused");
+}
+
+/// #18 item 7: what one user did for a pending request (signing in for prompt=login)
+/// does not count for another user who signs in on the same browser before it resumes.
+#[tokio::test]
+async fn a_pending_requests_login_counts_only_for_the_user_who_signed_in() {
+    for tdb in common::databases().await {
+        let server = common::serve(&tdb.url).await;
+        add_user(&server, "ada", "ada-password").await;
+        add_user(&server, "bob", "bob-password").await;
+        common::add_web_client(&server, "openid profile").await;
+        let browser = common::browser();
+        // ada signs in for a prompt=login request...
+        let path = format!("{}&prompt=login", common::authorize_path("openid profile"));
+        let res = common::page(&browser, &server, &path).await;
+        let login = res.headers()[LOCATION].to_str().unwrap().to_owned();
+        let html = text(&browser, &server, &login).await;
+        let request = common::input_value(&html, "request").unwrap();
+        let form = [
+            ("csrf", common::input_value(&html, "csrf").unwrap()),
+            ("request", request.clone()),
+            ("next", "/".to_owned()),
+            ("username", "ada".to_owned()),
+            ("password", "ada-password".to_owned()),
+        ];
+        let res = browser
+            .post(format!("{}/ui/login", server.base))
+            .header("accept", "text/html")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let resume = res.headers()[LOCATION].to_str().unwrap().to_owned();
+        // ...then bob signs in on the same browser before it resumes.
+        assert_eq!(sign_in(&browser, &server, "bob", "bob-password").await, "/");
+        let res = common::page(&browser, &server, &resume).await;
+        assert_eq!(res.status(), 302, "{}", tdb.name);
+        let location = res.headers()[LOCATION].to_str().unwrap();
+        assert!(
+            location.starts_with(&format!("/login?request={request}")),
+            "{}: bob must sign in for this request himself, got {location}",
+            tdb.name
+        );
+    }
+}

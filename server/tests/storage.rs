@@ -506,7 +506,12 @@ mod oauth {
                 "{}: expired",
                 tdb.name
             );
-            s.delete_auth_request("p1").await.unwrap();
+            assert!(s.delete_auth_request("p1").await.unwrap(), "{}", tdb.name);
+            assert!(
+                !s.delete_auth_request("p1").await.unwrap(),
+                "{}: deleted once",
+                tdb.name
+            );
 
             for (kid, t) in [("k1", 1), ("k2", 2)] {
                 let key = KeyRecord {

@@ -127,17 +127,23 @@ pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Q
     let now = crate::now();
     let json = match state.db.store.auth_request(&hash_secret(&p.request), now).await {
         Ok(Some(json)) => json,
-        Ok(None) => {
-            return error_page(&OAuthError::invalid_request(
-                "this sign-in request has expired or was already completed; start again from the application",
-            ))
-        }
+        Ok(None) => return error_page(&gone()),
         Err(e) => return error_page(&server_error(e)),
     };
-    match serde_json::from_str::<Pending>(&json) {
-        Ok(pending) => proceed(&state, &session, pending, Some(p.request), now).await,
-        Err(e) => error_page(&server_error(e)),
+    let pending = match serde_json::from_str::<Pending>(&json) {
+        Ok(pending) => pending,
+        Err(e) => return error_page(&server_error(e)),
+    };
+    // #18 item 9: the client may have changed while the user signed in.
+    let client = match state.db.store.client_by_id(&pending.request.client_id).await {
+        Ok(client) => client,
+        Err(e) => return error_page(&server_error(e)),
+    };
+    if let Err(e) = pending.request.recheck(client.as_ref()) {
+        forget(&state, Some(&p.request)).await;
+        return refuse(e, &state.issuer);
     }
+    proceed(&state, &session, pending, Some(p.request), now).await
 }
 
 /// The signed-in user, if the session has one who still exists, is enabled and has not
@@ -189,13 +195,24 @@ async fn step(
     let store = &state.db.store;
     let req = &pending.request;
     let (auth, granted) = authentication(state, session, &req.client_id).await?;
-    let decision = authorize::decide(req, auth.as_ref(), granted.as_ref(), pending.interaction, now);
+    let decision = authorize::decide(req, auth.as_ref(), granted.as_ref(), &pending.interaction, now);
     let page = match decision {
         Err(e) => {
             forget(state, id.as_deref()).await;
             return Ok(refuse(e, &state.issuer));
         }
         Ok(AuthorizeDecision::Issue { user_id, auth_time }) => {
+            // One pending request, one code: whoever deletes it issues; a concurrent or
+            // repeated resume finds it gone (#18 item 9).
+            if let Some(id) = id.as_deref() {
+                if !store
+                    .delete_auth_request(&hash_secret(id))
+                    .await
+                    .map_err(server_error)?
+                {
+                    return Err(gone());
+                }
+            }
             // RFC 6749 §4.1.2 / RFC 9700 §4.2: a 256-bit one-time code, stored by hash,
             // bound to client, redirect URI, PKCE challenge, nonce, user, scopes and auth time.
             let code = random_token();
@@ -204,7 +221,6 @@ async fn step(
                 .put_code(&hash_secret(&code), &random_id(), &record, now)
                 .await
                 .map_err(server_error)?;
-            forget(state, id.as_deref()).await;
             return Ok(found(&req.success_url(&code, &state.issuer)));
         }
         Ok(AuthorizeDecision::LoginRequired) => "/login",
@@ -228,6 +244,13 @@ async fn step(
         location.extend(url::form_urlencoded::byte_serialize(hint.as_bytes()));
     }
     Ok(found(&location))
+}
+
+/// A pending request that is no longer there.
+fn gone() -> OAuthError {
+    OAuthError::invalid_request(
+        "this sign-in request has expired or was already completed; start again from the application",
+    )
 }
 
 async fn forget(state: &AppState, id: Option<&str>) {

@@ -785,13 +785,13 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn delete_auth_request(&self, id_hash: &str) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM auth_requests WHERE id_hash = $1")
+            async fn delete_auth_request(&self, id_hash: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM auth_requests WHERE id_hash = $1")
                     .bind(id_hash)
                     .execute(&mut *self.warm.lease().await?)
                     .await
                     .map_err(self.sql_err())?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             async fn put_code(
