@@ -101,14 +101,36 @@ pub async fn change_password(
         back("long");
         return Ok(());
     }
-    if server::authenticate(&ctx, &user.username, &current_password)
+    // As at sign-in (#18 item 3): one check of this account's password at a time, a
+    // bounded wait for the hashing slot, the block checked again after it, and the attempt
+    // counted before the hash (a success clears it below).
+    let Ok(_turn) = server::account_turn(&key).await else {
+        back("busy");
+        return Ok(());
+    };
+    let Ok(slot) = server::argon2_slot().await else {
+        back("busy");
+        return Ok(());
+    };
+    let now = server::now();
+    if ctx
+        .store
+        .login_blocked_until(std::slice::from_ref(&key), now)
+        .await
+        .map_err(store_err)?
+        .is_some()
+    {
+        back("throttled");
+        return Ok(());
+    }
+    ctx.store
+        .record_login_failure(&key, &PER_ACCOUNT, now)
+        .await
+        .map_err(store_err)?;
+    if server::authenticate(&ctx, slot, &user.username, &current_password)
         .await
         .is_err()
     {
-        ctx.store
-            .record_login_failure(&key, &PER_ACCOUNT, now)
-            .await
-            .map_err(store_err)?;
         back("current");
         return Ok(());
     }

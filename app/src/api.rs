@@ -58,25 +58,54 @@ pub async fn login(
     let now = server::now();
     let keys = server::throttle_keys(&username).await;
     let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    let blocked = ctx
-        .store
-        .login_blocked_until(&key_names, now)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    if let Some(until) = blocked {
+    let blocked = |now| {
+        let (store, key_names) = (ctx.store.clone(), key_names.clone());
+        async move {
+            store
+                .login_blocked_until(&key_names, now)
+                .await
+                .map_err(|e| ServerFnError::new(e.to_string()))
+        }
+    };
+    if let Some(until) = blocked(now).await? {
         let retry = tessera_core::throttle::retry_after(until, now);
         leptos_axum::redirect(&server::throttled_url(&next, &request, retry));
         return Ok(());
     }
-    match server::authenticate(&ctx, &username, &password).await {
+    // #18 item 3: one attempt per account at a time (the others wait their turn), a
+    // bounded wait for the hashing slot, the block checked again after both waits, and the
+    // attempt counted before the hash: a burst of concurrent guesses gets no more tries
+    // than one at a time would.
+    let Some((account, account_policy)) = keys.first().cloned() else {
+        return Err(ServerFnError::new("no throttle key"));
+    };
+    let Ok(_turn) = server::account_turn(&account).await else {
+        leptos_axum::redirect(&server::busy_url(&next, &request));
+        return Ok(());
+    };
+    let Ok(slot) = server::argon2_slot().await else {
+        leptos_axum::redirect(&server::busy_url(&next, &request));
+        return Ok(());
+    };
+    let now = server::now();
+    if let Some(until) = blocked(now).await? {
+        let retry = tessera_core::throttle::retry_after(until, now);
+        leptos_axum::redirect(&server::throttled_url(&next, &request, retry));
+        return Ok(());
+    }
+    let account_blocked_until = ctx
+        .store
+        .record_login_failure(&account, account_policy, now)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    match server::authenticate(&ctx, slot, &username, &password).await {
         Ok(user) => {
-            // Success clears the account's counter; the address's runs out on its own.
-            if let Some((account, _)) = keys.first() {
-                ctx.store
-                    .clear_login_failures(account)
-                    .await
-                    .map_err(|e| ServerFnError::new(e.to_string()))?;
-            }
+            // Success clears the account's counter (this attempt included); the
+            // address's runs out on its own.
+            ctx.store
+                .clear_login_failures(&account)
+                .await
+                .map_err(|e| ServerFnError::new(e.to_string()))?;
             server::sign_in(&session, &user).await?;
             if request.is_empty() {
                 leptos_axum::redirect(&next);
@@ -90,8 +119,9 @@ pub async fn login(
             }
         }
         Err(LoginFailure::Invalid) => {
-            let mut blocked_until = None;
-            for (key, policy) in &keys {
+            // The account counted this attempt already; the address counts failures.
+            let mut blocked_until = account_blocked_until;
+            for (key, policy) in keys.iter().skip(1) {
                 let until = ctx
                     .store
                     .record_login_failure(key, policy, now)

@@ -109,13 +109,58 @@ pub async fn keep_signed_in(session: &Session, epoch: i64) -> Result<(), ServerF
 /// the hash is done even if the request that asked for it has gone. Tokio's semaphore
 /// works across runtimes, which tests rely on (several share this process).
 pub async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    let slot = argon_slots().clone().acquire_owned().await.map_err(|e| e.to_string())?;
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        work()
-    })
-    .await
-    .map_err(|e| e.to_string())
+    argon2_slot()
+        .await
+        .map_err(|Busy| "busy: too many password checks waiting".to_owned())?
+        .run(work)
+        .await
+}
+
+/// At most this many password checks wait for an Argon2 slot; beyond that the answer is
+/// "busy, try again" at once, so a burst of logins cannot queue without limit (#18 item
+/// 3). At ~50 ms a hash on 2 cores the last in the queue waits about 0.8 s.
+pub const ARGON2_QUEUE: usize = 32;
+
+/// Every Argon2 slot is taken and [`ARGON2_QUEUE`] callers already wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// A taken Argon2 slot: [`ArgonSlot::run`] hashes with it.
+pub struct ArgonSlot(tokio::sync::OwnedSemaphorePermit);
+
+impl ArgonSlot {
+    pub async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+        let slot = self.0;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Waits for an Argon2 slot, unless [`ARGON2_QUEUE`] callers already wait.
+pub async fn argon2_slot() -> Result<ArgonSlot, Busy> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+    /// Counts one waiter while alive (a caller that goes away stops counting).
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let slots = argon_slots().clone();
+    if let Ok(permit) = slots.clone().try_acquire_owned() {
+        return Ok(ArgonSlot(permit));
+    }
+    if WAITING.fetch_add(1, Ordering::SeqCst) >= ARGON2_QUEUE {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        return Err(Busy);
+    }
+    let _waiting = Waiting;
+    slots.acquire_owned().await.map(ArgonSlot).map_err(|_| Busy)
 }
 
 /// `available_parallelism()` slots for Argon2 work.
@@ -127,30 +172,94 @@ fn argon_slots() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
     })
 }
 
+/// One password check per account at a time on this instance (#18 item 3): a burst of
+/// concurrent guesses at one account would otherwise all pass the back-off check before
+/// any of them was counted. The others wait their turn (a double-clicked "Sign in" still
+/// works) and then see the back-off as the previous attempt left it; a turn not given
+/// within [`ACCOUNT_TURN_WAIT`] is answered "busy".
+pub struct AccountTurn {
+    key: String,
+    // Dropped after `drop` below has run: the entry is removed while still held.
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// The longest wait for an account's turn.
+pub const ACCOUNT_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+type TurnMap = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>;
+
+fn turns() -> &'static TurnMap {
+    static MAP: std::sync::OnceLock<TurnMap> = std::sync::OnceLock::new();
+    MAP.get_or_init(Default::default)
+}
+
+/// Forgets `key`'s lock when nobody holds or waits for it (only the map's copy and, while
+/// dropping a turn, the turn's own are left).
+fn forget_turn(key: &str, others: usize) {
+    let mut map = turns().lock().unwrap_or_else(|e| e.into_inner());
+    if map
+        .get(key)
+        .is_some_and(|lock| std::sync::Arc::strong_count(lock) <= 1 + others)
+    {
+        map.remove(key);
+    }
+}
+
+/// Waits for this account's turn (see [`AccountTurn`]).
+pub async fn account_turn(account_key: &str) -> Result<AccountTurn, Busy> {
+    let lock = {
+        let mut map = turns().lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(account_key.to_owned()).or_default().clone()
+    };
+    match tokio::time::timeout(ACCOUNT_TURN_WAIT, lock.lock_owned()).await {
+        Ok(held) => Ok(AccountTurn {
+            key: account_key.to_owned(),
+            _held: held,
+        }),
+        Err(_) => {
+            forget_turn(account_key, 0);
+            Err(Busy)
+        }
+    }
+}
+
+impl Drop for AccountTurn {
+    fn drop(&mut self) {
+        forget_turn(&self.key, 1);
+    }
+}
+
 pub enum LoginFailure {
     /// Unknown user, wrong password or disabled account: one answer for all three.
     Invalid,
     Backend(String),
 }
 
-/// Checks a username and password. Argon2id runs on the blocking pool; an unknown
-/// username costs the same as a wrong password.
-pub async fn authenticate(ctx: &ServerContext, username: &str, password: &str) -> Result<User, LoginFailure> {
+/// Checks a username and password with an Argon2 slot already taken ([`argon2_slot`]).
+/// Argon2id runs on the blocking pool; an unknown username costs the same as a wrong
+/// password.
+pub async fn authenticate(
+    ctx: &ServerContext,
+    slot: ArgonSlot,
+    username: &str,
+    password: &str,
+) -> Result<User, LoginFailure> {
     let found = ctx
         .store
         .credentials_by_username(&username.trim().to_ascii_lowercase())
         .await
         .map_err(|e| LoginFailure::Backend(e.to_string()))?;
     let password = password.to_owned();
-    let checked = argon2(move || match found {
-        Some((user, hash)) => password::verify_password(&password, &hash).then_some(user),
-        None => {
-            password::verify_against_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|e| LoginFailure::Backend(e.to_string()))?;
+    let checked = slot
+        .run(move || match found {
+            Some((user, hash)) => password::verify_password(&password, &hash).then_some(user),
+            None => {
+                password::verify_against_dummy(&password);
+                None
+            }
+        })
+        .await
+        .map_err(|e| LoginFailure::Backend(e.to_string()))?;
     match checked {
         Some(user) if !user.disabled => Ok(user),
         _ => Err(LoginFailure::Invalid),
@@ -265,6 +374,11 @@ pub fn login_url(next: &str, request: &str, error: Option<&str>) -> String {
 /// The login page saying "try again in N seconds".
 pub fn throttled_url(next: &str, request: &str, retry_after: i64) -> String {
     format!("{}&retry={retry_after}", login_url(next, request, Some("throttled")))
+}
+
+/// The login page saying the server is busy checking passwords ([`Busy`]).
+pub fn busy_url(next: &str, request: &str) -> String {
+    format!("{}&retry=1", login_url(next, request, Some("busy")))
 }
 
 pub fn urlencode(s: &str) -> String {

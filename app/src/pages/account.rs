@@ -18,6 +18,10 @@ fn password_message(code: &str) -> Option<(&'static str, &'static str)> {
         "short" => ("new", "Use at least 8 characters."),
         "long" => ("new", "Use at most 1024 characters."),
         "throttled" => ("form", "Too many failed attempts. Try again in a few minutes."),
+        "busy" => (
+            "form",
+            "The server is busy checking other passwords. Try again in a moment.",
+        ),
         "expired" => ("form", "Your session expired. Please try again."),
         _ => return None,
     })

@@ -14,6 +14,7 @@ fn error_text(code: &str, retry: Option<u64>) -> String {
             1 => "Too many failed attempts. Try again in 1 second.".to_owned(),
             n => format!("Too many failed attempts. Try again in {n} seconds."),
         },
+        "busy" => "The server is busy checking other sign-ins. Try again in a moment.".to_owned(),
         _ => "Wrong username or password.".to_owned(),
     }
 }
