@@ -88,7 +88,12 @@ pub fn form_urldecode(s: &str) -> Option<String> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
+                // Exactly two hex digits (RFC 3986 §2.1): `from_str_radix` alone would also
+                // take a sign, decoding `%+F` as 0x0F where every other decoder reads "% F".
                 let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 let hex = std::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 2;
