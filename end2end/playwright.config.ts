@@ -78,6 +78,7 @@ export default defineConfig({
     command: [
       shellQuote(tesseraBin),
       'serve',
+      '--demo-client',
       '--addr',
       `127.0.0.1:${port}`,
       '--database-url',

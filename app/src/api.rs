@@ -264,6 +264,8 @@ pub struct HomeView {
     pub csrf: String,
     /// The issuer identifier; discovery and JWKS live under it.
     pub issuer: String,
+    /// Whether the step-by-step demo is on.
+    pub demo: bool,
 }
 
 #[server(prefix = "/ui", endpoint = "home")]
@@ -280,6 +282,7 @@ pub async fn home_info() -> Result<HomeView, ServerFnError> {
         is_admin: user.is_some_and(|u| u.is_admin),
         csrf,
         issuer: ctx.issuer,
+        demo: ctx.demo,
     })
 }
 
@@ -288,6 +291,8 @@ pub async fn home_info() -> Result<HomeView, ServerFnError> {
 pub struct NavView {
     pub signed_in: bool,
     pub is_admin: bool,
+    /// Whether the step-by-step demo is on.
+    pub demo: bool,
 }
 
 /// Reads the session, never writes it (no session for an anonymous page view).
@@ -299,5 +304,6 @@ pub async fn nav_info() -> Result<NavView, ServerFnError> {
     Ok(NavView {
         signed_in: user.is_some(),
         is_admin: user.is_some_and(|u| u.is_admin),
+        demo: ctx.demo,
     })
 }

@@ -101,11 +101,15 @@ fn TopNav() -> impl IntoView {
         <nav class="topnav" aria-label="Main">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let is_admin = nav.await.is_ok_and(|n| n.is_admin);
-                    is_admin.then(|| view! { <A href="/admin">"Admin"</A> })
+                    let nav = nav.await.ok();
+                    let is_admin = nav.as_ref().is_some_and(|n| n.is_admin);
+                    let demo = nav.as_ref().is_some_and(|n| n.demo);
+                    view! {
+                        {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
+                        {demo.then(|| view! { <A href="/demo">"Demo"</A> })}
+                    }
                 })}
             </Suspense>
-            <A href="/demo">"Demo"</A>
             <A href="/account/apps">"My apps"</A>
             <A href="/account" exact=true>"My account"</A>
         </nav>

@@ -24,6 +24,8 @@ pub struct ServerContext {
     pub store: Arc<dyn Store>,
     /// The issuer identifier, sent as `iss` with authorization responses (RFC 9207).
     pub issuer: String,
+    /// Whether the step-by-step demo is on (`serve --demo`): the pages link to it only then.
+    pub demo: bool,
 }
 
 pub fn context() -> Result<ServerContext, ServerFnError> {

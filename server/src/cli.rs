@@ -76,12 +76,23 @@ pub struct ServeArgs {
     /// Issuer identifier (https URL, or http on loopback) [default: http://ADDR]
     #[arg(long, env = "TESSERA_ISSUER")]
     pub issuer: Option<String>,
-    /// On a new database, create an admin user and print its credentials
+    /// The step-by-step demo at /demo and its client; on a new database, also create an
+    /// admin user and print its credentials
     #[arg(long, env = "TESSERA_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
     /// Directory of the compiled site (WASM, JS, CSS) built by cargo-leptos
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
     pub site_root: String,
+    /// Only the step-by-step demo at /demo and its client (no admin user is created);
+    /// --demo implies it
+    #[arg(long, env = "TESSERA_DEMO_CLIENT", value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo_client: bool,
+    /// Requests handled at once; beyond, 503 with Retry-After [default: 1024]
+    #[arg(long, env = "TESSERA_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
+    /// Seconds a request may take, body upload included; then 408 [default: 30]
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,13 +210,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     })) {
         Command::Serve(args) => {
             let leptos_addr = std::env::var("LEPTOS_SITE_ADDR").ok();
-            let config = Config::resolve(
+            let mut config = Config::resolve(
                 args.addr,
                 leptos_addr.as_deref(),
                 args.issuer.as_deref(),
                 &db_url,
                 &args.site_root,
             )?;
+            if let Some(n) = args.max_in_flight {
+                anyhow::ensure!(n > 0, "--max-in-flight must be at least 1");
+                config.max_in_flight = n;
+            }
+            if let Some(secs) = args.request_timeout {
+                anyhow::ensure!(secs > 0, "--request-timeout must be at least 1 second");
+                config.request_timeout = std::time::Duration::from_secs(secs);
+            }
+            config.demo = args.demo || args.demo_client;
+            config.secret = std::sync::Arc::new(crate::secrets::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }
         Command::Migrate => {

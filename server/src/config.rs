@@ -16,7 +16,21 @@ pub struct Config {
     pub database_url: String,
     /// Where cargo-leptos put the compiled site (`pkg/` with the WASM, JS and CSS).
     pub site_root: String,
+    /// Requests handled at once; more are answered 503 with `Retry-After` at once
+    /// (load shedding) rather than queued without limit.
+    pub max_in_flight: usize,
+    /// The longest a request may take, body upload included: then 408.
+    pub request_timeout: std::time::Duration,
+    /// The step-by-step demo at `/demo` and its built-in client (`serve --demo`). Off, the
+    /// demo's pages answer 404 and its client is not registered.
+    pub demo: bool,
+    /// What secrets at rest derive from ([`crate::secrets`]). `resolve` makes a random
+    /// one; `serve` loads the configured one.
+    pub secret: std::sync::Arc<crate::secrets::ServerSecret>,
 }
+
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 
 impl Config {
     /// `--addr` (or `TESSERA_ADDR`) wins over cargo-leptos' `LEPTOS_SITE_ADDR`, which wins
@@ -44,6 +58,10 @@ impl Config {
             issuer,
             database_url: database_url.to_owned(),
             site_root: site_root.to_owned(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            request_timeout: std::time::Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
+            demo: false,
+            secret: std::sync::Arc::new(crate::secrets::ServerSecret::random()),
         })
     }
 }

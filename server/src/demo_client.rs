@@ -3,15 +3,16 @@
 //! issuer URL and records every message of the authorization code flow as a step of the
 //! page's timeline.
 //!
-//! Its secret is never stored: every instance derives it from the first signing key ever
-//! stored (keys are retired, never deleted, and all instances share them through the
-//! database), and only its SHA-256 hash is in `clients`. The run (PKCE verifier, state,
-//! nonce, tokens, the timeline) lives in the browser's server-side session; the page
-//! gets only the rendered timeline.
+//! Mounted, and its client registered, only when the demo is on (`serve --demo`; #18 item
+//! 8). Its secret is never stored: every instance derives it from the server secret
+//! ([`crate::secrets`]), which rotates, and only its SHA-256 hash is in `clients`. The run
+//! lives in the browser's server-side session: the timeline in the clear, what the client
+//! keeps to itself (PKCE verifier, state, nonce, tokens) sealed with a key derived from
+//! the server secret, so the sessions table never holds a usable token. The page gets only
+//! the rendered timeline.
 
 use std::sync::{Arc, Mutex};
 
-use aws_lc_rs::hmac;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -32,18 +33,22 @@ use tessera_app::demo_api::{
     DemoOptions, DemoRun, Message, Param, StepRecord, StepStatus, DEMO_CLIENT_ID, DEMO_RUN_KEY, DEMO_SCOPES,
 };
 use tessera_core::secret::{constant_time_eq, random_token, ClientSecret};
-use tessera_core::store::{ClientSettings, NewClient, Store};
+use tessera_core::store::{ClientSettings, NewClient};
 use tessera_core::types::{RedirectUri, ScopeSet};
 use tower_sessions::Session;
 
+use crate::secrets::ServerSecret;
 use crate::store::Database;
 use crate::web::AppState;
 
 pub const DEMO_CLIENT_NAME: &str = "Tessera demo client";
 /// Session key of what the client keeps to itself (never sent to the browser).
 const SECRETS_KEY: &str = "demo.client";
-/// Domain separation for the secret derivation.
-const SECRET_LABEL: &[u8] = b"tessera-demo-client";
+/// Domain separation for what derives from the server secret.
+const SECRET_LABEL: &str = "tessera-demo-client";
+const SEAL_LABEL: &str = "tessera-demo-session";
+/// The grants the demo uses, and so the only ones its client has.
+const DEMO_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
 const MASKED: &str = "[client secret, hidden]";
 
 pub fn routes() -> Router<AppState> {
@@ -60,28 +65,23 @@ pub fn redirect_uri(issuer: &str) -> String {
     format!("{issuer}/demo/callback")
 }
 
-/// The demo client's secret: base64url(HMAC-SHA256(first signing key, label)). The same
-/// on every instance of one database, and nowhere in the database itself.
-pub async fn client_secret(store: &dyn Store) -> anyhow::Result<ClientSecret> {
-    let keys = store.signing_keys().await?;
-    let first = keys
-        .iter()
-        .min_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
-        .ok_or_else(|| anyhow::anyhow!("no signing key yet; the demo client needs one"))?;
-    let key = hmac::Key::new(hmac::HMAC_SHA256, &first.private_der);
-    let tag = hmac::sign(&key, SECRET_LABEL);
-    Ok(ClientSecret::new(URL_SAFE_NO_PAD.encode(tag.as_ref())))
+/// The demo client's secret: base64url(HMAC-SHA256(server secret, label)). The same on
+/// every instance sharing the server secret, nowhere in the database, and new when the
+/// server secret is rotated.
+pub fn client_secret(secret: &ServerSecret) -> ClientSecret {
+    ClientSecret::new(URL_SAFE_NO_PAD.encode(secret.derive(SECRET_LABEL)))
 }
 
 /// Registers the demo client if it is missing, or re-registers it when its redirect URI
-/// (the issuer changed) or its secret (no longer derivable the same way) is out of date.
-/// Run on every `serve` start, after the signing keys exist.
-pub async fn ensure(db: &Database, issuer: &str) -> anyhow::Result<()> {
+/// (the issuer changed), its secret (the server secret rotated) or its grants are out of
+/// date. Run on `serve` start when the demo is on.
+pub async fn ensure(db: &Database, issuer: &str, server_secret: &ServerSecret) -> anyhow::Result<()> {
     let store = db.store.as_ref();
-    let secret = client_secret(store).await?;
+    let secret = client_secret(server_secret);
     let redirect = RedirectUri::parse(&redirect_uri(issuer))?;
     if let Some(existing) = store.client_by_id(DEMO_CLIENT_ID).await? {
         let up_to_date = existing.redirect_uris == [redirect.clone()]
+            && existing.settings.grant_types == DEMO_GRANTS
             && existing
                 .secret_hash
                 .as_deref()
@@ -103,6 +103,7 @@ pub async fn ensure(db: &Database, issuer: &str) -> anyhow::Result<()> {
                 is_public: false,
                 settings: ClientSettings {
                     description: Some("Built in: the step-by-step demo at /demo".into()),
+                    grant_types: DEMO_GRANTS.map(str::to_owned).to_vec(),
                     ..Default::default()
                 },
             },
@@ -138,7 +139,7 @@ type DemoOAuth = oauth2::Client<
 >;
 
 async fn oauth_client(state: &AppState) -> anyhow::Result<DemoOAuth> {
-    let secret = client_secret(state.db.store.as_ref()).await?;
+    let secret = client_secret(&state.secret);
     let issuer = &state.issuer;
     Ok(oauth2::Client::new(ClientId::new(DEMO_CLIENT_ID.to_owned()))
         .set_client_secret(OAuthSecret::new(secret.expose().to_owned()))
@@ -233,7 +234,7 @@ impl Recorder {
         }
         let bytes = res.bytes().await?.to_vec();
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let pretty = pretty_json(&text);
+        let pretty = pretty_json(&mask_tokens_json(&text));
         if !pretty.is_empty() {
             res_shown.push('\n');
             res_shown.push_str(&pretty);
@@ -280,19 +281,51 @@ fn mask_basic(value: &str) -> String {
         Some((scheme, _)) if scheme.eq_ignore_ascii_case("basic") => {
             format!("Basic base64(\"{DEMO_CLIENT_ID}:{MASKED}\")")
         }
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => format!("Bearer {token}"),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => format!("Bearer {}", shorten(token)),
         _ => "[hidden]".to_owned(),
     }
 }
 
+/// A token as the timeline shows it: its start and its length, never the whole (the
+/// timeline is kept in the session, so it must not hold a usable token; #18 item 8).
+fn shorten(token: &str) -> String {
+    let start: String = token.chars().take(12).collect();
+    format!("{start}… [{} characters, hidden]", token.chars().count())
+}
+
+/// The parameters that carry tokens, in request bodies and token responses.
+const TOKEN_FIELDS: [&str; 4] = ["access_token", "refresh_token", "id_token", "token"];
+
 fn mask_form(body: &str) -> String {
     url::form_urlencoded::parse(body.as_bytes())
         .map(|(k, v)| {
-            let v = if k == "client_secret" { MASKED.into() } else { v };
+            let v = if k == "client_secret" {
+                MASKED.into()
+            } else if TOKEN_FIELDS.contains(&k.as_ref()) {
+                shorten(&v).into()
+            } else {
+                v
+            };
             format!("{k}={v}")
         })
         .collect::<Vec<_>>()
         .join("\n&")
+}
+
+/// A token response with its tokens shortened ([`shorten`]); other text as it is.
+fn mask_tokens_json(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            for field in TOKEN_FIELDS {
+                if let Some(serde_json::Value::String(t)) = map.get(field) {
+                    let short = shorten(t);
+                    map.insert(field.to_owned(), serde_json::Value::String(short));
+                }
+            }
+            serde_json::Value::Object(map).to_string()
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn pretty_json(text: &str) -> String {
@@ -363,27 +396,38 @@ struct Secrets {
     verifier: Option<String>,
     access_token: Option<String>,
     refresh_token: Option<String>,
+    /// The user the tokens were issued to: the session's user when they arrived.
+    #[serde(default)]
+    owner: Option<String>,
 }
 
-async fn load(session: &Session) -> (Option<DemoRun>, Secrets) {
+/// The run and the client's secrets, opened. Secrets that do not open (sealed under a
+/// server secret since rotated away, or tampered with) count as none.
+async fn load(state: &AppState, session: &Session) -> (Option<DemoRun>, Secrets) {
     let run = session.get::<DemoRun>(DEMO_RUN_KEY).await.ok().flatten();
     let secrets = session
-        .get::<Secrets>(SECRETS_KEY)
+        .get::<String>(SECRETS_KEY)
         .await
         .ok()
         .flatten()
+        .and_then(|sealed| URL_SAFE_NO_PAD.decode(sealed).ok())
+        .and_then(|sealed| state.secret.sealer(SEAL_LABEL).open(&sealed, SECRETS_KEY.as_bytes()))
+        .and_then(|(plain, _)| serde_json::from_slice(&plain).ok())
         .unwrap_or_default();
     (run, secrets)
 }
 
-async fn store(session: &Session, run: &DemoRun, secrets: &Secrets) -> Result<(), tower_sessions::session::Error> {
+async fn store(state: &AppState, session: &Session, run: &DemoRun, secrets: &Secrets) -> anyhow::Result<()> {
+    let plain = serde_json::to_vec(secrets)?;
+    let sealed = state.secret.sealer(SEAL_LABEL).seal(&plain, SECRETS_KEY.as_bytes())?;
     session.insert(DEMO_RUN_KEY, run).await?;
-    session.insert(SECRETS_KEY, secrets).await
+    session.insert(SECRETS_KEY, URL_SAFE_NO_PAD.encode(sealed)).await?;
+    Ok(())
 }
 
 /// Keeps the run and goes back to the page.
-async fn save(session: &Session, run: &DemoRun, secrets: &Secrets) -> Response {
-    match store(session, run, secrets).await {
+async fn save(state: &AppState, session: &Session, run: &DemoRun, secrets: &Secrets) -> Response {
+    match store(state, session, run, secrets).await {
         Ok(()) => Redirect::to("/demo").into_response(),
         Err(e) => failed(e),
     }
@@ -498,7 +542,7 @@ async fn start(State(state): State<AppState>, session: Session, body: Bytes) -> 
         verifier: options.pkce.then(|| verifier.secret().clone()),
         ..Default::default()
     };
-    match store(&session, &run, &secrets).await {
+    match store(&state, &session, &run, &secrets).await {
         Ok(()) => Redirect::to(url.as_str()).into_response(),
         Err(e) => failed(e),
     }
@@ -509,7 +553,7 @@ async fn start(State(state): State<AppState>, session: Session, body: Bytes) -> 
 
 async fn callback(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
-    let (run, mut secrets) = load(&session).await;
+    let (run, mut secrets) = load(&state, &session).await;
     let Some(mut run) = run else {
         return Redirect::to("/demo?error=norun").into_response();
     };
@@ -541,9 +585,23 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
             "This callback was already handled (or no authorization request is in progress): the client ignores it.",
             vec![arrival],
         );
-        return save(&session, &run, &secrets).await;
+        return save(&state, &session, &run, &secrets).await;
     }
     let expected_state = std::mem::take(&mut secrets.state);
+
+    // RFC 6749 §10.12: a response whose state is not the one this client sent is not for us,
+    // whatever it says, an error included: checked before anything else (#18 item 9).
+    let state_ok = get_param(&params, "state").is_some_and(|s| constant_time_eq(s, &expected_state));
+    if !state_ok {
+        run.mark(
+            5,
+            StepStatus::Error,
+            "The state that came back is not the one the client stored: the client refuses the response (a code \
+             or an error alike) and acts on nothing in it (RFC 6749 §10.12, CSRF protection).",
+            vec![arrival],
+        );
+        return save(&state, &session, &run, &secrets).await;
+    }
 
     if let Some(error) = get_param(&params, "error") {
         let description = get_param(&params, "error_description").unwrap_or_default();
@@ -573,7 +631,7 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
                 vec![arrival],
             );
         }
-        return save(&session, &run, &secrets).await;
+        return save(&state, &session, &run, &secrets).await;
     }
 
     run.mark(
@@ -590,18 +648,6 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
         vec![],
     );
 
-    // RFC 6749 §10.12: a response whose state is not the one this client sent is not for us.
-    let state_ok = get_param(&params, "state").is_some_and(|s| constant_time_eq(s, &expected_state));
-    if !state_ok {
-        run.mark(
-            5,
-            StepStatus::Error,
-            "The state that came back is not the one the client stored: the client refuses the code and does \
-             not exchange it (RFC 6749 §10.12, CSRF protection).",
-            vec![arrival],
-        );
-        return save(&session, &run, &secrets).await;
-    }
     // RFC 9207 §2.4: this server always sends `iss`; it must be the expected issuer.
     if get_param(&params, "iss") != Some(state.issuer.as_str()) {
         run.mark(
@@ -610,11 +656,11 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
             "The iss parameter is missing or names another server: the client refuses the code (RFC 9207).",
             vec![arrival],
         );
-        return save(&session, &run, &secrets).await;
+        return save(&state, &session, &run, &secrets).await;
     }
     let Some(code) = get_param(&params, "code") else {
         run.mark(5, StepStatus::Error, "No code in the response.", vec![arrival]);
-        return save(&session, &run, &secrets).await;
+        return save(&state, &session, &run, &secrets).await;
     };
     run.mark(
         5,
@@ -669,7 +715,7 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
                 vec![],
             );
             run.mark(8, StepStatus::Error, "No tokens.", vec![response_message]);
-            return save(&session, &run, &secrets).await;
+            return save(&state, &session, &run, &secrets).await;
         }
     };
     run.mark(
@@ -703,11 +749,12 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
     }
     run.mark(8, status, note, messages);
     secrets.access_token = Some(access.clone());
+    secrets.owner = session_user(&state, &session).await;
     secrets.refresh_token = token.refresh_token().map(|r| r.secret().clone());
     run.has_tokens = status == StepStatus::Done;
     run.has_refresh_token = run.has_tokens && secrets.refresh_token.is_some();
     if status == StepStatus::Error {
-        return save(&session, &run, &secrets).await;
+        return save(&state, &session, &run, &secrets).await;
     }
 
     // Steps 9–10: the API call.
@@ -728,7 +775,7 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
         },
         vec![response],
     );
-    save(&session, &run, &secrets).await
+    save(&state, &session, &run, &secrets).await
 }
 
 fn short_error(seen: &Exchange, fallback: &str) -> String {
@@ -748,8 +795,9 @@ async fn call_api(issuer: &str, access_token: &str) -> (Message, Message, bool) 
     let request = Message {
         title: "API request".into(),
         text: format!(
-            "GET /api/resource HTTP/1.1\nHost: {}\nAuthorization: Bearer {access_token}",
-            host_of(issuer)
+            "GET /api/resource HTTP/1.1\nHost: {}\nAuthorization: Bearer {}",
+            host_of(issuer),
+            shorten(access_token)
         ),
         params: vec![],
     };
@@ -784,19 +832,39 @@ async fn call_api(issuer: &str, access_token: &str) -> (Message, Message, bool) 
 // ---------------------------------------------------------------------------------------
 // After the run.
 
-async fn after_run(session: &Session, body: &Bytes) -> Result<(DemoRun, Secrets), Response> {
+/// The run to act on: the form's CSRF token checked, and the tokens only while this
+/// session still speaks for the user they were issued to (#18 item 7). After a sign-out,
+/// a password change elsewhere or a disabled account, the run is over: no refresh with a
+/// token its user no longer stands behind.
+async fn after_run(state: &AppState, session: &Session, body: &Bytes) -> Result<(DemoRun, Secrets), Response> {
     let form = pairs(body);
     if !csrf_checked(session, &form).await {
         return Err(Redirect::to("/demo?error=expired").into_response());
     }
-    match load(session).await {
-        (Some(run), secrets) => Ok((run, secrets)),
+    match load(state, session).await {
+        (Some(run), secrets) if secrets.owner.is_none() || secrets.owner == session_user(state, session).await => {
+            Ok((run, secrets))
+        }
+        (Some(_), _) => {
+            let _ = session.remove_value(DEMO_RUN_KEY).await;
+            let _ = session.remove_value(SECRETS_KEY).await;
+            Err(Redirect::to("/demo?error=norun").into_response())
+        }
         (None, _) => Err(Redirect::to("/demo?error=norun").into_response()),
     }
 }
 
+/// The user this session speaks for, if any (signed in, enabled, password unchanged since).
+async fn session_user(state: &AppState, session: &Session) -> Option<String> {
+    use tessera_app::server::{signed_in_epoch, speaks_for, USER_ID_KEY};
+    let id = session.get::<String>(USER_ID_KEY).await.ok().flatten()?;
+    let epoch = signed_in_epoch(session).await.ok()?;
+    let user = state.db.store.user_by_id(&id).await.ok().flatten()?;
+    speaks_for(&user, epoch).then_some(user.id)
+}
+
 async fn refresh(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    let (mut run, mut secrets) = match after_run(&session, &body).await {
+    let (mut run, mut secrets) = match after_run(&state, &session, &body).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -853,11 +921,11 @@ async fn refresh(State(state): State<AppState>, session: Session, body: Bytes) -
         },
     };
     run.after.push(entry);
-    save(&session, &run, &secrets).await
+    save(&state, &session, &run, &secrets).await
 }
 
 async fn revoke(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    let (mut run, mut secrets) = match after_run(&session, &body).await {
+    let (mut run, mut secrets) = match after_run(&state, &session, &body).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -922,11 +990,11 @@ async fn revoke(State(state): State<AppState>, session: Session, body: Bytes) ->
         },
     };
     run.after.push(entry);
-    save(&session, &run, &secrets).await
+    save(&state, &session, &run, &secrets).await
 }
 
 async fn call_api_again(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    let (mut run, secrets) = match after_run(&session, &body).await {
+    let (mut run, secrets) = match after_run(&state, &session, &body).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -944,7 +1012,7 @@ async fn call_api_again(State(state): State<AppState>, session: Session, body: B
         },
         messages: vec![request, response],
     });
-    save(&session, &run, &secrets).await
+    save(&state, &session, &run, &secrets).await
 }
 
 async fn reset(session: Session, body: Bytes) -> Response {

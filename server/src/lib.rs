@@ -26,6 +26,7 @@ pub mod keyring;
 pub mod keys;
 pub mod logging;
 pub mod oauth;
+pub mod secrets;
 pub mod store;
 pub mod web;
 

@@ -22,6 +22,7 @@ use tower::{Layer as _, ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tower_sessions::cookie::SameSite;
@@ -51,6 +52,8 @@ pub struct Shared {
     pub db: Database,
     pub issuer: String,
     pub keys: Arc<KeyRing>,
+    /// What secrets at rest derive from (the demo client's secret and session seal).
+    pub secret: Arc<crate::secrets::ServerSecret>,
     /// Discovery and JWKS, serialized once per key set.
     pub documents: crate::oauth::discovery::Documents,
     /// Access tokens whose signature was already checked here.
@@ -91,12 +94,14 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         db: db.clone(),
         issuer: config.issuer.clone(),
         keys,
+        secret: config.secret.clone(),
         documents: Default::default(),
         verified: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),
         issuer: config.issuer.clone(),
+        demo: config.demo,
     };
     let context = {
         let ctx = ctx.clone();
@@ -117,9 +122,11 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     // Browser sessions only where a browser is: pages, server functions, /authorize and
     // the demo. The token, introspection, revocation, userinfo, discovery and resource
     // endpoints are called by clients and resource servers and never touch a session.
-    let browser = Router::new()
-        .merge(crate::oauth::browser_routes())
-        .merge(crate::demo_client::routes())
+    let mut browser = Router::new().merge(crate::oauth::browser_routes());
+    if config.demo {
+        browser = browser.merge(crate::demo_client::routes());
+    }
+    let browser = browser
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -128,6 +135,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
             context, shell,
         ))
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), require_sign_in))
+        .layer(axum::middleware::from_fn_with_state(config.demo, demo_gate))
         .layer(sessions);
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -149,9 +157,16 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     // on the discovery document: 93k req/s with seven `.layer` calls, 131k with one
     // composed `.layer`, 138-143k (vs 133k in the same session) this way.
     let outer = ServiceBuilder::new().layer(SetRequestIdLayer::new(x_request_id.clone(), RequestIds::new()));
+    // Inside the security headers: the 503 of load shedding and the 408 of a request that
+    // took too long (a slow upload included) carry them too (#18 item 2).
     let inner = ServiceBuilder::new()
         .layer(PropagateRequestIdLayer::new(x_request_id))
-        .layer(MapResponseLayer::new(security_headers));
+        .layer(MapResponseLayer::new(security_headers))
+        .layer(ShedLayer::new(config.max_in_flight))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ));
     if request_log_enabled() {
         let log = TraceLayer::new_for_http()
             .make_span_with(|req: &Request<_>| {
@@ -173,6 +188,92 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         AppService::new(logged.map_response(|res: Response<_>| res.map(Body::new)))
     } else {
         AppService::new(outer.layer(inner).service(app))
+    }
+}
+
+/// Whether `path` is the demo's: its page, its client's routes, its server functions.
+fn is_demo(path: &str) -> bool {
+    path == "/demo" || path.starts_with("/demo/") || path.starts_with("/ui/demo")
+}
+
+/// With the demo off (the default without `--demo`), everything of it answers 404: the
+/// page would otherwise render and offer a client that is not registered (#18 item 8).
+async fn demo_gate(State(enabled): State<bool>, req: Request<Body>, next: axum::middleware::Next) -> Response {
+    if !enabled && is_demo(req.uri().path()) {
+        return (
+            StatusCode::NOT_FOUND,
+            "the demo is not enabled on this server (serve --demo)",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// Load shedding (#18 item 2): at most `max` requests are handled at once; one more is
+/// answered `503 Service Unavailable` with `Retry-After: 1` at once instead of queueing
+/// without limit (each waiting request holds memory and a connection).
+#[derive(Clone)]
+struct ShedLayer(Arc<tokio::sync::Semaphore>);
+
+impl ShedLayer {
+    fn new(max: usize) -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(max.max(1))))
+    }
+}
+
+impl<S> tower::Layer<S> for ShedLayer {
+    type Service = Shed<S>;
+    fn layer(&self, inner: S) -> Shed<S> {
+        Shed {
+            inner,
+            permits: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Shed<S> {
+    inner: S,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl<S, B> tower::Service<Request<B>> for Shed<S>
+where
+    S: tower::Service<Request<B>, Response = Response>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let response = self.inner.call(req);
+                Box::pin(async move {
+                    let res = response.await;
+                    drop(permit);
+                    res
+                })
+            }
+            Err(_) => Box::pin(async {
+                let mut res = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({
+                        "error": "temporarily_unavailable",
+                        "error_description": "the server is busy; try again shortly",
+                    })),
+                )
+                    .into_response();
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                Ok(res)
+            }),
+        }
     }
 }
 
@@ -299,10 +400,21 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `tessera serve`: open and migrate the database, optionally set up the demo, listen.
-pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+/// What a server needs in the database before it serves: its signing keys (an active one
+/// per algorithm), and the demo's client when the demo is on (#18 item 8: never otherwise).
+pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRing>> {
+    let keys = KeyRing::load(db.store.clone(), crate::now()).await?;
+    if config.demo {
+        crate::demo_client::ensure(db, &config.issuer, &config.secret).await?;
+    }
+    Ok(keys)
+}
+
+/// `demo_setup`: on a new database, create the demo's admin user (`serve --demo`).
+pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let db = store::open(&config.database_url).await?;
-    if demo {
+    if demo_setup {
         crate::demo::ensure(&db, &config).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -335,9 +447,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         }
     });
 
-    let keys = KeyRing::load(db.store.clone(), crate::now()).await?;
-    // The step-by-step demo's client, on every start: its secret derives from the keys.
-    crate::demo_client::ensure(&db, &config.issuer).await?;
+    let keys = prepare(&db, &config).await?;
     let app = router(&config, db, keys);
     tracing::info!(
         addr = %config.addr,

@@ -362,7 +362,8 @@ async fn the_start_page_fits_who_is_looking() {
     let html = res.text().await.unwrap();
     assert!(has_testid(&html, "welcome"), "{html}");
     assert!(html.contains("href=\"/login\"") && html.contains(">Sign in</a>"));
-    assert!(html.contains("href=\"/demo\""));
+    // The demo is off unless the server runs with --demo: no link to it.
+    assert!(!html.contains("href=\"/demo\""));
     assert!(!html.contains("href=\"/admin\""), "no console link signed out");
     assert!(!has_testid(&html, "server-card") && !has_testid(&html, "first-client"));
 
@@ -567,4 +568,54 @@ async fn oversized_requests_are_refused_before_they_are_read_or_kept() {
     let res = client.get(format!("{}{authorize}", server.base)).send().await.unwrap();
     assert!(res.headers()[LOCATION].to_str().unwrap().starts_with("/login?request="));
     assert_eq!(pending().await, before + 1);
+}
+
+/// Opens a connection and sends the head of a POST /token whose body never comes: a
+/// request that stays in flight until the server gives up on it.
+async fn stalled_request(server: &common::TestServer) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut conn = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    conn.write_all(
+        b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 100\r\n\r\ngrant_type=",
+    )
+    .await
+    .unwrap();
+    conn
+}
+
+/// #18 item 2: beyond the configured number of requests in flight, the server sheds load
+/// at once (503, Retry-After) rather than queueing without limit; a request that takes too
+/// long (here a body that never arrives) is ended with 408 and frees its place.
+#[tokio::test]
+async fn load_is_shed_beyond_the_limit_and_slow_requests_time_out() {
+    use tokio::io::AsyncReadExt;
+    let tdb = common::sqlite();
+    let server = common::serve_with(&tdb.url, |c| {
+        c.max_in_flight = 2;
+        c.request_timeout = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let discovery = format!("{}/.well-known/openid-configuration", server.base);
+    assert_eq!(reqwest::get(&discovery).await.unwrap().status(), 200);
+    let mut stalled = [stalled_request(&server).await, stalled_request(&server).await];
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let res = reqwest::get(&discovery).await.unwrap();
+    assert_eq!(res.status(), 503, "two in flight, the limit");
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(res.headers()["x-frame-options"], "DENY", "security headers on the 503");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // The stalled requests are answered 408 when their time is up...
+    for conn in &mut stalled {
+        let mut head = vec![0u8; 64];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut head))
+            .await
+            .expect("answered within the timeout")
+            .unwrap();
+        let head = String::from_utf8_lossy(&head[..n]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    }
+    // ...and their places are free again.
+    assert_eq!(reqwest::get(&discovery).await.unwrap().status(), 200);
 }

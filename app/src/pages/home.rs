@@ -42,9 +42,10 @@ fn start(home: HomeView) -> AnyView {
         is_admin,
         csrf,
         issuer,
+        demo,
     } = home;
     match username {
-        None => view! { <Welcome/> }.into_any(),
+        None => view! { <Welcome demo/> }.into_any(),
         Some(name) => view! {
             <section class="card">
                 <p class="first" data-testid="signed-in">
@@ -54,7 +55,7 @@ fn start(home: HomeView) -> AnyView {
                 <div class="button-row">
                     {is_admin.then(|| view! { <a class="button" href="/admin">"Admin console"</a> })}
                     <a class="button secondary" href="/account/apps">"Apps you allowed"</a>
-                    <a class="button secondary" href="/demo">"Step-by-step demo"</a>
+                    {demo.then(|| view! { <a class="button secondary" href="/demo">"Step-by-step demo"</a> })}
                     <form method="post" action="/ui/logout" class="inline-form">
                         <input type="hidden" name="csrf" value=csrf/>
                         <button type="submit" class="button secondary">"Sign out"</button>
@@ -68,7 +69,7 @@ fn start(home: HomeView) -> AnyView {
 }
 
 #[component]
-fn Welcome() -> impl IntoView {
+fn Welcome(demo: bool) -> impl IntoView {
     view! {
         <section class="card" data-testid="welcome">
             <h2>"Start here"</h2>
@@ -80,13 +81,15 @@ fn Welcome() -> impl IntoView {
             <p>"You are not signed in."</p>
             <div class="button-row">
                 <a class="button" href="/login">"Sign in"</a>
-                <a class="button secondary" href="/demo">"Step-by-step demo"</a>
+                {demo.then(|| view! { <a class="button secondary" href="/demo">"Step-by-step demo"</a> })}
             </div>
-            <p class="hint">
-                "The demo walks the authorization code flow against this server, one message at a "
-                "time. On a server started with " <code>"make run"</code> ", the administrator's "
-                "password was printed at start and saved in " <code>"data/demo-credentials.txt"</code> "."
-            </p>
+            {demo.then(|| view! {
+                <p class="hint">
+                    "The demo walks the authorization code flow against this server, one message at a "
+                    "time. On a server started with " <code>"make run"</code> ", the administrator's "
+                    "password was printed at start and saved in " <code>"data/demo-credentials.txt"</code> "."
+                </p>
+            })}
         </section>
     }
 }

@@ -71,13 +71,17 @@ pub struct TestServer {
 }
 
 pub async fn serve(db_url: &str) -> TestServer {
+    serve_with(db_url, |_| {}).await
+}
+
+/// [`serve`] with the configuration changed by `configure` (limits, the demo).
+pub async fn serve_with(db_url: &str, configure: impl FnOnce(&mut Config)) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let config = Config::resolve(Some(addr), None, None, db_url, "target/site").expect("config");
+    let mut config = Config::resolve(Some(addr), None, None, db_url, "target/site").expect("config");
+    configure(&mut config);
     let db = store::open(db_url).await.expect("open");
-    let keys = tessera::keyring::KeyRing::load(db.store.clone(), tessera::now())
-        .await
-        .expect("keys");
+    let keys = tessera::web::prepare(&db, &config).await.expect("keys, demo client");
     let app = tessera::web::router(&config, db.clone(), keys);
     tokio::spawn(async move {
         axum::serve(
@@ -236,28 +240,45 @@ pub struct Walk {
     /// The consent page's HTML, if it was shown.
     pub consent_html: Option<String>,
     pub code: String,
+    /// The whole redirect to the client (code, state, iss).
+    pub callback_url: String,
 }
 
 /// Follows `path` (an `/authorize` URL) as a browser without JavaScript: signs in as
 /// `user` and allows when asked, until the redirect to [`CALLBACK`].
 pub async fn authorize_as(browser: &reqwest::Client, server: &TestServer, path: &str, user: (&str, &str)) -> Walk {
+    authorize_to(browser, server, path, user, CALLBACK).await
+}
+
+/// [`authorize_as`] for a client whose redirect URI starts with `callback`.
+pub async fn authorize_to(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+    user: (&str, &str),
+    callback: &str,
+) -> Walk {
     use reqwest::header::LOCATION;
     let mut next = path.to_owned();
     let mut walk = Walk {
         pages: Vec::new(),
         consent_html: None,
         code: String::new(),
+        callback_url: String::new(),
     };
     for _ in 0..10 {
-        if next.starts_with(CALLBACK) {
+        if next.starts_with(callback) {
             let url = url::Url::parse(&next).unwrap();
             let code = url
                 .query_pairs()
                 .find(|(k, _)| k == "code")
                 .map(|(_, v)| v.into_owned());
             walk.code = code.unwrap_or_else(|| panic!("no code: {next}"));
+            walk.callback_url = next;
             return walk;
         }
+        // Absolute URLs on this server (as a client's redirect has them) are paths here.
+        next = next.strip_prefix(server.base.as_str()).unwrap_or(&next).to_owned();
         let res = page(browser, server, &next).await;
         if res.status() == 302 {
             next = res.headers()[LOCATION].to_str().unwrap().to_owned();
