@@ -91,6 +91,9 @@ export default defineConfig({
     stderr: 'pipe',
     env: {
       LEPTOS_SITE_ROOT: siteRoot,
+      // The server secret (signing keys are encrypted under it); given, so that no
+      // data/tessera.secret file is written into the tree.
+      TESSERA_SECRET: 'tessera-e2e-server-secret-0123456789abcdef',
       RUST_LOG: process.env.RUST_LOG || 'warn',
     },
   },

@@ -232,6 +232,12 @@ pub trait OAuthStore: Send + Sync {
     async fn insert_signing_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
     /// Marks every active key of `alg` except `keep_kid` retired at `now`.
     async fn retire_signing_keys(&self, alg: &str, keep_kid: &str, now: i64) -> Result<u64, StoreError>;
+    /// Replaces a key's stored material (re-encrypted under a new key-encryption key);
+    /// false if there is no such key.
+    async fn replace_signing_key_material(&self, kid: &str, private_der: &[u8]) -> Result<bool, StoreError>;
+    /// Sets one key's `retired_at` (an emergency withdrawal sets it long enough ago that
+    /// the key is neither published nor trusted); false if there is no such key.
+    async fn set_signing_key_retired_at(&self, kid: &str, retired_at: i64) -> Result<bool, StoreError>;
 
     async fn put_auth_request(
         &self,

@@ -66,6 +66,15 @@ pub enum KeysCommand {
         #[arg(long, default_value = "all")]
         alg: String,
     },
+    /// Withdraw a key at once (thought compromised): no longer published nor trusted, and
+    /// replaced if it was signing. Tokens it signed stop verifying. Running servers drop it
+    /// within a minute.
+    Revoke {
+        /// The key's id (`kid`), as `tessera keys list` shows it
+        kid: String,
+    },
+    /// List the signing keys (ids, algorithms, states; never key material)
+    List,
 }
 
 #[derive(Debug, Default, Args)]
@@ -240,6 +249,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(ClientCommand::List(list)) => client_list(&db_url, list).await,
         Command::Client(ClientCommand::Remove { client_id }) => client_remove(&db_url, &client_id).await,
         Command::Keys(KeysCommand::Rotate { alg }) => keys_rotate(&db_url, &alg).await,
+        Command::Keys(KeysCommand::Revoke { kid }) => {
+            let db = store::open(&db_url).await?;
+            let secret = crate::secrets::ServerSecret::load()?;
+            let revoked = crate::keyring::revoke(db.store.as_ref(), &secret, &kid, crate::now()).await?;
+            println!("{}", json!({ "revoked": revoked }));
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => {
+            let db = store::open(&db_url).await?;
+            println!(
+                "{}",
+                json!({ "keys": crate::keyring::list(db.store.as_ref(), crate::now()).await? })
+            );
+            Ok(())
+        }
         Command::Purge => purge(&db_url).await,
     }
 }
@@ -399,9 +423,10 @@ async fn keys_rotate(db_url: &str, alg: &str) -> anyhow::Result<()> {
             .map_err(|_| anyhow::anyhow!("unknown algorithm {alg:?} (expected RS256, ES256, EdDSA or all)"))?]
     };
     let db = store::open(db_url).await?;
+    let secret = crate::secrets::ServerSecret::load()?;
     let mut rotated = Vec::new();
     for alg in algs {
-        let kid = crate::keyring::rotate(db.store.as_ref(), alg, crate::now()).await?;
+        let kid = crate::keyring::rotate(db.store.as_ref(), &secret, alg, crate::now()).await?;
         rotated.push(json!({ "alg": alg.as_str(), "kid": kid }));
     }
     println!("{}", json!({ "rotated": rotated }));

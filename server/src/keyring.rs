@@ -3,6 +3,10 @@
 //! key, and reloaded when a token names a `kid` this instance has not seen and at least
 //! once a minute — so keys rotated by another instance or by `tessera keys rotate` are
 //! picked up without a restart.
+//!
+//! Private keys are encrypted at rest (#18 item 10): AES-256-GCM under a key-encryption
+//! key derived from the server secret ([`crate::secrets`]), bound to their kid. A key
+//! stored before that, or under a previous server secret, is re-encrypted at load.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -11,14 +15,19 @@ use anyhow::Context;
 use tessera_core::store::{KeyRecord, Store};
 
 use crate::keys::{self, KeySet, SigningAlg, StoredKey};
+use crate::secrets::{Sealer, ServerSecret};
 
 /// How long a retired key stays published: longer than any token it can have signed
 /// (access and ID tokens live at most this long).
 pub const MAX_TOKEN_LIFETIME: i64 = 24 * 3600;
 const RELOAD_EVERY: i64 = 60;
 
+/// The label the key-encryption key is derived under.
+pub const KEK_LABEL: &str = "tessera-signing-keys";
+
 pub struct KeyRing {
     store: Arc<dyn Store>,
+    kek: Sealer,
     current: RwLock<KeySet>,
     loaded_at: AtomicI64,
     /// One reload at a time.
@@ -27,37 +36,65 @@ pub struct KeyRing {
     builds: AtomicU64,
 }
 
-fn to_stored(r: &KeyRecord) -> anyhow::Result<StoredKey> {
-    Ok(StoredKey {
+/// A stored key, decrypted; and whether its stored form should be re-encrypted (written in
+/// the clear before encryption at rest, or under a previous server secret).
+fn to_stored(r: &KeyRecord, kek: &Sealer) -> anyhow::Result<(StoredKey, bool)> {
+    let (der, reseal) = if Sealer::is_sealed(&r.private_der) {
+        let (der, current) = kek.open(&r.private_der, r.kid.as_bytes()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "signing key {} cannot be decrypted: the server secret is not the one it was encrypted \
+                 under (set it in TESSERA_SECRET or TESSERA_SECRET_FILE; after a rotation, the old one \
+                 in TESSERA_SECRET_PREVIOUS)",
+                r.kid
+            )
+        })?;
+        (der, !current)
+    } else {
+        (r.private_der.clone(), true)
+    };
+    let key = StoredKey {
         kid: r.kid.clone(),
         alg: r
             .alg
             .parse()
             .map_err(|_| anyhow::anyhow!("signing key {} has unknown alg {:?}", r.kid, r.alg))?,
-        private_pkcs8_der: r.private_der.clone(),
+        private_pkcs8_der: der,
         created_at: r.created_at,
         retired_at: r.retired_at,
+    };
+    Ok((key, reseal))
+}
+
+fn to_record(k: &StoredKey, kek: &Sealer) -> anyhow::Result<KeyRecord> {
+    Ok(KeyRecord {
+        kid: k.kid.clone(),
+        alg: k.alg.as_str().to_owned(),
+        private_der: kek.seal(&k.private_pkcs8_der, k.kid.as_bytes())?,
+        created_at: k.created_at,
+        retired_at: k.retired_at,
     })
 }
 
-fn to_record(k: &StoredKey) -> KeyRecord {
-    KeyRecord {
-        kid: k.kid.clone(),
-        alg: k.alg.as_str().to_owned(),
-        private_der: k.private_pkcs8_der.clone(),
-        created_at: k.created_at,
-        retired_at: k.retired_at,
+/// Every stored key, decrypted; any stored in the clear or under a previous server secret
+/// is re-encrypted under the current one on the way.
+async fn all_keys(store: &dyn Store, kek: &Sealer) -> anyhow::Result<Vec<StoredKey>> {
+    let mut keys = Vec::new();
+    for record in store.signing_keys().await? {
+        let (key, reseal) = to_stored(&record, kek)?;
+        if reseal {
+            let sealed = kek.seal(&key.private_pkcs8_der, key.kid.as_bytes())?;
+            store.replace_signing_key_material(&key.kid, &sealed).await?;
+            tracing::info!(kid = %key.kid, "encrypted a signing key under the current server secret");
+        }
+        keys.push(key);
     }
+    Ok(keys)
 }
 
 /// The keys `store` holds that are still published at `now`.
-async fn published(store: &dyn Store, now: i64) -> anyhow::Result<Vec<StoredKey>> {
-    Ok(store
-        .signing_keys()
+async fn published(store: &dyn Store, kek: &Sealer, now: i64) -> anyhow::Result<Vec<StoredKey>> {
+    Ok(all_keys(store, kek)
         .await?
-        .iter()
-        .map(to_stored)
-        .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter()
         .filter(|k| k.still_published(now, MAX_TOKEN_LIFETIME))
         .collect())
@@ -65,24 +102,22 @@ async fn published(store: &dyn Store, now: i64) -> anyhow::Result<Vec<StoredKey>
 
 impl KeyRing {
     /// Loads the keys, first creating an active key for every algorithm that lacks one.
-    pub async fn load(store: Arc<dyn Store>, now: i64) -> anyhow::Result<Arc<KeyRing>> {
-        let existing: Vec<StoredKey> = store
-            .signing_keys()
-            .await?
-            .iter()
-            .map(to_stored)
-            .collect::<anyhow::Result<_>>()?;
+    /// Private keys are encrypted under `secret`'s key-encryption key.
+    pub async fn load(store: Arc<dyn Store>, secret: &ServerSecret, now: i64) -> anyhow::Result<Arc<KeyRing>> {
+        let kek = secret.sealer(KEK_LABEL);
+        let existing = all_keys(store.as_ref(), &kek).await?;
         for alg in keys::algs_without_active_key(&existing) {
             let key = keys::generate(alg, now)?;
             store
-                .insert_signing_key(&to_record(&key))
+                .insert_signing_key(&to_record(&key, &kek)?)
                 .await
                 .context("cannot store a new signing key")?;
             tracing::info!(kid = %key.kid, alg = alg.as_str(), "generated signing key");
         }
-        let set = KeySet::from_stored(&published(store.as_ref(), now).await?)?;
+        let set = KeySet::from_stored(&published(store.as_ref(), &kek, now).await?)?;
         Ok(Arc::new(KeyRing {
             store,
+            kek,
             current: RwLock::new(set),
             loaded_at: AtomicI64::new(now),
             reloading: tokio::sync::Mutex::new(()),
@@ -132,7 +167,7 @@ impl KeyRing {
 
     /// Reads the published keys and, if they differ from the current set, parses them.
     pub async fn reload(&self, now: i64) -> anyhow::Result<()> {
-        let stored = published(self.store.as_ref(), now).await?;
+        let stored = published(self.store.as_ref(), &self.kek, now).await?;
         if !self.keys().is_built_from(&stored) {
             let set = KeySet::from_stored(&stored)?;
             self.builds.fetch_add(1, Ordering::Relaxed);
@@ -152,9 +187,71 @@ impl KeyRing {
 
 /// `tessera keys rotate`: a new active key for `alg`; the previous ones are retired and
 /// stay published for [`MAX_TOKEN_LIFETIME`]. Returns the new kid.
-pub async fn rotate(store: &dyn Store, alg: SigningAlg, now: i64) -> anyhow::Result<String> {
+pub async fn rotate(store: &dyn Store, secret: &ServerSecret, alg: SigningAlg, now: i64) -> anyhow::Result<String> {
+    let kek = secret.sealer(KEK_LABEL);
     let key = keys::generate(alg, now)?;
-    store.insert_signing_key(&to_record(&key)).await?;
+    store.insert_signing_key(&to_record(&key, &kek)?).await?;
     store.retire_signing_keys(alg.as_str(), &key.kid, now).await?;
     Ok(key.kid)
+}
+
+/// What `tessera keys revoke` did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Revoked {
+    pub kid: String,
+    pub alg: String,
+    /// The key that signs in its place, if the revoked one was signing.
+    pub replaced_by: Option<String>,
+}
+
+/// `tessera keys revoke KID`, the emergency withdrawal of a key thought compromised: it is
+/// no longer published nor trusted (its `retired_at` is set further back than any token
+/// lives, so every server drops it at its next key reload, within a minute), and if it was
+/// signing, a new key of its algorithm signs from now on. Tokens it signed stop verifying.
+pub async fn revoke(store: &dyn Store, secret: &ServerSecret, kid: &str, now: i64) -> anyhow::Result<Revoked> {
+    let record = store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| anyhow::anyhow!("no signing key {kid:?} (tessera keys list shows them)"))?;
+    let alg: SigningAlg = record
+        .alg
+        .parse()
+        .map_err(|_| anyhow::anyhow!("signing key {kid} has unknown alg {:?}", record.alg))?;
+    let replaced_by = match record.retired_at {
+        None => Some(rotate(store, secret, alg, now).await?),
+        Some(_) => None,
+    };
+    let withdrawn_at = now.saturating_sub(MAX_TOKEN_LIFETIME + 1);
+    store.set_signing_key_retired_at(kid, withdrawn_at).await?;
+    Ok(Revoked {
+        kid: kid.to_owned(),
+        alg: alg.as_str().to_owned(),
+        replaced_by,
+    })
+}
+
+/// `tessera keys list`: every stored key, without key material.
+pub async fn list(store: &dyn Store, now: i64) -> anyhow::Result<Vec<serde_json::Value>> {
+    Ok(store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .map(|k| {
+            let state = match k.retired_at {
+                None => "active",
+                Some(at) if now < at.saturating_add(MAX_TOKEN_LIFETIME) => "retired (still verifies)",
+                Some(_) => "withdrawn",
+            };
+            serde_json::json!({
+                "kid": k.kid,
+                "alg": k.alg,
+                "created_at": k.created_at,
+                "retired_at": k.retired_at,
+                "state": state,
+                "encrypted": Sealer::is_sealed(&k.private_der),
+            })
+        })
+        .collect())
 }

@@ -403,7 +403,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// What a server needs in the database before it serves: its signing keys (an active one
 /// per algorithm), and the demo's client when the demo is on (#18 item 8: never otherwise).
 pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRing>> {
-    let keys = KeyRing::load(db.store.clone(), crate::now()).await?;
+    let keys = KeyRing::load(db.store.clone(), &config.secret, crate::now()).await?;
     if config.demo {
         crate::demo_client::ensure(db, &config.issuer, &config.secret).await?;
     }

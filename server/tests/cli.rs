@@ -13,6 +13,7 @@ use serde_json::Value;
 
 fn tessera(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_SECRET", common::TEST_SECRET)
         .args(args)
         .env_remove("TESSERA_DATABASE_URL")
         .env("NO_COLOR", "1")
@@ -347,6 +348,7 @@ fn database_url_is_accepted_before_or_after_the_subcommand_and_from_the_environm
         Some("password-2"),
     ));
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_SECRET", common::TEST_SECRET)
         .args(["user", "list", "--json"])
         .env("TESSERA_DATABASE_URL", &tdb.url)
         .output()
@@ -486,6 +488,7 @@ async fn serve_and_log(rust_log: Option<&str>) -> (String, String, String) {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.env("TESSERA_SECRET", common::TEST_SECRET);
     cmd.args(["--log-format", "json", "serve", "--addr", &format!("127.0.0.1:{port}")])
         .args(["--issuer", &base, "--database-url", &tdb.url])
         .env_remove("TESSERA_DATABASE_URL")

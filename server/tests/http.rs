@@ -15,6 +15,7 @@ use serde_json::Value;
 async fn add_user(server: &common::TestServer, name: &str, password: &str) {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_SECRET", common::TEST_SECRET)
         .args(["user", "add", name, "--password-stdin", "--database-url", &server.url])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

@@ -1289,3 +1289,75 @@ async fn cached_token_status_follows_revocations_here_at_once_and_elsewhere_with
         assert!(status(&**a, "j8", "f6", &uid).await.revoked, "{name}: consent here");
     }
 }
+
+/// #18 item 10: private signing keys are encrypted at rest under a key derived from the
+/// server secret; a key stored in the clear (before this) is encrypted at the next load;
+/// the wrong secret cannot load them (and says what to set); a rotated secret reads them
+/// with the old one as previous and re-encrypts them under the new.
+#[tokio::test]
+async fn signing_keys_are_encrypted_at_rest_and_follow_the_server_secret() {
+    use tessera::keyring::KeyRing;
+    use tessera::secrets::{Sealer, ServerSecret};
+    const A: &str = "storage-test-secret-aaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "storage-test-secret-bbbbbbbbbbbbbbbbbbbbbbbbbb";
+    for tdb in common::databases().await {
+        let db = common::open(&tdb).await;
+        let s = db.store.clone();
+        // A key from before encryption at rest: plain PKCS#8.
+        let legacy = tessera::keys::generate(tessera::keys::SigningAlg::ES256, 1).unwrap();
+        s.insert_signing_key(&tessera_core::store::KeyRecord {
+            kid: legacy.kid.clone(),
+            alg: "ES256".into(),
+            private_der: legacy.private_pkcs8_der.clone(),
+            created_at: 1,
+            retired_at: None,
+        })
+        .await
+        .unwrap();
+
+        let a = ServerSecret::new(A, &[]).unwrap();
+        let ring = KeyRing::load(s.clone(), &a, tessera::now()).await.unwrap();
+        assert!(
+            ring.keys().get(&legacy.kid).is_some(),
+            "{}: the legacy key still signs",
+            tdb.name
+        );
+        let stored = s.signing_keys().await.unwrap();
+        assert_eq!(stored.len(), 3, "{}: one per algorithm", tdb.name);
+        for k in &stored {
+            assert!(
+                Sealer::is_sealed(&k.private_der),
+                "{}: {} stored in the clear",
+                tdb.name,
+                k.kid
+            );
+            assert_ne!(k.private_der.first(), Some(&0x30), "not PKCS#8 DER");
+        }
+        assert!(!stored.iter().any(|k| k
+            .private_der
+            .windows(16)
+            .any(|w| legacy.private_pkcs8_der.windows(16).any(|l| l == w))));
+
+        // The wrong secret: refused, with what to do.
+        let e = KeyRing::load(s.clone(), &ServerSecret::new(B, &[]).unwrap(), tessera::now())
+            .await
+            .err()
+            .expect("another secret cannot decrypt the keys");
+        assert!(e.to_string().contains("TESSERA_SECRET"), "{e}");
+
+        // Rotation: B with A as previous reads them and re-encrypts under B...
+        let rotated = KeyRing::load(s.clone(), &ServerSecret::new(B, &[A]).unwrap(), tessera::now())
+            .await
+            .unwrap();
+        assert!(rotated.keys().get(&legacy.kid).is_some());
+        // ...after which B alone is enough, and A alone no longer is.
+        KeyRing::load(s.clone(), &ServerSecret::new(B, &[]).unwrap(), tessera::now())
+            .await
+            .unwrap();
+        assert!(
+            KeyRing::load(s.clone(), &a, tessera::now()).await.is_err(),
+            "{}",
+            tdb.name
+        );
+    }
+}

@@ -131,9 +131,12 @@ struct Fx {
 async fn serve(db_url: &str) -> (common::TestServer, Arc<KeyRing>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = tessera::config::Config::resolve(Some(addr), None, None, db_url, "target/site").unwrap();
+    let mut config = tessera::config::Config::resolve(Some(addr), None, None, db_url, "target/site").unwrap();
+    config.secret = Arc::new(common::test_secret());
     let db = tessera::store::open(db_url).await.unwrap();
-    let ring = KeyRing::load(db.store.clone(), tessera::now()).await.unwrap();
+    let ring = KeyRing::load(db.store.clone(), &common::test_secret(), tessera::now())
+        .await
+        .unwrap();
     let app = tessera::web::router(&config, db.clone(), ring.clone());
     tokio::spawn(async move {
         axum::serve(listener, axum::ServiceExt::into_make_service(app))
@@ -1345,6 +1348,7 @@ async fn keys_rotate_keeps_old_tokens_valid() {
         assert_eq!(published_kids(fx.base()).await.len(), 3);
 
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .env("TESSERA_SECRET", common::TEST_SECRET)
             .args(["keys", "rotate", "--database-url", &tdb.url])
             .output()
             .unwrap();
@@ -1386,7 +1390,9 @@ async fn keys_rotate_keeps_old_tokens_valid() {
         // The first instance: its old token still verifies, and a token under a kid it has
         // not seen makes it reload (signed here for its issuer with the new key).
         assert_eq!(fx.resource(&old_at).await.status(), 200, "{}", tdb.name);
-        let ring2 = KeyRing::load(fx.server.db.store.clone(), tessera::now()).await.unwrap();
+        let ring2 = KeyRing::load(fx.server.db.store.clone(), &common::test_secret(), tessera::now())
+            .await
+            .unwrap();
         let mut claims: AccessClaims = serde_json::from_value(jwt_part(&old_at, 1)).unwrap();
         claims.jti = random_id();
         let under_new_key = ring2.keys().sign(SigningAlg::ES256, "at+jwt", &claims).unwrap();
@@ -1409,9 +1415,69 @@ async fn keys_rotate_keeps_old_tokens_valid() {
 
         // A bad algorithm name writes nothing.
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .env("TESSERA_SECRET", common::TEST_SECRET)
             .args(["keys", "rotate", "--alg", "HS256", "--database-url", &tdb.url])
             .output()
             .unwrap();
         assert!(!out.status.success());
+    }
+}
+
+/// #18 item 10: `tessera keys revoke KID` withdraws a key at once: replaced if it was
+/// signing, gone from the JWKS, and the tokens it signed refused — at the next key reload
+/// of a running server (here forced).
+#[tokio::test]
+async fn keys_revoke_withdraws_a_key_and_its_tokens() {
+    for tdb in common::databases().await {
+        let fx = fixture(&tdb.url).await;
+        let before = fx.tokens(ALL_SCOPES).await;
+        let old_at = before.access_token().secret().clone();
+        let old_kid = jwt_part(&old_at, 0)["kid"].as_str().unwrap().to_owned();
+        assert_eq!(fx.resource(&old_at).await.status(), 200);
+
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .env("TESSERA_SECRET", common::TEST_SECRET)
+            .args(["keys", "revoke", &old_kid, "--database-url", &tdb.url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(printed["revoked"]["kid"], old_kid.as_str());
+        let new_kid = printed["revoked"]["replaced_by"]
+            .as_str()
+            .expect("a new signing key")
+            .to_owned();
+
+        fx.ring.reload(tessera::now()).await.unwrap();
+        assert_invalid_token(fx.resource(&old_at).await, "signed by a revoked key").await;
+        let kids = published_kids(fx.base()).await;
+        assert!(!kids.contains(&old_kid), "{}: still published", tdb.name);
+        assert!(kids.contains(&new_kid));
+        let after = fx.tokens("openid").await;
+        assert_eq!(jwt_part(after.access_token().secret(), 0)["kid"], new_kid.as_str());
+        assert_eq!(fx.resource(after.access_token().secret()).await.status(), 200);
+
+        // `keys list` says so, and shows no key material.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["keys", "list", "--database-url", &tdb.url])
+            .output()
+            .unwrap();
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let entry = listed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == old_kid.as_str())
+            .unwrap();
+        assert_eq!(entry["state"], "withdrawn");
+        assert_eq!(entry["encrypted"], true);
+        // An unknown kid is an error that says so, and changes nothing.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .env("TESSERA_SECRET", common::TEST_SECRET)
+            .args(["keys", "revoke", "no-such-kid", "--database-url", &tdb.url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no signing key"));
     }
 }

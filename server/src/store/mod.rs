@@ -743,6 +743,26 @@ macro_rules! impl_store {
                 Ok(done.rows_affected())
             }
 
+            async fn replace_signing_key_material(&self, kid: &str, private_der: &[u8]) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE signing_keys SET private_key = $2 WHERE kid = $1")
+                    .bind(kid)
+                    .bind(private_der)
+                    .execute(&mut *self.warm.lease().await?)
+                    .await
+                    .map_err(self.sql_err())?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_signing_key_retired_at(&self, kid: &str, retired_at: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1")
+                    .bind(kid)
+                    .bind(retired_at)
+                    .execute(&mut *self.warm.lease().await?)
+                    .await
+                    .map_err(self.sql_err())?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn put_auth_request(
                 &self,
                 id_hash: &str,

@@ -70,6 +70,14 @@ pub struct TestServer {
     pub url: String,
 }
 
+/// The server secret of every test server and every `tessera` the tests run (pass it as
+/// `TESSERA_SECRET`), so they can read each other's encrypted signing keys.
+pub const TEST_SECRET: &str = "tessera-test-server-secret-0123456789abcdef";
+
+pub fn test_secret() -> tessera::secrets::ServerSecret {
+    tessera::secrets::ServerSecret::new(TEST_SECRET, &[]).expect("test secret")
+}
+
 pub async fn serve(db_url: &str) -> TestServer {
     serve_with(db_url, |_| {}).await
 }
@@ -79,6 +87,7 @@ pub async fn serve_with(db_url: &str, configure: impl FnOnce(&mut Config)) -> Te
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let mut config = Config::resolve(Some(addr), None, None, db_url, "target/site").expect("config");
+    config.secret = std::sync::Arc::new(test_secret());
     configure(&mut config);
     let db = store::open(db_url).await.expect("open");
     let keys = tessera::web::prepare(&db, &config).await.expect("keys, demo client");
