@@ -92,6 +92,10 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// OIDC Core §3.1.2.1: an ID token the client got before, naming who it expects to be
+    /// signed in (checked by the server, which holds the keys).
+    #[serde(default)]
+    pub id_token_hint: Option<String>,
     /// When the request arrived (Unix seconds).
     pub requested_at: i64,
 }
@@ -119,6 +123,7 @@ pub const MAX_SCOPE: usize = 1024;
 pub const MAX_STATE: usize = 2048;
 pub const MAX_NONCE: usize = 512;
 pub const MAX_LOGIN_HINT: usize = 256;
+pub const MAX_ID_TOKEN_HINT: usize = 4096;
 
 impl AuthorizeRequest {
     /// The second step, given the client looked up by [`client_id`]. `require_pkce` is
@@ -189,6 +194,7 @@ impl AuthorizeRequest {
             ("state", MAX_STATE),
             ("nonce", MAX_NONCE),
             ("login_hint", MAX_LOGIN_HINT),
+            ("id_token_hint", MAX_ID_TOKEN_HINT),
             ("scope", MAX_SCOPE),
         ] {
             if pairs.iter().any(|(k, v)| k == name && v.len() > max) {
@@ -276,6 +282,7 @@ impl AuthorizeRequest {
             prompt,
             max_age,
             login_hint: get("login_hint").map(str::to_owned),
+            id_token_hint: get("id_token_hint").map(str::to_owned),
             requested_at: now,
         })
     }
@@ -797,6 +804,7 @@ mod tests {
             prompt: Prompt::parse(Some(prompt)).unwrap(),
             max_age,
             login_hint: None,
+            id_token_hint: None,
             requested_at: 1000,
         }
     }

@@ -191,6 +191,11 @@ impl ScopeSet {
         )
     }
 
+    /// The scopes in both sets.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.intersection(&other.0).cloned().collect())
+    }
+
     /// The scopes of this set that are not in `other`.
     pub fn difference(&self, other: &ScopeSet) -> ScopeSet {
         Self(self.0.difference(&other.0).cloned().collect())

@@ -21,6 +21,10 @@ use crate::secrets::{Sealer, ServerSecret};
 /// (access and ID tokens live at most this long).
 pub const MAX_TOKEN_LIFETIME: i64 = 24 * 3600;
 const RELOAD_EVERY: i64 = 60;
+/// At most one reload for unknown kids this often (#18 item 9): a stream of tokens naming
+/// made-up kids costs one query per window, and nobody waits in a queue for it. A key
+/// rotated elsewhere is still found within this many seconds.
+const UNKNOWN_KID_RELOAD_EVERY: i64 = 5;
 
 /// The label the key-encryption key is derived under.
 pub const KEK_LABEL: &str = "tessera-signing-keys";
@@ -34,6 +38,10 @@ pub struct KeyRing {
     reloading: tokio::sync::Mutex<()>,
     /// Key sets built (every key parsed) so far, the first load included.
     builds: AtomicU64,
+    /// Reloads (database reads) so far, the first load excluded.
+    reloads: AtomicU64,
+    /// When an unknown kid last caused a reload.
+    unknown_kid_reload_at: AtomicI64,
 }
 
 /// A stored key, decrypted; and whether its stored form should be re-encrypted (written in
@@ -122,6 +130,8 @@ impl KeyRing {
             loaded_at: AtomicI64::new(now),
             reloading: tokio::sync::Mutex::new(()),
             builds: AtomicU64::new(1),
+            reloads: AtomicU64::new(0),
+            unknown_kid_reload_at: AtomicI64::new(i64::MIN / 2),
         }))
     }
 
@@ -153,8 +163,13 @@ impl KeyRing {
         if self.keys().get(kid).is_some() {
             return;
         }
+        let recent = |at: i64| now.saturating_sub(at) < UNKNOWN_KID_RELOAD_EVERY;
+        if recent(self.unknown_kid_reload_at.load(Ordering::Relaxed)) {
+            return;
+        }
         let _turn = self.reloading.lock().await;
-        if self.keys().get(kid).is_none() {
+        if self.keys().get(kid).is_none() && !recent(self.unknown_kid_reload_at.load(Ordering::Relaxed)) {
+            self.unknown_kid_reload_at.store(now, Ordering::Relaxed);
             self.reload_logged(now).await;
         }
     }
@@ -167,6 +182,7 @@ impl KeyRing {
 
     /// Reads the published keys and, if they differ from the current set, parses them.
     pub async fn reload(&self, now: i64) -> anyhow::Result<()> {
+        self.reloads.fetch_add(1, Ordering::Relaxed);
         let stored = published(self.store.as_ref(), &self.kek, now).await?;
         if !self.keys().is_built_from(&stored) {
             let set = KeySet::from_stored(&stored)?;
@@ -177,6 +193,11 @@ impl KeyRing {
         }
         self.loaded_at.store(now, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// How many times the keys were read again from the database since the first load.
+    pub fn reloads(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
     }
 
     /// How many times a key set was built (every key parsed), the first load included.

@@ -470,6 +470,29 @@ impl KeySet {
         issuer: &str,
         audience: Option<&str>,
     ) -> Result<T, VerifyError> {
+        self.verify_with(token, expected_typ, issuer, audience, true)
+    }
+
+    /// [`KeySet::verify`] without the expiry check: for an `id_token_hint`, which OIDC Core
+    /// §3.1.2.1 allows to have expired (it names a user; it grants nothing).
+    pub fn verify_ignoring_expiry<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        expected_typ: &str,
+        issuer: &str,
+        audience: Option<&str>,
+    ) -> Result<T, VerifyError> {
+        self.verify_with(token, expected_typ, issuer, audience, false)
+    }
+
+    fn verify_with<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        expected_typ: &str,
+        issuer: &str,
+        audience: Option<&str>,
+        check_expiry: bool,
+    ) -> Result<T, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
         let key = header
             .kid
@@ -491,6 +514,10 @@ impl KeySet {
         validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[issuer]);
         let mut required = vec!["exp", "iss"];
+        if !check_expiry {
+            validation.validate_exp = false;
+            required.retain(|c| *c != "exp");
+        }
         match audience {
             Some(aud) => {
                 validation.set_audience(&[aud]);

@@ -627,3 +627,76 @@ async fn concurrent_resumes_of_one_request_issue_one_code() {
         assert_eq!(codes, 1, "{}: one request, {codes} codes", tdb.name);
     }
 }
+
+/// #18 item 9, OIDC Core §3.1.2.2: with prompt=none, an `id_token_hint` naming another
+/// user than the one signed in is login_required; one that is not this server's ID token
+/// for the client is invalid_request; the right user gets a code.
+#[tokio::test]
+async fn prompt_none_honours_the_id_token_hint() {
+    for tdb in common::databases().await {
+        let server = common::serve(&tdb.url).await;
+        common::add_user(&server, "ada", "ada-password", false).await;
+        common::add_user(&server, "bob", "bob-password", false).await;
+        let secret = common::add_web_client(&server, "openid profile").await;
+        let ada = common::browser();
+        let walk = common::authorize_as(
+            &ada,
+            &server,
+            &common::authorize_path("openid"),
+            ("ada", "ada-password"),
+        )
+        .await;
+        let (status, tokens) = common::token(
+            &server,
+            secret.expose(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &walk.code),
+                ("redirect_uri", common::CALLBACK),
+                ("code_verifier", common::PKCE_VERIFIER),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{tokens}");
+        let hint = tokens["id_token"].as_str().unwrap().to_owned();
+        let bob = common::browser();
+        common::authorize_as(
+            &bob,
+            &server,
+            &common::authorize_path("openid"),
+            ("bob", "bob-password"),
+        )
+        .await;
+
+        let silent = |hint: &str| {
+            let enc: String = url::form_urlencoded::byte_serialize(hint.as_bytes()).collect();
+            format!("{}&prompt=none&id_token_hint={enc}", common::authorize_path("openid"))
+        };
+        let answer = |res: reqwest::Response| {
+            let loc = url::Url::parse(res.headers()[LOCATION].to_str().unwrap()).unwrap();
+            (query(&loc, "error"), query(&loc, "code").is_some())
+        };
+        // (who asks, hint, expected error or a code)
+        let cases: [(&str, &reqwest::Client, String, Option<&str>); 4] = [
+            ("ada, her own hint", &ada, hint.clone(), None),
+            ("bob, ada's hint", &bob, hint.clone(), Some("login_required")),
+            (
+                "bob, a made-up hint",
+                &bob,
+                "eyJhbGciOiJub25lIn0.e30.".to_owned(),
+                Some("invalid_request"),
+            ),
+            (
+                "ada, a tampered hint",
+                &ada,
+                format!("{hint}x"),
+                Some("invalid_request"),
+            ),
+        ];
+        for (case, browser, hint, want) in cases {
+            let (error, code) = answer(common::page(browser, &server, &silent(&hint)).await);
+            assert_eq!(error.as_deref(), want, "{} {case}", tdb.name);
+            assert_eq!(code, want.is_none(), "{} {case}", tdb.name);
+        }
+    }
+}

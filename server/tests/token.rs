@@ -1305,7 +1305,8 @@ async fn published_kids(base: &str) -> Vec<String> {
 }
 
 /// A token naming a kid nobody published makes the server look for new keys (one light
-/// query, one at a time), but not parse its keys again: made-up kids are no way to load it.
+/// query, at most one per few seconds), but not parse its keys again: made-up kids are
+/// no way to load it.
 #[tokio::test]
 async fn made_up_kids_are_refused_without_rebuilding_the_key_set() {
     let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
@@ -1314,6 +1315,7 @@ async fn made_up_kids_are_refused_without_rebuilding_the_key_set() {
         let t = fx.tokens(ALL_SCOPES).await;
         let at = t.access_token().secret().clone();
         let builds = fx.ring.builds();
+        let reloads = fx.ring.reloads();
         let forged: Vec<String> = (0..40)
             .map(|_| {
                 let mut header = jwt_part(&at, 0);
@@ -1331,6 +1333,14 @@ async fn made_up_kids_are_refused_without_rebuilding_the_key_set() {
             assert_invalid_token(res.unwrap(), "made-up kid").await;
         }
         assert_eq!(fx.ring.builds(), builds, "{}: keys parsed again", tdb.name);
+        // #18 item 9: and read from the database at most once for all 40 (they queued on
+        // one lock for a query each before).
+        assert!(
+            fx.ring.reloads() <= reloads + 1,
+            "{}: {} reloads",
+            tdb.name,
+            fx.ring.reloads() - reloads
+        );
         // The real token still works.
         assert_eq!(fx.resource(&at).await.status(), 200);
     }
@@ -1479,5 +1489,68 @@ async fn keys_revoke_withdraws_a_key_and_its_tokens() {
             .unwrap();
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("no signing key"));
+    }
+}
+
+/// #18 item 9: removing a scope from a client narrows the grants it already holds at
+/// their next refresh; removing offline_access ends refreshing.
+#[tokio::test]
+async fn removing_a_scope_from_a_client_narrows_its_grants_at_refresh() {
+    use tessera_core::store::ClientUpdate;
+    for tdb in common::databases().await {
+        let fx = fixture(&tdb.url).await;
+        let client = fx.conf_client();
+        let first = fx.tokens(ALL_SCOPES).await;
+        let store = fx.server.db.store.clone();
+        let id = fx.conf.0.clone();
+        let update_scopes = |scopes: &'static str| {
+            let (store, id) = (store.clone(), id.clone());
+            async move {
+                let c = store.client_by_id(&id).await.unwrap().unwrap();
+                let update = ClientUpdate {
+                    name: c.name,
+                    redirect_uris: c.redirect_uris,
+                    scopes: ScopeSet::parse(scopes).unwrap(),
+                    settings: c.settings,
+                };
+                assert!(store.update_client(&id, &update).await.unwrap());
+            }
+        };
+        update_scopes("openid offline_access email").await;
+        let second = client
+            .exchange_refresh_token(first.refresh_token().unwrap())
+            .request_async(&http())
+            .await
+            .unwrap();
+        let claims = jwt_part(second.access_token().secret(), 1);
+        assert_eq!(claims["scope"], "email offline_access openid", "{}", tdb.name);
+        let id = jwt_part(second.extra_fields().id_token.as_ref().unwrap(), 1);
+        assert!(id.get("name").is_none(), "{}: profile no longer released", tdb.name);
+        // Asking for the removed scope is asking for more than the grant now is.
+        let e = client
+            .exchange_refresh_token(second.refresh_token().unwrap())
+            .add_scope(Scope::new("profile".into()))
+            .request_async(&http())
+            .await
+            .unwrap_err();
+        assert_eq!(oauth_error(e), BasicErrorResponseType::InvalidScope);
+
+        update_scopes("openid email").await;
+        let third = fx.tokens("openid email").await;
+        assert!(third.refresh_token().is_none());
+        let (status, _, body) = fx
+            .post_token(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", second.refresh_token().unwrap().secret()),
+                ("client_id", &fx.conf.0),
+                ("client_secret", &fx.conf.1),
+            ])
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{}",
+            tdb.name
+        );
     }
 }

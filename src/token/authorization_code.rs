@@ -167,6 +167,7 @@ mod tests {
             prompt: Default::default(),
             max_age: None,
             login_hint: None,
+            id_token_hint: None,
             requested_at: 50,
         };
         let rec = CodeRecord::issue(&req, "alice", 90, 100);

@@ -195,6 +195,33 @@ async fn step(
     let store = &state.db.store;
     let req = &pending.request;
     let (auth, granted) = authentication(state, session, &req.client_id).await?;
+    // OIDC Core §3.1.2.2: with prompt=none, an id_token_hint naming someone other than the
+    // signed-in user is login_required; one that is not our ID token for this client is
+    // invalid_request (#18 item 9).
+    if let (Some(hint), true) = (&req.id_token_hint, req.prompt.none) {
+        #[derive(serde::Deserialize)]
+        struct Hint {
+            sub: String,
+        }
+        let keys = state.keys.keys();
+        let named =
+            keys.verify_ignoring_expiry::<Hint>(hint, crate::keys::ID_TOKEN_TYP, &state.issuer, Some(&req.client_id));
+        let refusal = match (named, &auth) {
+            (Err(e), _) => Some(
+                OAuthError::invalid_request("id_token_hint is not an ID token this server issued to this client")
+                    .with_detail(e.to_string()),
+            ),
+            (Ok(hint), Some(a)) if hint.sub == a.user_id => None,
+            (Ok(_), _) => Some(
+                OAuthError::new(ErrorCode::LoginRequired, "login required")
+                    .with_detail("id_token_hint names another user than the one signed in"),
+            ),
+        };
+        if let Some(e) = refusal {
+            forget(state, id.as_deref()).await;
+            return Ok(refuse(req.error(e), &state.issuer));
+        }
+    }
     let decision = authorize::decide(req, auth.as_ref(), granted.as_ref(), &pending.interaction, now);
     let page = match decision {
         Err(e) => {

@@ -124,6 +124,15 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             if record.rotated || record.revoked {
                 return Err(refuse_reuse(state, &record.family_id, "refresh token reused", now).await);
             }
+            // #18 item 9: the grant as the client is registered now. A scope removed from
+            // the client since is no longer granted; without offline_access the client may
+            // no longer refresh at all (OIDC Core §11).
+            let mut record = record;
+            record.scopes = record.scopes.intersection(&client.scopes);
+            if !record.scopes.contains(tessera_core::scope::OFFLINE_ACCESS) {
+                return Err(OAuthError::invalid_grant("the grant is no longer valid")
+                    .with_detail("offline_access removed from the client"));
+            }
             // RFC 6749 §6: same client, unexpired, scope no wider than the grant.
             let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now)?;
             let user = active_user(user)?;
