@@ -239,6 +239,8 @@ pub trait OAuthStore: Send + Sync {
     /// the key is neither published nor trusted); false if there is no such key.
     async fn set_signing_key_retired_at(&self, kid: &str, retired_at: i64) -> Result<bool, StoreError>;
 
+    /// Stores a pending request unless `client_id` already has `max_per_client` live ones
+    /// (checked in the same statement): false, and nothing stored, when at the cap.
     async fn put_auth_request(
         &self,
         id_hash: &str,
@@ -246,7 +248,8 @@ pub trait OAuthStore: Send + Sync {
         request_json: &str,
         now: i64,
         expires_at: i64,
-    ) -> Result<(), StoreError>;
+        max_per_client: i64,
+    ) -> Result<bool, StoreError>;
     /// The pending request's JSON, if it exists and has not expired.
     async fn auth_request(&self, id_hash: &str, now: i64) -> Result<Option<String>, StoreError>;
     async fn update_auth_request(&self, id_hash: &str, request_json: &str) -> Result<(), StoreError>;

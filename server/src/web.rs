@@ -58,6 +58,8 @@ pub struct Shared {
     pub documents: crate::oauth::discovery::Documents,
     /// Access tokens whose signature was already checked here.
     pub verified: crate::oauth::verified::VerifiedTokens,
+    /// Authorization requests left pending per client address (#18 item 1).
+    pub pending_limiter: crate::oauth::authorize::PendingLimiter,
 }
 
 impl std::ops::Deref for AppState {
@@ -97,6 +99,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         secret: config.secret.clone(),
         documents: Default::default(),
         verified: Default::default(),
+        pending_limiter: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

@@ -700,3 +700,37 @@ async fn prompt_none_honours_the_id_token_hint() {
         }
     }
 }
+
+/// #18 item 1: one address cannot leave authorization requests pending without limit:
+/// past its allowance (60 a minute) the client hears temporarily_unavailable
+/// (RFC 6749 §4.1.2.1) and nothing more is stored.
+#[tokio::test]
+async fn pending_requests_are_limited_per_address() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    common::add_web_client(&server, "openid").await;
+    let anon = common::browser();
+    let mut stored = 0;
+    let mut refused = None;
+    for i in 0..tessera::oauth::authorize::PENDING_PER_ADDRESS_PER_MINUTE + 5 {
+        let res = common::page(&anon, &server, &common::authorize_path("openid")).await;
+        let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+        if location.starts_with("/login?request=") {
+            stored += 1;
+        } else {
+            refused = Some((i, location));
+            break;
+        }
+    }
+    let (at, location) = refused.expect("an allowance");
+    assert_eq!(
+        at,
+        tessera::oauth::authorize::PENDING_PER_ADDRESS_PER_MINUTE,
+        "refused only past the allowance"
+    );
+    let loc = url::Url::parse(&location).unwrap();
+    assert!(location.starts_with(common::CALLBACK), "{location}");
+    assert_eq!(query(&loc, "error").as_deref(), Some("temporarily_unavailable"));
+    assert_eq!(query(&loc, "state").as_deref(), Some("s1"));
+    assert_eq!(stored, tessera::oauth::authorize::PENDING_PER_ADDRESS_PER_MINUTE);
+}

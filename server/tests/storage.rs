@@ -497,7 +497,21 @@ mod oauth {
             let db = common::open(&tdb).await;
             let s = &db.store;
             user_and_client(s).await;
-            s.put_auth_request("p1", "c1", "{\"a\":1}", 100, 700).await.unwrap();
+            assert!(s.put_auth_request("p1", "c1", "{\"a\":1}", 100, 700, 2).await.unwrap());
+            // The per-client cap counts live requests only, in the INSERT itself.
+            assert!(s.put_auth_request("p2", "c1", "{}", 100, 700, 2).await.unwrap());
+            assert!(
+                !s.put_auth_request("p3", "c1", "{}", 100, 700, 2).await.unwrap(),
+                "{}: capped",
+                tdb.name
+            );
+            assert!(s.auth_request("p3", 200).await.unwrap().is_none());
+            assert!(
+                s.put_auth_request("p3", "c1", "{}", 700, 1300, 2).await.unwrap(),
+                "{}: the others expired",
+                tdb.name
+            );
+            assert!(s.delete_auth_request("p2").await.unwrap());
             assert_eq!(s.auth_request("p1", 200).await.unwrap().as_deref(), Some("{\"a\":1}"));
             s.update_auth_request("p1", "{\"a\":2}").await.unwrap();
             assert_eq!(s.auth_request("p1", 200).await.unwrap().as_deref(), Some("{\"a\":2}"));

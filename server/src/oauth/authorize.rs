@@ -56,22 +56,88 @@ fn pairs(raw: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
     Ok(url::form_urlencoded::parse(raw).into_owned().collect())
 }
 
-pub async fn get(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
+/// The caller's address (the TCP peer), when the server runs with it.
+fn peer(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    session: Session,
+    extensions: axum::http::Extensions,
+    RawQuery(query): RawQuery,
+) -> Response {
     match pairs(query.unwrap_or_default().as_bytes()) {
-        Ok(pairs) => handle(&state, &session, pairs).await,
+        Ok(pairs) => handle(&state, &session, peer(&extensions), pairs).await,
         Err(e) => error_page(&e),
     }
 }
 
 /// RFC 6749 §3.1: the endpoint also accepts POST (form-encoded), as OIDC Core §3.1.2.1 requires.
-pub async fn post(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    session: Session,
+    extensions: axum::http::Extensions,
+    body: Bytes,
+) -> Response {
     match pairs(&body) {
-        Ok(pairs) => handle(&state, &session, pairs).await,
+        Ok(pairs) => handle(&state, &session, peer(&extensions), pairs).await,
         Err(e) => error_page(&e),
     }
 }
 
-async fn handle(state: &AppState, session: &Session, pairs: Vec<(String, String)>) -> Response {
+/// How many authorization requests one client address may leave pending (for the login or
+/// consent page) per minute, and in a burst; and how many live ones one client may have
+/// (#18 item 1). Beyond either, `temporarily_unavailable` (RFC 6749 §4.1.2.1).
+pub const PENDING_PER_ADDRESS_PER_MINUTE: u32 = 60;
+pub const MAX_PENDING_PER_CLIENT: i64 = 10_000;
+
+/// Pending requests started per client address: a keyed rate limiter (governor), by the
+/// address's back-off key (IPv6 per /64). Its memory is one small entry per address seen
+/// recently; [`PendingLimiter::forget_idle`] drops the rest.
+pub struct PendingLimiter {
+    limiter: governor::RateLimiter<
+        String,
+        governor::state::keyed::DefaultKeyedStateStore<String>,
+        governor::clock::DefaultClock,
+    >,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl Default for PendingLimiter {
+    fn default() -> Self {
+        let per_minute = std::num::NonZeroU32::new(PENDING_PER_ADDRESS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN);
+        Self {
+            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
+            checks: Default::default(),
+        }
+    }
+}
+
+impl PendingLimiter {
+    /// Whether `peer` may leave one more request pending now. Every 4096 checks, the state
+    /// of addresses whose allowance is full again is dropped, so the map holds only the
+    /// addresses seen in about the last minute.
+    pub fn allow(&self, peer: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = peer else {
+            return true;
+        };
+        if self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 4095 {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        self.limiter.check_key(&tessera_core::throttle::address_key(ip)).is_ok()
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    session: &Session,
+    peer: Option<std::net::IpAddr>,
+    pairs: Vec<(String, String)>,
+) -> Response {
     let now = crate::now();
     let client_id = match authorize::client_id(&pairs) {
         Ok(id) => id,
@@ -111,11 +177,19 @@ async fn handle(state: &AppState, session: &Session, pairs: Vec<(String, String)
             request,
             interaction: Default::default(),
         },
-        None,
+        New(peer),
         now,
     )
     .await
 }
+
+/// Where a request being decided comes from: new at `/authorize` (from this address), or
+/// pending under this id.
+enum Origin {
+    New(Option<std::net::IpAddr>),
+    Resumed(String),
+}
+use Origin::{New, Resumed};
 
 #[derive(Deserialize)]
 pub struct ResumeParams {
@@ -143,7 +217,7 @@ pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Q
         forget(&state, Some(&p.request)).await;
         return refuse(e, &state.issuer);
     }
-    proceed(&state, &session, pending, Some(p.request), now).await
+    proceed(&state, &session, pending, Resumed(p.request), now).await
 }
 
 /// The signed-in user, if the session has one who still exists, is enabled and has not
@@ -178,8 +252,8 @@ async fn authentication(
     }
 }
 
-async fn proceed(state: &AppState, session: &Session, pending: Pending, id: Option<String>, now: i64) -> Response {
-    match step(state, session, pending, id, now).await {
+async fn proceed(state: &AppState, session: &Session, pending: Pending, origin: Origin, now: i64) -> Response {
+    match step(state, session, pending, origin, now).await {
         Ok(res) => res,
         Err(e) => error_page(&e),
     }
@@ -189,10 +263,14 @@ async fn step(
     state: &AppState,
     session: &Session,
     pending: Pending,
-    id: Option<String>,
+    origin: Origin,
     now: i64,
 ) -> Result<Response, OAuthError> {
     let store = &state.db.store;
+    let (id, peer) = match origin {
+        Resumed(id) => (Some(id), None),
+        New(peer) => (None, peer),
+    };
     let req = &pending.request;
     let (auth, granted) = authentication(state, session, &req.client_id).await?;
     // OIDC Core §3.1.2.2: with prompt=none, an id_token_hint naming someone other than the
@@ -256,12 +334,37 @@ async fn step(
     let id = match id {
         Some(id) => id,
         None => {
+            // #18 item 1: what an anonymous caller can leave stored is bounded per address
+            // and per client; beyond, the client hears temporarily_unavailable.
+            let busy = || {
+                refuse(
+                    req.error(OAuthError::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        "too many sign-ins in progress; try again shortly",
+                    )),
+                    &state.issuer,
+                )
+            };
+            if !state.pending_limiter.allow(peer) {
+                return Ok(busy());
+            }
             let id = random_token();
             let json = serde_json::to_string(&pending).map_err(server_error)?;
-            store
-                .put_auth_request(&hash_secret(&id), &req.client_id, &json, now, now + PENDING_LIFETIME)
+            let stored = store
+                .put_auth_request(
+                    &hash_secret(&id),
+                    &req.client_id,
+                    &json,
+                    now,
+                    now + PENDING_LIFETIME,
+                    MAX_PENDING_PER_CLIENT,
+                )
                 .await
                 .map_err(server_error)?;
+            if !stored {
+                tracing::warn!(client_id = %req.client_id, "pending authorization requests at the per-client cap");
+                return Ok(busy());
+            }
             id
         }
     };

@@ -770,20 +770,25 @@ macro_rules! impl_store {
                 request_json: &str,
                 now: i64,
                 expires_at: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
+                max_per_client: i64,
+            ) -> Result<bool, StoreError> {
+                // The cap in the INSERT itself (one round trip, no count-then-insert race
+                // wider than one statement); counted on the (client_id, expires_at) index.
+                let done = sqlx::query(
                     "INSERT INTO auth_requests (id_hash, client_id, request, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                     SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM auth_requests \
+                     WHERE client_id = $2 AND expires_at > $4) < $6",
                 )
                 .bind(id_hash)
                 .bind(client_id)
                 .bind(request_json)
                 .bind(now)
                 .bind(expires_at)
+                .bind(max_per_client)
                 .execute(&mut *self.warm.lease().await?)
                 .await
                 .map_err(self.sql_insert_err("authorization request"))?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             async fn auth_request(&self, id_hash: &str, now: i64) -> Result<Option<String>, StoreError> {
