@@ -42,9 +42,19 @@ fn session_err(e: tower_sessions::session::Error) -> ServerFnError {
     ServerFnError::new(format!("session: {e}"))
 }
 
-/// The session's CSRF token, created on first use.
+/// The session's CSRF token, created on first use. A visitor nobody signed in to yet (the
+/// login page) gets no server-side session for it (#18 item 1): their token lives in a
+/// cookie of its own and the form repeats it (double submit, OWASP CSRF cheat sheet).
 pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
     if let Some(token) = session.get::<String>(CSRF_KEY).await.map_err(session_err)? {
+        return Ok(token);
+    }
+    if session.get::<String>(USER_ID_KEY).await.map_err(session_err)?.is_none() {
+        if let Some(token) = anonymous_csrf_cookie().await {
+            return Ok(token);
+        }
+        let token = random_token();
+        set_anonymous_csrf_cookie(&token);
         return Ok(token);
     }
     let token = random_token();
@@ -52,11 +62,79 @@ pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
     Ok(token)
 }
 
-/// Whether a form's token is this session's token (synchronizer-token pattern).
+/// Whether a form's token is this session's token (synchronizer-token pattern), or, for a
+/// session that has none, the anonymous CSRF cookie's (double submit).
 pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
+    if presented.is_empty() {
+        return false;
+    }
     match session.get::<String>(CSRF_KEY).await {
-        Ok(Some(expected)) => !presented.is_empty() && constant_time_eq(&expected, presented),
-        _ => false,
+        Ok(Some(expected)) => constant_time_eq(&expected, presented),
+        Ok(None) => anonymous_csrf_cookie()
+            .await
+            .is_some_and(|expected| constant_time_eq(&expected, presented)),
+        Err(_) => false,
+    }
+}
+
+/// [`csrf_ok`] for a handler outside Leptos (the demo's), given the request's headers.
+pub async fn csrf_ok_in(session: &Session, headers: &http::HeaderMap, issuer: &str, presented: &str) -> bool {
+    if presented.is_empty() {
+        return false;
+    }
+    match session.get::<String>(CSRF_KEY).await {
+        Ok(Some(expected)) => constant_time_eq(&expected, presented),
+        Ok(None) => csrf_cookie_in(headers, issuer.starts_with("https://"))
+            .is_some_and(|expected| constant_time_eq(&expected, presented)),
+        Err(_) => false,
+    }
+}
+
+/// The anonymous CSRF cookie's name: `__Host-` on https, so that no other host (a
+/// subdomain) can plant one (RFC 6265bis §4.1.3.2).
+fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tessera_csrf"
+    } else {
+        "tessera_csrf"
+    }
+}
+
+fn served_over_https() -> bool {
+    use_context::<ServerContext>().is_some_and(|c| c.issuer.starts_with("https://"))
+}
+
+/// The anonymous CSRF token this browser holds, if it is one we could have made.
+async fn anonymous_csrf_cookie() -> Option<String> {
+    let headers = leptos_axum::extract::<http::HeaderMap>().await.ok()?;
+    csrf_cookie_in(&headers, served_over_https())
+}
+
+fn csrf_cookie_in(headers: &http::HeaderMap, secure: bool) -> Option<String> {
+    let name = csrf_cookie_name(secure);
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+fn set_anonymous_csrf_cookie(token: &str) {
+    let Some(res) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let secure = served_over_https();
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200{}",
+        csrf_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+        res.append_header(http::header::SET_COOKIE, value);
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -446,17 +447,19 @@ fn get_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-/// The session's CSRF token must come with every form (synchronizer-token pattern).
-async fn csrf_checked(session: &Session, form: &[(String, String)]) -> bool {
-    tessera_app::server::csrf_ok(session, get_param(form, "csrf").unwrap_or_default()).await
+/// The session's CSRF token (or, before the session has one, the anonymous CSRF cookie's)
+/// must come with every form.
+async fn csrf_checked(state: &AppState, session: &Session, headers: &HeaderMap, form: &[(String, String)]) -> bool {
+    let presented = get_param(form, "csrf").unwrap_or_default();
+    tessera_app::server::csrf_ok_in(session, headers, &state.issuer, presented).await
 }
 
 // ---------------------------------------------------------------------------------------
 // Steps 1–2: start.
 
-async fn start(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+async fn start(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
     let form = pairs(&body);
-    if !csrf_checked(&session, &form).await {
+    if !csrf_checked(&state, &session, &headers, &form).await {
         return Redirect::to("/demo?error=expired").into_response();
     }
     let options = DemoOptions {
@@ -836,9 +839,14 @@ async fn call_api(issuer: &str, access_token: &str) -> (Message, Message, bool) 
 /// session still speaks for the user they were issued to (#18 item 7). After a sign-out,
 /// a password change elsewhere or a disabled account, the run is over: no refresh with a
 /// token its user no longer stands behind.
-async fn after_run(state: &AppState, session: &Session, body: &Bytes) -> Result<(DemoRun, Secrets), Response> {
+async fn after_run(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(DemoRun, Secrets), Response> {
     let form = pairs(body);
-    if !csrf_checked(session, &form).await {
+    if !csrf_checked(state, session, headers, &form).await {
         return Err(Redirect::to("/demo?error=expired").into_response());
     }
     match load(state, session).await {
@@ -863,8 +871,8 @@ async fn session_user(state: &AppState, session: &Session) -> Option<String> {
     speaks_for(&user, epoch).then_some(user.id)
 }
 
-async fn refresh(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    let (mut run, mut secrets) = match after_run(&state, &session, &body).await {
+async fn refresh(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
+    let (mut run, mut secrets) = match after_run(&state, &session, &headers, &body).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -924,8 +932,8 @@ async fn refresh(State(state): State<AppState>, session: Session, body: Bytes) -
     save(&state, &session, &run, &secrets).await
 }
 
-async fn revoke(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    let (mut run, mut secrets) = match after_run(&state, &session, &body).await {
+async fn revoke(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
+    let (mut run, mut secrets) = match after_run(&state, &session, &headers, &body).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -993,8 +1001,8 @@ async fn revoke(State(state): State<AppState>, session: Session, body: Bytes) ->
     save(&state, &session, &run, &secrets).await
 }
 
-async fn call_api_again(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    let (mut run, secrets) = match after_run(&state, &session, &body).await {
+async fn call_api_again(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
+    let (mut run, secrets) = match after_run(&state, &session, &headers, &body).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -1015,9 +1023,9 @@ async fn call_api_again(State(state): State<AppState>, session: Session, body: B
     save(&state, &session, &run, &secrets).await
 }
 
-async fn reset(session: Session, body: Bytes) -> Response {
+async fn reset(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
     let form = pairs(&body);
-    if csrf_checked(&session, &form).await {
+    if csrf_checked(&state, &session, &headers, &form).await {
         let _ = session.remove_value(DEMO_RUN_KEY).await;
         let _ = session.remove_value(SECRETS_KEY).await;
     }

@@ -238,16 +238,18 @@ async fn sign_in_cycles_the_session_id_and_sets_a_safe_cookie() {
     add_user(&server, "olga", "olga-password").await;
     let client = common::browser();
     let res = client.get(format!("{}/login", server.base)).send().await.unwrap();
-    let before = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(
-        before.contains("HttpOnly") && before.contains("SameSite=Lax"),
-        "{before}"
-    );
     let page = res.text().await.unwrap();
     let csrf = common::input_value(&page, "csrf").unwrap();
-    let res = client
+    // A session id planted in the browser before signing in (session fixation) is not
+    // the one signed in under. (The login page itself makes no session: #18 item 1.)
+    let before = "tessera_session=planted-by-an-attacker";
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
         .post(format!("{}/ui/login", server.base))
         .header("accept", "text/html")
+        .header("cookie", format!("{before}; tessera_csrf={csrf}"))
         .form(&[
             ("csrf", csrf.as_str()),
             ("username", "olga"),
@@ -259,9 +261,16 @@ async fn sign_in_cycles_the_session_id_and_sets_a_safe_cookie() {
         .unwrap();
     // An off-site `next` is never followed.
     assert_eq!(res.headers()[LOCATION], "/");
-    let after = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let after = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tessera_session="))
+        .expect("a session cookie at sign-in");
+    assert!(after.contains("HttpOnly") && after.contains("SameSite=Lax"), "{after}");
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
-    assert_ne!(id(&before), id(&after), "session fixation: the id changes at sign-in");
+    assert_ne!(id(before), id(&after), "session fixation: the id changes at sign-in");
 }
 
 /// Browser apps (public clients) call the token, userinfo and discovery endpoints from
@@ -619,4 +628,82 @@ async fn load_is_shed_beyond_the_limit_and_slow_requests_time_out() {
     }
     // ...and their places are free again.
     assert_eq!(reqwest::get(&discovery).await.unwrap().status(), 200);
+}
+
+/// #18 item 1: an anonymous visit to the login page stores nothing on the server: its CSRF
+/// token is a cookie of its own, repeated by the form (double submit), and a session row
+/// is made only by signing in.
+#[tokio::test]
+async fn the_login_page_stores_no_session_for_anonymous_visitors() {
+    use sqlx::Connection;
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    add_user(&server, "uma", "uma-password").await;
+    let sessions = || async {
+        let mut conn = sqlx::SqliteConnection::connect(&tdb.url).await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tower_sessions")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    let browser = common::browser();
+    let res = common::page(&browser, &server, "/login").await;
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("tessera_session=")),
+        "{cookies:?}"
+    );
+    let csrf_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("tessera_csrf="))
+        .expect("a CSRF cookie");
+    assert!(
+        csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"),
+        "{csrf_cookie}"
+    );
+    let token = common::input_value(&res.text().await.unwrap(), "csrf").unwrap();
+    assert_eq!(sessions().await, 0, "nothing stored for an anonymous page view");
+    let again = common::page(&browser, &server, "/login").await.text().await.unwrap();
+    assert_eq!(
+        common::input_value(&again, "csrf").unwrap(),
+        token,
+        "the same token while the cookie lives"
+    );
+    assert_eq!(sessions().await, 0);
+
+    // Another browser cannot use this token: it lacks the cookie.
+    let other = common::browser();
+    let res = other
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "uma"),
+            ("password", "uma-password"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()[LOCATION].to_str().unwrap().contains("error=expired"));
+    // This one signs in with it; only now is a session stored.
+    let res = browser
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "uma"),
+            ("password", "uma-password"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[LOCATION], "/");
+    assert_eq!(sessions().await, 1);
 }
