@@ -139,6 +139,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         ))
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), require_sign_in))
         .layer(axum::middleware::from_fn_with_state(config.demo, demo_gate))
+        .layer(axum::middleware::from_fn(server_fn_client_errors))
         .layer(sessions);
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -192,6 +193,34 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     } else {
         AppService::new(outer.layer(inner).service(app))
     }
+}
+
+/// Server functions (`/ui/*`) whose arguments do not decode — a missing or repeated field,
+/// a body that is not a form, not UTF-8, or over the size limit — are the caller's
+/// mistake, but server_fn answers them 500 like a failure of ours. Here they become 400
+/// (413 for the size), with server_fn's explanation kept as the body.
+async fn server_fn_client_errors(req: Request<Body>, next: axum::middleware::Next) -> Response {
+    if !req.uri().path().starts_with("/ui/") {
+        return next.run(req).await;
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if text.starts_with("Args|") || text.starts_with("Deserialization|") {
+        parts.status = if text.contains("length limit exceeded") {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        tracing::info!(status = parts.status.as_u16(), error = %text, "server function arguments refused");
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Whether `path` is the demo's: its page, its client's routes, its server functions.

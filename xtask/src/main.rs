@@ -145,8 +145,14 @@ impl Site {
     fn load() -> Result<Site> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         // The workspace root is this crate's parent; `cargo metadata` resolves the target
-        // directory as cargo itself will (CARGO_TARGET_DIR, .cargo/config.toml).
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        // directory as cargo itself will (CARGO_TARGET_DIR, .cargo/config.toml). The
+        // directory is the one `cargo run` gives at run time: the compiled-in one is where
+        // this binary was built, another checkout when the target directory is shared
+        // (CI's cache), and cargo does not rebuild an unchanged builder for a new path.
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let manifest = dir.join("../Cargo.toml");
         let out = Command::new(&cargo)
             .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
             .arg(&manifest)

@@ -10,21 +10,29 @@ use serde_json::json;
 use tessera_core::params;
 use tessera_core::scope::OPENID;
 
-use crate::oauth::resource::{authorize_bearer, bearer_token, insufficient_scope, invalid_token};
+use crate::oauth::resource::{authorize_bearer, bearer_token, insufficient_scope};
 use crate::oauth::response::{bearer_error, no_store};
 use crate::oauth::token::read_form;
 use crate::oauth::tokens::UserClaims;
 use crate::web::AppState;
+use tessera_core::error::OAuthError;
 
 pub async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
     let now = crate::now();
     let form_token = match form_token(&method, &headers, &body) {
         Ok(t) => t,
-        Err(detail) => return bearer_error(&invalid_token(detail), None),
+        // RFC 6750 §3.1: a repeated parameter is invalid_request, 400.
+        Err(detail) => return bearer_error(&OAuthError::invalid_request(detail), None),
     };
     let token = match (bearer_token(&headers), form_token.as_deref()) {
-        // RFC 6750 §2: a client MUST NOT use more than one method per request.
-        (Some(_), Some(_)) => return bearer_error(&invalid_token("token in header and body"), None),
+        // RFC 6750 §2: a client MUST NOT use more than one method per request; §3.1: that
+        // is invalid_request, 400.
+        (Some(_), Some(_)) => {
+            return bearer_error(
+                &OAuthError::invalid_request("the access token was sent in more than one way"),
+                None,
+            )
+        }
         (header, body) => header.or(body),
     };
     // OIDC Core §5.3: any access token of ours; the audience is the resource's, not ours,
