@@ -65,6 +65,10 @@ pub enum KeysCommand {
         /// RS256, ES256, EdDSA, or all
         #[arg(long, default_value = "all")]
         alg: String,
+        /// Seconds the new key is published before it signs (relying parties cache the
+        /// JWKS for up to 5 minutes); the old key signs until then
+        #[arg(long, default_value_t = crate::keyring::PUBLISH_BEFORE_SIGNING)]
+        signs_in: i64,
     },
     /// Withdraw a key at once (thought compromised): no longer published nor trusted, and
     /// replaced if it was signing. Tokens it signed stop verifying. Running servers drop it
@@ -248,7 +252,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(ClientCommand::Add(add)) => client_add(&db_url, add).await,
         Command::Client(ClientCommand::List(list)) => client_list(&db_url, list).await,
         Command::Client(ClientCommand::Remove { client_id }) => client_remove(&db_url, &client_id).await,
-        Command::Keys(KeysCommand::Rotate { alg }) => keys_rotate(&db_url, &alg).await,
+        Command::Keys(KeysCommand::Rotate { alg, signs_in }) => keys_rotate(&db_url, &alg, signs_in).await,
         Command::Keys(KeysCommand::Revoke { kid }) => {
             let db = store::open(&db_url).await?;
             let secret = crate::secrets::ServerSecret::load()?;
@@ -412,7 +416,11 @@ async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn keys_rotate(db_url: &str, alg: &str) -> anyhow::Result<()> {
+async fn keys_rotate(db_url: &str, alg: &str, signs_in: i64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0..=86_400).contains(&signs_in),
+        "--signs-in must be between 0 and 86400 seconds"
+    );
     use crate::keys::SigningAlg;
     // Validate before touching the database.
     let algs: Vec<SigningAlg> = if alg == "all" {
@@ -425,9 +433,10 @@ async fn keys_rotate(db_url: &str, alg: &str) -> anyhow::Result<()> {
     let db = store::open(db_url).await?;
     let secret = crate::secrets::ServerSecret::load()?;
     let mut rotated = Vec::new();
+    let signs_from = crate::now() + signs_in;
     for alg in algs {
-        let kid = crate::keyring::rotate(db.store.as_ref(), &secret, alg, crate::now()).await?;
-        rotated.push(json!({ "alg": alg.as_str(), "kid": kid }));
+        let kid = crate::keyring::rotate(db.store.as_ref(), &secret, alg, signs_from).await?;
+        rotated.push(json!({ "alg": alg.as_str(), "kid": kid, "signs_from": signs_from }));
     }
     println!("{}", json!({ "rotated": rotated }));
     Ok(())

@@ -114,7 +114,7 @@ impl KeyRing {
     pub async fn load(store: Arc<dyn Store>, secret: &ServerSecret, now: i64) -> anyhow::Result<Arc<KeyRing>> {
         let kek = secret.sealer(KEK_LABEL);
         let existing = all_keys(store.as_ref(), &kek).await?;
-        for alg in keys::algs_without_active_key(&existing) {
+        for alg in keys::algs_without_active_key(&existing, now) {
             let key = keys::generate(alg, now)?;
             store
                 .insert_signing_key(&to_record(&key, &kek)?)
@@ -206,13 +206,24 @@ impl KeyRing {
     }
 }
 
-/// `tessera keys rotate`: a new active key for `alg`; the previous ones are retired and
-/// stay published for [`MAX_TOKEN_LIFETIME`]. Returns the new kid.
-pub async fn rotate(store: &dyn Store, secret: &ServerSecret, alg: SigningAlg, now: i64) -> anyhow::Result<String> {
+/// How long `tessera keys rotate` publishes a new key before it signs: relying parties
+/// may cache the JWKS for five minutes (its `Cache-Control`), and a token signed with a
+/// key they have not seen would fail there until their cache expires.
+pub const PUBLISH_BEFORE_SIGNING: i64 = 300;
+
+/// `tessera keys rotate`: a new key for `alg`, published at once and signing from
+/// `signs_from` on; the previous ones sign until then, are retired at that moment and stay
+/// published for [`MAX_TOKEN_LIFETIME`] after. Returns the new kid.
+pub async fn rotate(
+    store: &dyn Store,
+    secret: &ServerSecret,
+    alg: SigningAlg,
+    signs_from: i64,
+) -> anyhow::Result<String> {
     let kek = secret.sealer(KEK_LABEL);
-    let key = keys::generate(alg, now)?;
+    let key = keys::generate(alg, signs_from)?;
     store.insert_signing_key(&to_record(&key, &kek)?).await?;
-    store.retire_signing_keys(alg.as_str(), &key.kid, now).await?;
+    store.retire_signing_keys(alg.as_str(), &key.kid, signs_from).await?;
     Ok(key.kid)
 }
 
@@ -261,7 +272,9 @@ pub async fn list(store: &dyn Store, now: i64) -> anyhow::Result<Vec<serde_json:
         .into_iter()
         .map(|k| {
             let state = match k.retired_at {
+                None if k.created_at > now => "published, signs from created_at",
                 None => "active",
+                Some(at) if at > now => "active until retired_at",
                 Some(at) if now < at.saturating_add(MAX_TOKEN_LIFETIME) => "retired (still verifies)",
                 Some(_) => "withdrawn",
             };

@@ -161,12 +161,24 @@ pub fn generate(alg: SigningAlg, now: i64) -> anyhow::Result<StoredKey> {
     })
 }
 
-/// Algorithms with no active key among `keys`: what the server must [`generate`] at start.
-pub fn algs_without_active_key(keys: &[StoredKey]) -> Vec<SigningAlg> {
+/// Algorithms with no key among `keys` that is not yet retired at `now` (signing, or
+/// published to sign soon): what the server must [`generate`] at start.
+pub fn algs_without_active_key(keys: &[StoredKey], now: i64) -> Vec<SigningAlg> {
     SigningAlg::ALL
         .into_iter()
-        .filter(|alg| !keys.iter().any(|k| k.alg == *alg && k.retired_at.is_none()))
+        .filter(|alg| {
+            !keys
+                .iter()
+                .any(|k| k.alg == *alg && k.retired_at.is_none_or(|retired| retired > now))
+        })
         .collect()
+}
+
+fn system_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
 }
 
 /// The public members of a JWK, base64url without padding.
@@ -396,9 +408,18 @@ impl KeySet {
         Ok(KeySet { keys: keys.into() })
     }
 
-    /// The key that signs new tokens of `alg`: the newest one not retired.
+    /// The key that signs new tokens of `alg` now: the newest one whose time to sign has
+    /// come (`created_at`; a rotation publishes a key before it signs, RPs cache the JWKS)
+    /// and that is not retired yet.
     pub fn active(&self, alg: SigningAlg) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.alg == alg && k.retired_at.is_none())
+        self.active_at(alg, system_now())
+    }
+
+    /// [`KeySet::active`] at `now`.
+    pub fn active_at(&self, alg: SigningAlg, now: i64) -> Option<&SigningKey> {
+        self.keys
+            .iter()
+            .find(|k| k.alg == alg && k.created_at <= now && k.retired_at.is_none_or(|retired| retired > now))
     }
 
     /// Whether `other` is this very set (one load of the key ring), not just equal keys.
@@ -921,11 +942,13 @@ mod tests {
             retired_at: Some(5),
             ..generate(SigningAlg::EdDSA, 0).unwrap()
         };
-        assert_eq!(algs_without_active_key(&[]), SigningAlg::ALL.to_vec());
+        assert_eq!(algs_without_active_key(&[], 10), SigningAlg::ALL.to_vec());
         assert_eq!(
-            algs_without_active_key(&[es, ed_retired]),
+            algs_without_active_key(&[es.clone(), ed_retired.clone()], 10),
             vec![SigningAlg::RS256, SigningAlg::EdDSA]
         );
+        // Retired in the future (a rotation's new key is published first): still active.
+        assert_eq!(algs_without_active_key(&[es, ed_retired], 4), vec![SigningAlg::RS256]);
     }
 
     /// Expected values computed independently (Python hashlib) for the access token of

@@ -1359,7 +1359,7 @@ async fn keys_rotate_keeps_old_tokens_valid() {
 
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .env("TESSERA_SECRET", common::TEST_SECRET)
-            .args(["keys", "rotate", "--database-url", &tdb.url])
+            .args(["keys", "rotate", "--signs-in", "0", "--database-url", &tdb.url])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -1553,4 +1553,55 @@ async fn removing_a_scope_from_a_client_narrows_its_grants_at_refresh() {
             tdb.name
         );
     }
+}
+
+/// #18 item 10: a rotated key is published before it signs (relying parties cache the
+/// JWKS for five minutes): in the JWKS at once, signing only from its time on, while the
+/// old key signs until then.
+#[tokio::test]
+async fn a_rotated_key_is_published_before_it_signs() {
+    let tdb = common::sqlite();
+    let fx = fixture(&tdb.url).await;
+    let old_kid = jwt_part(fx.tokens("openid").await.access_token().secret(), 0)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_SECRET", common::TEST_SECRET)
+        .args([
+            "keys",
+            "rotate",
+            "--alg",
+            "ES256",
+            "--signs-in",
+            "2",
+            "--database-url",
+            &tdb.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new_kid = printed["rotated"][0]["kid"].as_str().unwrap().to_owned();
+    fx.ring.reload(tessera::now()).await.unwrap();
+    assert!(published_kids(fx.base()).await.contains(&new_kid), "published at once");
+    let kid_now = |t: TokenResp| {
+        jwt_part(t.access_token().secret(), 0)["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        kid_now(fx.tokens("openid").await),
+        old_kid,
+        "the old key signs until then"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let after = fx.tokens("openid").await;
+    assert_eq!(fx.resource(after.access_token().secret()).await.status(), 200);
+    assert_eq!(
+        kid_now(after),
+        new_kid,
+        "the new key signs from its time on, without a reload"
+    );
 }
