@@ -38,6 +38,10 @@ use crate::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
 use crate::store::{self, Database};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
+/// The session cookie's name on https: the `__Host-` prefix makes browsers refuse it unless
+/// it is `Secure`, for this host only and for every path (RFC 6265bis §4.1.3.2), so no
+/// other host — a subdomain — can plant a session id (#18 item 7).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-tessera_session";
 
 /// The largest request body read at all (axum's default is 2 MiB). The admin console's
 /// forms are the largest legitimate bodies, a few KiB.
@@ -113,7 +117,12 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     let routes = generate_route_list(App);
 
     let sessions = SessionManagerLayer::new(db.sessions.clone())
-        .with_name(SESSION_COOKIE)
+        .with_name(if config.issuer.starts_with("https://") {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        })
+        .with_path("/")
         .with_http_only(true)
         // Lax, not Strict: a user arriving from a client's site via /authorize must keep
         // their session.

@@ -707,3 +707,55 @@ async fn the_login_page_stores_no_session_for_anonymous_visitors() {
     assert_eq!(res.headers()[LOCATION], "/");
     assert_eq!(sessions().await, 1);
 }
+
+/// #18 item 7: on https the session cookie is `__Host-tessera_session` (Secure, Path=/, no
+/// Domain), so no other host can plant one; plain http on loopback keeps the plain name.
+#[tokio::test]
+async fn on_https_the_session_cookie_has_the_host_prefix() {
+    let tdb = common::sqlite();
+    let server = common::serve_with(&tdb.url, |c| c.issuer = "https://id.example.com".into()).await;
+    add_user(&server, "uma", "uma-password").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client.get(format!("{}/login", server.base)).send().await.unwrap();
+    let csrf_cookie = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-tessera_csrf="))
+        .expect("the anonymous CSRF cookie, prefixed");
+    assert!(
+        csrf_cookie.contains("Secure") && csrf_cookie.contains("Path=/"),
+        "{csrf_cookie}"
+    );
+    let token = common::input_value(&res.text().await.unwrap(), "csrf").unwrap();
+    let res = client
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .header("cookie", format!("__Host-tessera_csrf={token}"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "uma"),
+            ("password", "uma-password"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[LOCATION], "/");
+    let session = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.contains("tessera_session="))
+        .expect("a session cookie");
+    assert!(session.starts_with("__Host-tessera_session="), "{session}");
+    assert!(
+        session.contains("Secure") && session.contains("Path=/") && !session.contains("Domain"),
+        "{session}"
+    );
+}

@@ -1605,3 +1605,70 @@ async fn a_rotated_key_is_published_before_it_signs() {
         "the new key signs from its time on, without a reload"
     );
 }
+
+/// #18 item 4 (c), with real concurrency over HTTP: refreshes racing the revocation of
+/// their grant (RFC 7009). However the race goes, nothing it handed out stays alive: no
+/// refresh token refreshes, no access token is accepted.
+#[tokio::test]
+async fn refreshes_racing_a_revocation_leave_no_live_token() {
+    for tdb in common::databases().await {
+        let fx = fixture(&tdb.url).await;
+        let creds = (fx.conf.0.clone(), fx.conf.1.clone());
+        for round in 0..5 {
+            let rt = fx.tokens(ALL_SCOPES).await.refresh_token().unwrap().secret().clone();
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..5 {
+                let (base, (id, secret), rt) = (fx.base().to_owned(), creds.clone(), rt.clone());
+                tasks.spawn(async move {
+                    let form: Vec<(&str, &str)> = if i == 2 {
+                        vec![("token", &rt), ("token_type_hint", "refresh_token")]
+                    } else {
+                        vec![("grant_type", "refresh_token"), ("refresh_token", &rt)]
+                    };
+                    let path = if i == 2 { "revoke" } else { "token" };
+                    let res = http()
+                        .post(format!("{base}/{path}"))
+                        .basic_auth(&id, Some(&secret))
+                        .form(&form)
+                        .send()
+                        .await
+                        .unwrap();
+                    (
+                        path,
+                        res.status().as_u16(),
+                        res.json::<Value>().await.unwrap_or(Value::Null),
+                    )
+                });
+            }
+            let mut issued = Vec::new();
+            while let Some(done) = tasks.join_next().await {
+                let (path, status, body) = done.unwrap();
+                if path == "token" && status == 200 {
+                    issued.push(body);
+                }
+            }
+            for body in issued {
+                let (status, _, answer) = fx
+                    .post_token(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", body["refresh_token"].as_str().unwrap()),
+                        ("client_id", &creds.0),
+                        ("client_secret", &creds.1),
+                    ])
+                    .await;
+                assert_eq!(
+                    status, 400,
+                    "{} round {round}: a refresh token outlived the revocation: {answer}",
+                    tdb.name
+                );
+                let res = fx.resource(body["access_token"].as_str().unwrap()).await;
+                assert_eq!(
+                    res.status(),
+                    401,
+                    "{} round {round}: an access token outlived it",
+                    tdb.name
+                );
+            }
+        }
+    }
+}
