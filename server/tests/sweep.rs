@@ -986,13 +986,8 @@ fn want(kind: Kind, area: Area, case: &str, body: &[u8]) -> Want {
         // A body that is not a form, or holds no access_token, carries no credential.
         (Kind::Bearer, _) => Want::BearerRefused,
         (Kind::Authorize, Area::Body) if case.contains("chunked") => Want::Status(413),
-        // A body that is not declared a form is read as one all the same: client_id=web,
-        // the registered redirect URI, and `request` (a request object, OIDC Core §6):
-        // back to the client as request_not_supported (OIDC Core §3.1.2.6).
-        (Kind::Authorize, Area::Body) if case.starts_with("text/plain") || case.starts_with("no Content-Type") => {
-            Want::Authorize("request_not_supported")
-        }
-        // Each of the others lacks a valid client_id, repeats it, or is too large: shown
+        // A body not declared a form is not read as one (OIDC Core §3.1.2.1; it used to be,
+        // found by this sweep), and each of the others lacks a valid client_id, repeats it, or is too large: shown
         // to the user, never redirected (RFC 6749 §4.1.2.1).
         (Kind::Authorize, _) => Want::Authorize("invalid_request"),
         (Kind::Resume, _) => Want::Status(400),

@@ -80,8 +80,21 @@ pub async fn post(
     State(state): State<AppState>,
     session: Session,
     extensions: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    // OIDC Core §3.1.2.1: a POST carries the parameters form-serialized (HTML 4.01
+    // §17.13.4.1); any other body is not read as one. No redirect URI is verified yet.
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return error_page(&OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
     match pairs(&body) {
         Ok(pairs) => handle(&state, &session, peer(&extensions), pairs).await,
         Err(e) => error_page(&e),
