@@ -255,7 +255,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate { alg, signs_in }) => keys_rotate(&db_url, &alg, signs_in).await,
         Command::Keys(KeysCommand::Revoke { kid }) => {
             let db = store::open(&db_url).await?;
-            let secret = crate::secrets::ServerSecret::load()?;
+            let secret = crate::secrets::ServerSecret::load_existing()?;
             let revoked = crate::keyring::revoke(db.store.as_ref(), &secret, &kid, crate::now()).await?;
             println!("{}", json!({ "revoked": revoked }));
             Ok(())
@@ -431,7 +431,7 @@ async fn keys_rotate(db_url: &str, alg: &str, signs_in: i64) -> anyhow::Result<(
             .map_err(|_| anyhow::anyhow!("unknown algorithm {alg:?} (expected RS256, ES256, EdDSA or all)"))?]
     };
     let db = store::open(db_url).await?;
-    let secret = crate::secrets::ServerSecret::load()?;
+    let secret = crate::secrets::ServerSecret::load_existing()?;
     let mut rotated = Vec::new();
     let signs_from = crate::now() + signs_in;
     for alg in algs {

@@ -221,6 +221,9 @@ pub async fn rotate(
     signs_from: i64,
 ) -> anyhow::Result<String> {
     let kek = secret.sealer(KEK_LABEL);
+    // The stored keys must open with this secret: a key added under another one (a CLI run
+    // with the wrong secret) would stop the servers from loading their keys.
+    all_keys(store, &kek).await?;
     let key = keys::generate(alg, signs_from)?;
     store.insert_signing_key(&to_record(&key, &kek)?).await?;
     store.retire_signing_keys(alg.as_str(), &key.kid, signs_from).await?;

@@ -71,8 +71,19 @@ impl ServerSecret {
         }
     }
 
-    /// The secret as configured (see the module documentation).
+    /// The secret as configured (see the module documentation); `serve` creates the
+    /// default file when nothing is configured.
     pub fn load() -> anyhow::Result<Self> {
+        Self::load_with(true)
+    }
+
+    /// The secret as configured, never creating one: for the commands that work next to a
+    /// server (`tessera keys …`), which must use the server's secret, not a new one.
+    pub fn load_existing() -> anyhow::Result<Self> {
+        Self::load_with(false)
+    }
+
+    fn load_with(create_default: bool) -> anyhow::Result<Self> {
         let previous_raw = std::env::var(PREVIOUS_ENV).unwrap_or_default();
         let previous: Vec<&str> = previous_raw.split(',').filter(|s| !s.trim().is_empty()).collect();
         if let Ok(secret) = std::env::var(SECRET_ENV) {
@@ -80,7 +91,7 @@ impl ServerSecret {
         }
         let (path, create) = match std::env::var_os(SECRET_FILE_ENV) {
             Some(p) => (PathBuf::from(p), false),
-            None => (PathBuf::from(DEFAULT_SECRET_FILE), true),
+            None => (PathBuf::from(DEFAULT_SECRET_FILE), create_default),
         };
         let secret = read_or_create(&path, create)?;
         Self::new(&secret, &previous).with_context(|| format!("the secret in {}", path.display()))
@@ -136,7 +147,12 @@ fn read_or_create(path: &Path, create: bool) -> anyhow::Result<String> {
             );
             Ok(secret)
         }
-        Err(e) => Err(e).with_context(|| format!("cannot read the server secret from {}", path.display())),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot read the server secret from {} (set {SECRET_ENV} or {SECRET_FILE_ENV} to the server's)",
+                path.display()
+            )
+        }),
     }
 }
 

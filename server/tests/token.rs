@@ -1672,3 +1672,43 @@ async fn refreshes_racing_a_revocation_leave_no_live_token() {
         }
     }
 }
+
+/// `tessera keys …` next to a server must use the server's secret: with another one (or
+/// none configured, where `serve` would have made one) it refuses and adds no key the
+/// servers could not decrypt.
+#[tokio::test]
+async fn key_commands_refuse_a_secret_that_is_not_the_servers() {
+    let tdb = common::sqlite();
+    let fx = fixture(&tdb.url).await;
+    let before = fx.server.db.store.signing_keys().await.unwrap().len();
+    let wrong = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_SECRET", "another-secret-that-is-long-enough-0123456789")
+        .args(["keys", "rotate", "--database-url", &tdb.url])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("TESSERA_SECRET"));
+    let dir = tempfile::tempdir().unwrap();
+    let none = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(dir.path())
+        .env_remove("TESSERA_SECRET")
+        .env_remove("TESSERA_SECRET_FILE")
+        .args(["keys", "rotate", "--database-url", &tdb.url])
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(!dir.path().join("data").exists(), "no secret made up by a key command");
+    assert_eq!(
+        fx.server.db.store.signing_keys().await.unwrap().len(),
+        before,
+        "no key added"
+    );
+    // The server still loads its keys.
+    fx.ring.reload(tessera::now()).await.unwrap();
+    assert_eq!(
+        fx.resource(fx.tokens("openid").await.access_token().secret())
+            .await
+            .status(),
+        200
+    );
+}
