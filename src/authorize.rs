@@ -404,20 +404,23 @@ pub struct Interaction {
 impl Interaction {
     /// `user_id` signed in for this request: any earlier flags of another user are void.
     pub fn logged_in_as(&mut self, user_id: &str) {
-        if self.by.as_deref() != Some(user_id) {
-            *self = Self::default();
-        }
-        self.by = Some(user_id.to_owned());
-        self.logged_in = true;
+        self.of(user_id).logged_in = true;
     }
 
     /// `user_id` consented for this request: any earlier flags of another user are void.
     pub fn consented_as(&mut self, user_id: &str) {
+        self.of(user_id).consented = true;
+    }
+
+    /// These flags as `user_id`'s: cleared first if they were another user's.
+    fn of(&mut self, user_id: &str) -> &mut Self {
         if self.by.as_deref() != Some(user_id) {
-            *self = Self::default();
+            *self = Self {
+                by: Some(user_id.to_owned()),
+                ..Self::default()
+            };
         }
-        self.by = Some(user_id.to_owned());
-        self.consented = true;
+        self
     }
 
     /// The flags as they apply to `user_id`.

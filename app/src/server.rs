@@ -65,16 +65,9 @@ pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
 /// Whether a form's token is this session's token (synchronizer-token pattern), or, for a
 /// session that has none, the anonymous CSRF cookie's (double submit).
 pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
-    if presented.is_empty() {
-        return false;
-    }
-    match session.get::<String>(CSRF_KEY).await {
-        Ok(Some(expected)) => constant_time_eq(&expected, presented),
-        Ok(None) => anonymous_csrf_cookie()
-            .await
-            .is_some_and(|expected| constant_time_eq(&expected, presented)),
-        Err(_) => false,
-    }
+    let headers = leptos_axum::extract::<http::HeaderMap>().await.unwrap_or_default();
+    let issuer = use_context::<ServerContext>().map(|c| c.issuer).unwrap_or_default();
+    csrf_ok_in(session, &headers, &issuer, presented).await
 }
 
 /// [`csrf_ok`] for a handler outside Leptos (the demo's), given the request's headers.
@@ -141,11 +134,15 @@ fn set_anonymous_csrf_cookie(token: &str) {
 /// The signed-in user: the session's user, if they still exist, are enabled and have not
 /// changed their password since this session signed in.
 pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Option<User>, ServerFnError> {
+    session_user(ctx.store.as_ref(), session).await
+}
+
+/// [`current_user`] given the store (for handlers outside Leptos: the demo's).
+pub async fn session_user(store: &dyn Store, session: &Session) -> Result<Option<User>, ServerFnError> {
     let Some(id) = session.get::<String>(USER_ID_KEY).await.map_err(session_err)? else {
         return Ok(None);
     };
-    let user = ctx
-        .store
+    let user = store
         .user_by_id(&id)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;

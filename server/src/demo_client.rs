@@ -862,13 +862,14 @@ async fn after_run(
     }
 }
 
-/// The user this session speaks for, if any (signed in, enabled, password unchanged since).
+/// The id of the user this session speaks for, if any (signed in, enabled, password
+/// unchanged since).
 async fn session_user(state: &AppState, session: &Session) -> Option<String> {
-    use tessera_app::server::{signed_in_epoch, speaks_for, USER_ID_KEY};
-    let id = session.get::<String>(USER_ID_KEY).await.ok().flatten()?;
-    let epoch = signed_in_epoch(session).await.ok()?;
-    let user = state.db.store.user_by_id(&id).await.ok().flatten()?;
-    speaks_for(&user, epoch).then_some(user.id)
+    tessera_app::server::session_user(state.db.store.as_ref(), session)
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.id)
 }
 
 async fn refresh(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {

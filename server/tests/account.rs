@@ -506,25 +506,8 @@ async fn a_pending_requests_login_counts_only_for_the_user_who_signed_in() {
         let browser = common::browser();
         // ada signs in for a prompt=login request...
         let path = format!("{}&prompt=login", common::authorize_path("openid profile"));
-        let res = common::page(&browser, &server, &path).await;
-        let login = res.headers()[LOCATION].to_str().unwrap().to_owned();
-        let html = text(&browser, &server, &login).await;
-        let request = common::input_value(&html, "request").unwrap();
-        let form = [
-            ("csrf", common::input_value(&html, "csrf").unwrap()),
-            ("request", request.clone()),
-            ("next", "/".to_owned()),
-            ("username", "ada".to_owned()),
-            ("password", "ada-password".to_owned()),
-        ];
-        let res = browser
-            .post(format!("{}/ui/login", server.base))
-            .header("accept", "text/html")
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        let resume = res.headers()[LOCATION].to_str().unwrap().to_owned();
+        let resume = common::sign_in_for_request(&browser, &server, &path, ("ada", "ada-password")).await;
+        let request = resume.split_once("request=").unwrap().1.to_owned();
         // ...then bob signs in on the same browser before it resumes.
         assert_eq!(sign_in(&browser, &server, "bob", "bob-password").await, "/");
         let res = common::page(&browser, &server, &resume).await;

@@ -474,112 +474,65 @@ async fn login_and_consent_pages_cannot_be_framed_and_expired_requests_are_expla
     assert!(res.text().await.unwrap().contains("expired"));
 }
 
-/// Starts `/authorize` for `web` anonymously and signs in on the login page; returns the
-/// resume URL the login hands back (the pending request, now logged in).
-async fn sign_in_for_request(browser: &reqwest::Client, server: &common::TestServer, path: &str) -> String {
-    let res = common::page(browser, server, path).await;
-    assert_eq!(res.status(), 302);
-    let login = res.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(login.starts_with("/login?request="), "{login}");
-    let html = common::page(browser, server, &login).await.text().await.unwrap();
-    let form = [
-        ("csrf", common::input_value(&html, "csrf").unwrap()),
-        ("request", common::input_value(&html, "request").unwrap()),
-        ("next", "/".to_owned()),
-        ("username", "ada".to_owned()),
-        ("password", "ada-password".to_owned()),
-    ];
-    let res = browser
-        .post(format!("{}/ui/login", server.base))
-        .header("accept", "text/html")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    let resume = res.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(resume.starts_with("/authorize/resume?request="), "{resume}");
-    resume
-}
-
 /// #18 item 9: a pending request resumed within its 10 minutes is checked again against
 /// the client as it is now. A redirect URI removed (say, because it was compromised) no
 /// longer receives the code; a scope removed from the client is refused to it.
 #[tokio::test]
 async fn a_resumed_request_is_checked_against_the_client_as_it_is_now() {
     use tessera_core::store::ClientUpdate;
-    {
-        // (case, change to the client, expected: an error page, or this error at the callback)
-        type Change = fn(&mut ClientUpdate);
-        let cases: [(&str, Change, Option<&str>); 3] = [
-            (
-                "redirect URI removed",
-                |u| u.redirect_uris = vec![RedirectUri::parse("https://moved.example/cb").unwrap()],
-                None,
-            ),
-            (
-                "scope removed",
-                |u| u.scopes = ScopeSet::parse("openid").unwrap(),
-                Some("invalid_scope"),
-            ),
-            (
-                "code grant withdrawn",
-                |u| u.settings.grant_types = vec!["client_credentials".into()],
-                Some("unauthorized_client"),
-            ),
-        ];
-        for (case, change, want) in cases {
-            for tdb in common::databases().await {
-                let server = common::serve(&tdb.url).await;
-                common::add_user(&server, "ada", "ada-password", false).await;
-                common::add_web_client(&server, "openid profile").await;
-                let browser = common::browser();
-                let path = common::authorize_path("openid profile");
-                let res = common::page(&browser, &server, &path).await;
-                let login = res.headers()[LOCATION].to_str().unwrap().to_owned();
-                let client = server.db.store.client_by_id("web").await.unwrap().unwrap();
-                let mut update = ClientUpdate {
-                    name: client.name,
-                    redirect_uris: client.redirect_uris,
-                    scopes: client.scopes,
-                    settings: client.settings,
-                };
-                change(&mut update);
-                assert!(server.db.store.update_client("web", &update).await.unwrap());
-                // Signing in on the login page the request already showed.
-                let html = common::page(&browser, &server, &login).await.text().await.unwrap();
-                let form = [
-                    ("csrf", common::input_value(&html, "csrf").unwrap()),
-                    ("request", common::input_value(&html, "request").unwrap()),
-                    ("next", "/".to_owned()),
-                    ("username", "ada".to_owned()),
-                    ("password", "ada-password".to_owned()),
-                ];
-                let res = browser
-                    .post(format!("{}/ui/login", server.base))
-                    .header("accept", "text/html")
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap();
-                let resume = res.headers()[LOCATION].to_str().unwrap().to_owned();
-                let res = common::page(&browser, &server, &resume).await;
-                match want {
-                    None => {
-                        assert_eq!(res.status(), 400, "{} {case}: an error page", tdb.name);
-                        assert!(res.headers().get(LOCATION).is_none(), "{} {case}", tdb.name);
-                    }
-                    Some(error) => {
-                        assert_eq!(res.status(), 302, "{} {case}", tdb.name);
-                        let loc = url::Url::parse(res.headers()[LOCATION].to_str().unwrap()).unwrap();
-                        assert_eq!(
-                            query(&loc, "error").as_deref(),
-                            Some(error),
-                            "{} {case}: {loc}",
-                            tdb.name
-                        );
-                        assert!(query(&loc, "code").is_none(), "{} {case}", tdb.name);
-                    }
+    // (case, change to the client, expected: an error page, or this error at the callback)
+    type Change = fn(&mut ClientUpdate);
+    let cases: [(&str, Change, Option<&str>); 3] = [
+        (
+            "redirect URI removed",
+            |u| u.redirect_uris = vec![RedirectUri::parse("https://moved.example/cb").unwrap()],
+            None,
+        ),
+        (
+            "scope removed",
+            |u| u.scopes = ScopeSet::parse("openid").unwrap(),
+            Some("invalid_scope"),
+        ),
+        (
+            "code grant withdrawn",
+            |u| u.settings.grant_types = vec!["client_credentials".into()],
+            Some("unauthorized_client"),
+        ),
+    ];
+    for (case, change, want) in cases {
+        for tdb in common::databases().await {
+            let server = common::serve(&tdb.url).await;
+            common::add_user(&server, "ada", "ada-password", false).await;
+            common::add_web_client(&server, "openid profile").await;
+            let browser = common::browser();
+            let path = common::authorize_path("openid profile");
+            let resume = common::sign_in_for_request(&browser, &server, &path, ("ada", "ada-password")).await;
+            // The client changes before the signed-in request resumes.
+            let client = server.db.store.client_by_id("web").await.unwrap().unwrap();
+            let mut update = ClientUpdate {
+                name: client.name,
+                redirect_uris: client.redirect_uris,
+                scopes: client.scopes,
+                settings: client.settings,
+            };
+            change(&mut update);
+            assert!(server.db.store.update_client("web", &update).await.unwrap());
+            let res = common::page(&browser, &server, &resume).await;
+            match want {
+                None => {
+                    assert_eq!(res.status(), 400, "{} {case}: an error page", tdb.name);
+                    assert!(res.headers().get(LOCATION).is_none(), "{} {case}", tdb.name);
+                }
+                Some(error) => {
+                    assert_eq!(res.status(), 302, "{} {case}", tdb.name);
+                    let loc = url::Url::parse(res.headers()[LOCATION].to_str().unwrap()).unwrap();
+                    assert_eq!(
+                        query(&loc, "error").as_deref(),
+                        Some(error),
+                        "{} {case}: {loc}",
+                        tdb.name
+                    );
+                    assert!(query(&loc, "code").is_none(), "{} {case}", tdb.name);
                 }
             }
         }
@@ -603,10 +556,11 @@ async fn concurrent_resumes_of_one_request_issue_one_code() {
             ("ada", "ada-password"),
         )
         .await;
-        let resume = sign_in_for_request(
+        let resume = common::sign_in_for_request(
             &browser,
             &server,
             &format!("{}&prompt=login", common::authorize_path("openid profile")),
+            ("ada", "ada-password"),
         )
         .await;
         let mut tasks = Vec::new();

@@ -85,12 +85,7 @@ pub async fn post(
 ) -> Response {
     // OIDC Core §3.1.2.1: a POST carries the parameters form-serialized (HTML 4.01
     // §17.13.4.1); any other body is not read as one. No redirect URI is verified yet.
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !super::token::is_form(&headers) {
         return error_page(&OAuthError::invalid_request(
             "Content-Type must be application/x-www-form-urlencoded",
         ));

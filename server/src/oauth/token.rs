@@ -223,17 +223,21 @@ pub(crate) async fn authenticate_client(
 /// it strictly: a body that is not valid form encoding (bad `%` escape, not UTF-8) is
 /// invalid_request rather than guessed at. Repeats are kept for the caller to refuse.
 pub(crate) fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_form(headers) {
         return Err(OAuthError::invalid_request(
             "Content-Type must be application/x-www-form-urlencoded",
         ));
     }
     tessera_core::params::parse_form(body).map_err(|e| OAuthError::invalid_request(e.description()))
+}
+
+/// Whether the body is declared `application/x-www-form-urlencoded` (parameters allowed).
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// CORS for the endpoints a browser app (a public client) calls directly: `/token`,

@@ -325,6 +325,41 @@ pub async fn authorize_to(
     panic!("too many redirects");
 }
 
+/// Starts `path` (an `/authorize` URL) anonymously and signs in as `user` on the login
+/// page it leads to; returns the resume URL the login hands back (the pending request, now
+/// logged in), without following it.
+pub async fn sign_in_for_request(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+    user: (&str, &str),
+) -> String {
+    use reqwest::header::LOCATION;
+    let res = page(browser, server, path).await;
+    assert_eq!(res.status(), 302);
+    let login = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(login.starts_with("/login?request="), "{login}");
+    let html = page(browser, server, &login).await.text().await.unwrap();
+    let form = [
+        ("csrf", input_value(&html, "csrf").unwrap()),
+        ("request", input_value(&html, "request").unwrap()),
+        ("next", "/".to_owned()),
+        ("username", user.0.to_owned()),
+        ("password", user.1.to_owned()),
+    ];
+    let res = browser
+        .post(format!("{}/ui/login", server.base))
+        .header("accept", "text/html")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let resume = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(resume.starts_with("/authorize/resume?request="), "{resume}");
+    resume
+}
+
 /// `POST /token` as the client `web` (Basic authentication); the status and JSON body.
 pub async fn token(server: &TestServer, secret: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
     let res = reqwest::Client::new()
