@@ -62,8 +62,7 @@ pub async fn change_password(
     confirm_password: String,
 ) -> Result<(), ServerFnError> {
     use crate::server;
-    use tessera_core::password::{self, PasswordError};
-    use tessera_core::throttle::{account_key, PER_ACCOUNT};
+    use tessera_services::password::{self, Change};
     let session = server::session().await?;
     let ctx = server::context()?;
     let back = |code: &str| leptos_axum::redirect(&format!("/account?pw={code}"));
@@ -75,90 +74,22 @@ pub async fn change_password(
         leptos_axum::redirect(&server::login_url("/account", "", None));
         return Ok(());
     };
-    let store_err = |e: tessera_core::store::StoreError| ServerFnError::new(e.to_string());
-    let key = account_key(&user.username);
-    let now = server::now();
-    if ctx
-        .store
-        .login_blocked_until(std::slice::from_ref(&key), now)
-        .await
-        .map_err(store_err)?
-        .is_some()
+    let clock = tessera_services::clock::SystemClock;
+    match password::change(
+        ctx.store.as_ref(),
+        &session,
+        &clock,
+        &user,
+        &current_password,
+        new_password,
+        &confirm_password,
+    )
+    .await
+    .map_err(server::svc_err)?
     {
-        back("throttled");
-        return Ok(());
+        Change::NoSuchUser => leptos_axum::redirect(&server::login_url("/account", "", None)),
+        outcome => back(outcome.code()),
     }
-    if new_password != confirm_password {
-        back("mismatch");
-        return Ok(());
-    }
-    let len = new_password.chars().count();
-    if len < password::MIN_LEN {
-        back("short");
-        return Ok(());
-    }
-    if len > password::MAX_LEN {
-        back("long");
-        return Ok(());
-    }
-    // As at sign-in (#18 item 3): one check of this account's password at a time, a
-    // bounded wait for the hashing slot, the block checked again after it, and the attempt
-    // counted before the hash (a success clears it below).
-    let Ok(_turn) = server::account_turn(&key).await else {
-        back("busy");
-        return Ok(());
-    };
-    let Ok(slot) = server::argon2_slot().await else {
-        back("busy");
-        return Ok(());
-    };
-    let now = server::now();
-    if ctx
-        .store
-        .login_blocked_until(std::slice::from_ref(&key), now)
-        .await
-        .map_err(store_err)?
-        .is_some()
-    {
-        back("throttled");
-        return Ok(());
-    }
-    ctx.store
-        .record_login_failure(&key, &PER_ACCOUNT, now)
-        .await
-        .map_err(store_err)?;
-    if server::authenticate(&ctx, slot, &user.username, &current_password)
-        .await
-        .is_err()
-    {
-        back("current");
-        return Ok(());
-    }
-    let hash = crate::server::argon2(move || password::hash_password(&new_password))
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    let hash = match hash {
-        Ok(h) => h,
-        Err(e @ (PasswordError::TooShort | PasswordError::TooLong)) => {
-            back(if e == PasswordError::TooShort { "short" } else { "long" });
-            return Ok(());
-        }
-        Err(e) => return Err(ServerFnError::new(e.to_string())),
-    };
-    let Some(epoch) = ctx.store.set_password(&user.id, &hash).await.map_err(store_err)? else {
-        leptos_axum::redirect(&server::login_url("/account", "", None));
-        return Ok(());
-    };
-    ctx.store.clear_login_failures(&key).await.map_err(store_err)?;
-    // The user's other sessions are signed out by the new epoch; this one stays, under a
-    // new session id, so a session id captured before the change is worth nothing.
-    server::keep_signed_in(&session, epoch).await?;
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    tracing::info!(user = %user.id, "password changed");
-    back("changed");
     Ok(())
 }
 

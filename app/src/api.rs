@@ -45,7 +45,8 @@ pub async fn login(
     next: String,
     #[server(default)] request: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server::{self, LoginFailure};
+    use crate::server::{self, svc_err};
+    use tessera_services::login::{self, Outcome};
     let session = server::session().await?;
     let ctx = server::context()?;
     let next = server::safe_next(&next);
@@ -53,90 +54,30 @@ pub async fn login(
         leptos_axum::redirect(&server::login_url(&next, &request, Some("expired")));
         return Ok(());
     }
-    // Back-off (tessera_core::throttle): a blocked attempt is refused before Argon2 runs,
-    // whatever the password, and says when to try again.
-    let now = server::now();
-    let keys = server::throttle_keys(&username).await;
-    let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    let blocked = |now| {
-        let (store, key_names) = (ctx.store.clone(), key_names.clone());
-        async move {
-            store
-                .login_blocked_until(&key_names, now)
+    let clock = tessera_services::clock::SystemClock;
+    let outcome = login::password(
+        ctx.store.as_ref(),
+        &session,
+        &clock,
+        &username,
+        &password,
+        server::peer().await,
+    )
+    .await
+    .map_err(svc_err)?;
+    let url = match outcome {
+        Outcome::SignedIn(user) if !request.is_empty() => {
+            tessera_services::pending::logged_in(ctx.store.as_ref(), &request, &user.id, server::now())
                 .await
-                .map_err(|e| ServerFnError::new(e.to_string()))
+                .map_err(svc_err)?;
+            server::resume_url(&request)
         }
+        Outcome::SignedIn(_) => next,
+        Outcome::Invalid => server::login_url(&next, &request, Some("invalid")),
+        Outcome::Throttled { retry_after } => server::throttled_url(&next, &request, retry_after),
+        Outcome::Busy => server::busy_url(&next, &request),
     };
-    if let Some(until) = blocked(now).await? {
-        let retry = tessera_core::throttle::retry_after(until, now);
-        leptos_axum::redirect(&server::throttled_url(&next, &request, retry));
-        return Ok(());
-    }
-    // #18 item 3: one attempt per account at a time (the others wait their turn), a
-    // bounded wait for the hashing slot, the block checked again after both waits, and the
-    // attempt counted before the hash: a burst of concurrent guesses gets no more tries
-    // than one at a time would.
-    let Some((account, account_policy)) = keys.first().cloned() else {
-        return Err(ServerFnError::new("no throttle key"));
-    };
-    let Ok(_turn) = server::account_turn(&account).await else {
-        leptos_axum::redirect(&server::busy_url(&next, &request));
-        return Ok(());
-    };
-    let Ok(slot) = server::argon2_slot().await else {
-        leptos_axum::redirect(&server::busy_url(&next, &request));
-        return Ok(());
-    };
-    let now = server::now();
-    if let Some(until) = blocked(now).await? {
-        let retry = tessera_core::throttle::retry_after(until, now);
-        leptos_axum::redirect(&server::throttled_url(&next, &request, retry));
-        return Ok(());
-    }
-    let account_blocked_until = ctx
-        .store
-        .record_login_failure(&account, account_policy, now)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    match server::authenticate(&ctx, slot, &username, &password).await {
-        Ok(user) => {
-            // Success clears the account's counter (this attempt included); the
-            // address's runs out on its own.
-            ctx.store
-                .clear_login_failures(&account)
-                .await
-                .map_err(|e| ServerFnError::new(e.to_string()))?;
-            server::sign_in(&session, &user).await?;
-            if request.is_empty() {
-                leptos_axum::redirect(&next);
-            } else {
-                // This login satisfies the request's prompt=login / max_age.
-                if let Some(mut pending) = server::load_pending(&ctx, &request).await? {
-                    pending.interaction.logged_in_as(&user.id);
-                    server::save_pending(&ctx, &request, &pending).await?;
-                }
-                leptos_axum::redirect(&server::resume_url(&request));
-            }
-        }
-        Err(LoginFailure::Invalid) => {
-            // The account counted this attempt already; the address counts failures.
-            let mut blocked_until = account_blocked_until;
-            for (key, policy) in keys.iter().skip(1) {
-                let until = ctx
-                    .store
-                    .record_login_failure(key, policy, now)
-                    .await
-                    .map_err(|e| ServerFnError::new(e.to_string()))?;
-                blocked_until = blocked_until.max(until);
-            }
-            let url = match blocked_until {
-                Some(until) => server::throttled_url(&next, &request, tessera_core::throttle::retry_after(until, now)),
-                None => server::login_url(&next, &request, Some("invalid")),
-            };
-            leptos_axum::redirect(&url);
-        }
-        Err(LoginFailure::Backend(e)) => return Err(ServerFnError::new(e)),
-    }
+    leptos_axum::redirect(&url);
     Ok(())
 }
 
@@ -161,7 +102,10 @@ pub struct PendingView {
 pub async fn pending_info(request: String) -> Result<Option<PendingView>, ServerFnError> {
     let ctx = crate::server::context()?;
     let session = crate::server::session().await?;
-    let Some(pending) = crate::server::load_pending(&ctx, &request).await? else {
+    let Some(pending) = tessera_services::pending::load(ctx.store.as_ref(), &request, crate::server::now())
+        .await
+        .map_err(crate::server::svc_err)?
+    else {
         return Ok(None);
     };
     let client = ctx
@@ -205,7 +149,10 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
         leptos_axum::redirect(&server::login_url("/", &request, None));
         return Ok(());
     };
-    let Some(mut pending) = server::load_pending(&ctx, &request).await? else {
+    let Some(mut pending) = tessera_services::pending::load(ctx.store.as_ref(), &request, server::now())
+        .await
+        .map_err(server::svc_err)?
+    else {
         // Expired or already finished: the resume route explains.
         leptos_axum::redirect(&server::resume_url(&request));
         return Ok(());
@@ -221,10 +168,14 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
             .await
             .map_err(|e| ServerFnError::new(e.to_string()))?;
         pending.interaction.consented_as(&user.id);
-        server::save_pending(&ctx, &request, &pending).await?;
+        tessera_services::pending::save(ctx.store.as_ref(), &request, &pending)
+            .await
+            .map_err(server::svc_err)?;
         leptos_axum::redirect(&server::resume_url(&request));
     } else {
-        server::forget_pending(&ctx, &request).await?;
+        tessera_services::pending::take(ctx.store.as_ref(), &request)
+            .await
+            .map_err(server::svc_err)?;
         match pending.request.deny().redirect_url(&ctx.issuer) {
             Some(url) => leptos_axum::redirect(&url),
             None => leptos_axum::redirect("/"),
@@ -237,7 +188,9 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
 pub async fn logout(csrf: String) -> Result<(), ServerFnError> {
     let session = crate::server::session().await?;
     if crate::server::csrf_ok(&session, &csrf).await {
-        session.flush().await.map_err(|e| ServerFnError::new(e.to_string()))?;
+        tessera_services::session::sign_out(&session)
+            .await
+            .map_err(crate::server::svc_err)?;
     }
     leptos_axum::redirect("/");
     Ok(())

@@ -343,7 +343,7 @@ async fn require_sign_in(
     {
         return next.run(req).await;
     }
-    match tessera_app::server::current_user(&ctx, &session).await {
+    match tessera_services::session::current_user(ctx.store.as_ref(), &session).await {
         Ok(Some(_)) => next.run(req).await,
         Ok(None) => {
             let back = req.uri().path_and_query().map_or(req.uri().path(), |pq| pq.as_str());

@@ -593,7 +593,7 @@ async fn a_burst_of_concurrent_guesses_gets_no_more_tries_than_the_back_off_allo
 async fn password_checks_beyond_the_queue_are_told_the_server_is_busy() {
     let tdb = common::sqlite();
     let server = common::serve(&tdb.url).await;
-    let users: Vec<String> = (0..tessera_app::server::ARGON2_QUEUE + 24)
+    let users: Vec<String> = (0..tessera_services::argon::ARGON2_QUEUE + 24)
         .map(|i| format!("nobody{i}"))
         .collect();
     let locations = concurrent_logins(&server, &users, "wrong-password").await;

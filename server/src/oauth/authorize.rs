@@ -7,19 +7,19 @@ use axum::extract::{Query, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tessera_core::authorize::{self, Authentication, AuthorizeDecision, AuthorizeRequest, Pending, PENDING_LIFETIME};
+use tessera_core::authorize::{self, Authentication, AuthorizeDecision, AuthorizeRequest, Pending};
 use tessera_core::error::{AuthorizeError, ErrorCode, OAuthError};
 use tessera_core::scope;
 use tessera_core::secret::{hash_secret, random_id, random_token};
 use tessera_core::token::CodeRecord;
 use tessera_core::types::ScopeSet;
+use tessera_services::ServiceError;
 use tower_sessions::Session;
 
 use super::response::{error_page, server_error};
 use crate::web::AppState;
 
-/// Session keys shared with the UI's sign-in (`tessera_app::server`).
-use tessera_app::server::{signed_in_epoch, speaks_for, AUTH_TIME_KEY, USER_ID_KEY};
+use tessera_services::{pending, session as signed_in};
 
 fn found(location: &str) -> Response {
     match HeaderValue::from_str(location) {
@@ -207,13 +207,9 @@ pub struct ResumeParams {
 /// Where the login and consent pages send the browser after recording a decision.
 pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Query<ResumeParams>) -> Response {
     let now = crate::now();
-    let json = match state.db.store.auth_request(&hash_secret(&p.request), now).await {
-        Ok(Some(json)) => json,
+    let pending = match pending::load(state.db.store.as_ref(), &p.request, now).await {
+        Ok(Some(pending)) => pending,
         Ok(None) => return error_page(&gone()),
-        Err(e) => return error_page(&server_error(e)),
-    };
-    let pending = match serde_json::from_str::<Pending>(&json) {
-        Ok(pending) => pending,
         Err(e) => return error_page(&server_error(e)),
     };
     // #18 item 9: the client may have changed while the user signed in.
@@ -228,31 +224,22 @@ pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Q
     proceed(&state, &session, pending, Resumed(p.request), now).await
 }
 
-/// The signed-in user, if the session has one who still exists, is enabled and has not
-/// changed their password since this session signed in, and what
-/// they allowed `client_id` before (one round trip for both).
+/// The signed-in user, if the session has one who still speaks for them (the sign-in
+/// layer's rule: exists, enabled, password unchanged since), and what they allowed
+/// `client_id` before (one round trip for both).
 async fn authentication(
     state: &AppState,
     session: &Session,
     client_id: &str,
-) -> Result<(Option<Authentication>, Option<ScopeSet>), OAuthError> {
-    let user_id = session.get::<String>(USER_ID_KEY).await.map_err(server_error)?;
-    let auth_time = session.get::<i64>(AUTH_TIME_KEY).await.map_err(server_error)?;
-    let (Some(user_id), Some(auth_time)) = (user_id, auth_time) else {
+) -> Result<(Option<Authentication>, Option<ScopeSet>), ServiceError> {
+    let Some(record) = signed_in::sign_in_record(session).await? else {
         return Ok((None, None));
     };
-    let epoch = signed_in_epoch(session).await.map_err(server_error)?;
-    match state
-        .db
-        .store
-        .user_and_consent(&user_id, client_id)
-        .await
-        .map_err(server_error)?
-    {
-        Some((user, consent)) if speaks_for(&user, epoch) => Ok((
+    match state.db.store.user_and_consent(&record.user_id, client_id).await? {
+        Some((user, consent)) if record.speaks_for(&user) => Ok((
             Some(Authentication {
                 user_id: user.id,
-                auth_time,
+                auth_time: record.auth_time,
             }),
             consent.map(|c| c.scopes),
         )),
@@ -280,7 +267,9 @@ async fn step(
         New(peer) => (None, peer),
     };
     let req = &pending.request;
-    let (auth, granted) = authentication(state, session, &req.client_id).await?;
+    let (auth, granted) = authentication(state, session, &req.client_id)
+        .await
+        .map_err(server_error)?;
     // OIDC Core §3.1.2.2: with prompt=none, an id_token_hint naming someone other than the
     // signed-in user is login_required; one that is not our ID token for this client is
     // invalid_request (#18 item 9).
@@ -318,11 +307,7 @@ async fn step(
             // One pending request, one code: whoever deletes it issues; a concurrent or
             // repeated resume finds it gone (#18 item 9).
             if let Some(id) = id.as_deref() {
-                if !store
-                    .delete_auth_request(&hash_secret(id))
-                    .await
-                    .map_err(server_error)?
-                {
+                if !pending::take(store.as_ref(), id).await.map_err(server_error)? {
                     return Err(gone());
                 }
             }
@@ -356,23 +341,13 @@ async fn step(
             if !state.pending_limiter.allow(peer) {
                 return Ok(busy());
             }
-            let id = random_token();
-            let json = serde_json::to_string(&pending).map_err(server_error)?;
-            let stored = store
-                .put_auth_request(
-                    &hash_secret(&id),
-                    &req.client_id,
-                    &json,
-                    now,
-                    now + PENDING_LIFETIME,
-                    MAX_PENDING_PER_CLIENT,
-                )
+            let created = pending::create(store.as_ref(), &pending, now, MAX_PENDING_PER_CLIENT)
                 .await
                 .map_err(server_error)?;
-            if !stored {
+            let Some(id) = created else {
                 tracing::warn!(client_id = %req.client_id, "pending authorization requests at the per-client cap");
                 return Ok(busy());
-            }
+            };
             id
         }
     };
@@ -393,7 +368,7 @@ fn gone() -> OAuthError {
 
 async fn forget(state: &AppState, id: Option<&str>) {
     if let Some(id) = id {
-        if let Err(e) = state.db.store.delete_auth_request(&hash_secret(id)).await {
+        if let Err(e) = pending::take(state.db.store.as_ref(), id).await {
             tracing::warn!(error = %e, "could not delete a finished authorization request");
         }
     }

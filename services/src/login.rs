@@ -1,0 +1,135 @@
+//! Sign-in steps. Each way of signing in is one function here that checks what the user
+//! presented, records the attempt, and on success records the step in the session
+//! ([`crate::session::sign_in`] with its [`Method`]); it answers with an [`Outcome`] the
+//! UI turns into a page. Today there is the password; a second factor or an upstream
+//! provider is another function beside it, and a sign-in that needs more than one step
+//! reads [`crate::session::SignIn::methods`] to know which are done.
+
+use std::net::IpAddr;
+
+use tessera_core::password;
+use tessera_core::store::{Store, User};
+use tessera_core::throttle::{self, account_key, address_key, Backoff, PER_ACCOUNT, PER_ADDRESS};
+use tower_sessions::Session;
+
+use crate::argon::{self, ArgonSlot};
+use crate::clock::Clock;
+use crate::session::{self, Method};
+use crate::ServiceError;
+
+/// How a sign-in attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user is signed in; the session has a new id and a new CSRF token.
+    SignedIn(User),
+    /// Unknown user, wrong password or disabled account: one answer for all three.
+    Invalid,
+    /// Too many failures: refused before the password was checked, or this failure
+    /// reached the limit. Try again in `retry_after` seconds.
+    Throttled { retry_after: i64 },
+    /// Too many password checks are waiting already; try again in a moment.
+    Busy,
+}
+
+/// The back-off counters a sign-in as `username` from `peer` is held to: the account's
+/// and the client address's. Without a peer address (router tests) only the account's.
+pub fn throttle_keys(username: &str, peer: Option<IpAddr>) -> Vec<(String, &'static Backoff)> {
+    let mut keys = vec![(account_key(username), &PER_ACCOUNT)];
+    if let Some(ip) = peer {
+        keys.push((address_key(ip), &PER_ADDRESS));
+    }
+    keys
+}
+
+/// Signs in with a username and password, in this order:
+/// 1. back-off (`tessera_core::throttle`): a blocked attempt is refused before Argon2
+///    runs, whatever the password, and says when to try again;
+/// 2. one attempt per account at a time, then a bounded wait for a hashing slot, the
+///    block checked again after both waits, and the attempt counted before the hash
+///    (#18 item 3: a burst of concurrent guesses gets no more tries than one at a time);
+/// 3. Argon2id (an unknown username costs the same as a wrong password);
+/// 4. success clears the account's counter and signs the session in under a new id; a
+///    failure also counts against the client address.
+pub async fn password(
+    store: &dyn Store,
+    session: &Session,
+    clock: &dyn Clock,
+    username: &str,
+    password: &str,
+    peer: Option<IpAddr>,
+) -> Result<Outcome, ServiceError> {
+    let keys = throttle_keys(username, peer);
+    let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+    let now = clock.now();
+    if let Some(until) = store.login_blocked_until(&key_names, now).await? {
+        return Ok(Outcome::Throttled {
+            retry_after: throttle::retry_after(until, now),
+        });
+    }
+    let Some((account, account_policy)) = keys.first().cloned() else {
+        return Err(ServiceError::Internal("no throttle key".into()));
+    };
+    let Ok(_turn) = argon::account_turn(&account).await else {
+        return Ok(Outcome::Busy);
+    };
+    let Ok(slot) = argon::argon2_slot().await else {
+        return Ok(Outcome::Busy);
+    };
+    let now = clock.now();
+    if let Some(until) = store.login_blocked_until(&key_names, now).await? {
+        return Ok(Outcome::Throttled {
+            retry_after: throttle::retry_after(until, now),
+        });
+    }
+    let account_blocked_until = store.record_login_failure(&account, account_policy, now).await?;
+    match check_password(store, slot, username, password).await? {
+        Some(user) => {
+            // Success clears the account's counter (this attempt included); the
+            // address's runs out on its own.
+            store.clear_login_failures(&account).await?;
+            session::sign_in(session, &user, Method::Password, now).await?;
+            Ok(Outcome::SignedIn(user))
+        }
+        None => {
+            // The account counted this attempt already; the address counts failures.
+            let mut blocked_until = account_blocked_until;
+            for (key, policy) in keys.iter().skip(1) {
+                let until = store.record_login_failure(key, policy, now).await?;
+                blocked_until = blocked_until.max(until);
+            }
+            Ok(match blocked_until {
+                Some(until) => Outcome::Throttled {
+                    retry_after: throttle::retry_after(until, now),
+                },
+                None => Outcome::Invalid,
+            })
+        }
+    }
+}
+
+/// Checks a username and password with an Argon2 slot already taken
+/// ([`argon::argon2_slot`]): the user if the password is theirs and the account enabled.
+/// Argon2id runs on the blocking pool; an unknown username costs the same as a wrong
+/// password.
+pub async fn check_password(
+    store: &dyn Store,
+    slot: ArgonSlot,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, ServiceError> {
+    let found = store
+        .credentials_by_username(&username.trim().to_ascii_lowercase())
+        .await?;
+    let password = password.to_owned();
+    let checked = slot
+        .run(move || match found {
+            Some((user, hash)) => password::verify_password(&password, &hash).then_some(user),
+            None => {
+                password::verify_against_dummy(&password);
+                None
+            }
+        })
+        .await
+        .map_err(ServiceError::Internal)?;
+    Ok(checked.filter(|user| !user.disabled))
+}
