@@ -927,7 +927,7 @@ mod ssr {
             refresh_token_ttl: c.settings.refresh_token_ttl,
             access_token_alg: c.settings.access_token_alg,
             id_token_alg: c.settings.id_token_alg,
-            created: crate::account_api::utc_date(c.created_at),
+            created: crate::api::account::utc_date(c.created_at),
         }
     }
 
@@ -939,7 +939,7 @@ mod ssr {
             email: u.email.unwrap_or_default(),
             is_admin: u.is_admin,
             disabled: u.disabled,
-            created: crate::account_api::utc_date(u.created_at),
+            created: crate::api::account::utc_date(u.created_at),
         }
     }
 
@@ -956,7 +956,7 @@ mod ssr {
                 client_id: c.consent.client_id,
                 client_name: c.client_name,
                 scopes: c.consent.scopes.to_string(),
-                granted: crate::account_api::utc_date(c.consent.granted_at),
+                granted: crate::api::account::utc_date(c.consent.granted_at),
             })
             .collect();
         let families = ctx
@@ -971,7 +971,7 @@ mod ssr {
                 client_name: f.client_name,
                 username: f.username.unwrap_or_default(),
                 scopes: f.scopes.to_string(),
-                created: crate::account_api::utc_date(f.created_at),
+                created: crate::api::account::utc_date(f.created_at),
             })
             .collect();
         Ok(Grants { consents, families })

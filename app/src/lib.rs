@@ -3,19 +3,15 @@
 //! # Layout
 //! - [`shell`] and [`App`]: the HTML document and the routes.
 //! - `pages/`: one module per page (home, login, consent, account, demo, admin).
-//! - [`api`]: the server functions the pages call (session, login, logout, status). They
-//!   record UI decisions only; the OAuth protocol endpoints are plain axum routes.
-//! - [`account_api`]: the server functions of `/account` and `/account/apps` (password
-//!   change, the apps a user has allowed, revoking one).
+//! - [`api`]: the server functions the pages call, one module per area (`sign_in`,
+//!   `home`, `account`, `demo`), adapting the sign-in layer (`tessera_services`).
 //! - [`admin_api`]: the server functions of the admin console under `/admin` (clients,
 //!   scopes, users, grants), administrators only.
 //! - `server` (ssr only): what the server functions need from the host — the store, the
 //!   session, CSRF checks, authentication.
 
-pub mod account_api;
 pub mod admin_api;
 pub mod api;
-pub mod demo_api;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -96,7 +92,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn TopNav() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
-    let nav = Resource::new(move || location.pathname.get(), |_| api::nav_info());
+    let nav = Resource::new(move || location.pathname.get(), |_| api::home::nav_info());
     view! {
         <nav class="topnav" aria-label="Main">
             <Suspense fallback=|| ()>

@@ -30,7 +30,7 @@ use oauth2::{
     Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
-use tessera_app::demo_api::{
+use tessera_app::api::demo::{
     DemoOptions, DemoRun, Message, Param, StepRecord, StepStatus, DEMO_CLIENT_ID, DEMO_RUN_KEY, DEMO_SCOPES,
 };
 use tessera_core::secret::{constant_time_eq, random_token, ClientSecret};

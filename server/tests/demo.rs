@@ -11,7 +11,7 @@ mod common;
 use reqwest::header::LOCATION;
 use tessera::demo_client::{client_secret, ensure, redirect_uri};
 use tessera::secrets::ServerSecret;
-use tessera_app::demo_api::DEMO_CLIENT_ID;
+use tessera_app::api::demo::DEMO_CLIENT_ID;
 
 const SECRET_A: &str = "demo-test-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const SECRET_B: &str = "demo-test-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbb";

@@ -1,12 +1,12 @@
 //! `/account` (who I am, change my password, sign out) and `/account/apps` (the apps I
 //! have allowed, and Revoke). Signed-in only: anyone else is sent to the login and back.
-//! Plain form posts to the server functions in `account_api`, so they work without WASM.
+//! Plain form posts to the server functions in `api::account`, so they work without WASM.
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
-use crate::account_api::{account_info, my_apps, AccountView, AppView};
+use crate::api::account::{account_info, my_apps, AccountView, AppView};
 
 /// What `?pw=` says after a change-password post: (field, text). The field is the input
 /// the message belongs to, or "form" for the whole form.

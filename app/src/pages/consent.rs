@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{pending_info, session_info};
+use crate::api::sign_in::{pending_info, session_info};
 
 #[component]
 pub fn ConsentPage() -> impl IntoView {

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::demo_api::{
+use crate::api::demo::{
     demo_info, DemoOptions, DemoRun, Message, StepRecord, StepStatus, DEMO_SCOPES, LANES, LANES_SHORT, STEPS,
 };
 

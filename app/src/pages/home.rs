@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::CopyButton;
-use crate::api::{home_info, server_status, HomeView, StatusView};
+use crate::api::home::{home_info, server_status, HomeView, StatusView};
 
 #[component]
 pub fn HomePage() -> impl IntoView {

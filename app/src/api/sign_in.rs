@@ -1,6 +1,8 @@
-//! Server functions behind the pages. Each state-changing one checks the session's CSRF
-//! token and answers with a redirect, so the same form works as a plain HTML post
-//! before the WASM has loaded and after.
+//! Server functions of signing in and deciding: the session as the login and consent
+//! pages see it, login, consent, logout. Each state-changing one checks the session's
+//! CSRF token and answers with a redirect, so the same form works as a plain HTML post
+//! before the WASM has loaded and after. The logic is the sign-in layer's
+//! (`tessera_services`); these adapt it to pages.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -13,12 +15,6 @@ pub struct SessionView {
     pub is_admin: bool,
     /// The token every form of this session carries (double-checked on the server).
     pub csrf: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusView {
-    pub database: String,
-    pub ready: bool,
 }
 
 #[server(prefix = "/ui", endpoint = "session")]
@@ -121,7 +117,7 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
         .custom_scopes()
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
-    let scopes = crate::account_api::describe_scopes(&pending.request.scopes, &custom);
+    let scopes = crate::api::account::describe_scopes(&pending.request.scopes, &custom);
     let user = crate::server::current_user(&ctx, &session).await?;
     Ok(Some(PendingView {
         client_name: client.name,
@@ -194,69 +190,4 @@ pub async fn logout(csrf: String) -> Result<(), ServerFnError> {
     }
     leptos_axum::redirect("/");
     Ok(())
-}
-
-/// Whether the database answers; the home page's "Check server status" button.
-#[server(prefix = "/ui", endpoint = "status")]
-pub async fn server_status() -> Result<StatusView, ServerFnError> {
-    let ctx = crate::server::context()?;
-    let ready = ctx.store.ping().await.is_ok();
-    Ok(StatusView {
-        database: ctx.store.backend().to_owned(),
-        ready,
-    })
-}
-
-/// What the start page shows: who is signed in and this server's addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HomeView {
-    pub username: Option<String>,
-    pub is_admin: bool,
-    /// The sign-out form's token, for a signed-in session only: an anonymous visit to the
-    /// start page creates no session.
-    pub csrf: String,
-    /// The issuer identifier; discovery and JWKS live under it.
-    pub issuer: String,
-    /// Whether the step-by-step demo is on.
-    pub demo: bool,
-}
-
-#[server(prefix = "/ui", endpoint = "home")]
-pub async fn home_info() -> Result<HomeView, ServerFnError> {
-    let session = crate::server::session().await?;
-    let ctx = crate::server::context()?;
-    let user = crate::server::current_user(&ctx, &session).await?;
-    let csrf = match &user {
-        Some(_) => crate::server::csrf_token(&session).await?,
-        None => String::new(),
-    };
-    Ok(HomeView {
-        username: user.as_ref().map(|u| u.username.clone()),
-        is_admin: user.is_some_and(|u| u.is_admin),
-        csrf,
-        issuer: ctx.issuer,
-        demo: ctx.demo,
-    })
-}
-
-/// What the top bar needs: whether to offer the admin console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NavView {
-    pub signed_in: bool,
-    pub is_admin: bool,
-    /// Whether the step-by-step demo is on.
-    pub demo: bool,
-}
-
-/// Reads the session, never writes it (no session for an anonymous page view).
-#[server(prefix = "/ui", endpoint = "nav")]
-pub async fn nav_info() -> Result<NavView, ServerFnError> {
-    let session = crate::server::session().await?;
-    let ctx = crate::server::context()?;
-    let user = crate::server::current_user(&ctx, &session).await?;
-    Ok(NavView {
-        signed_in: user.is_some(),
-        is_admin: user.is_some_and(|u| u.is_admin),
-        demo: ctx.demo,
-    })
 }

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::api::ScopeView;
+use crate::api::sign_in::ScopeView;
 
 /// The signed-in user, as `/account` shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

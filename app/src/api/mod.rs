@@ -1,0 +1,14 @@
+//! The server functions the pages call, one module per area. They record UI decisions
+//! only, through the sign-in layer (`tessera_services`) and the store; the OAuth protocol
+//! endpoints are plain axum routes in the server. Every one is served under `/ui/…`.
+//!
+//! - [`sign_in`]: the session, login, consent and logout.
+//! - [`home`]: the start page and the top bar.
+//! - [`account`]: `/account` and `/account/apps` (password change, the apps a user has
+//!   allowed, revoking one).
+//! - [`demo`]: the step-by-step demo's page data (the demo's client runs in the server).
+
+pub mod account;
+pub mod demo;
+pub mod home;
+pub mod sign_in;
