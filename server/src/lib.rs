@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_client;
+pub mod http;
 pub mod keyring;
 pub mod keys;
 pub mod logging;

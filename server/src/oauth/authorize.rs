@@ -15,7 +15,8 @@ use tessera_core::token::CodeRecord;
 use tessera_core::types::ScopeSet;
 use tower_sessions::Session;
 
-use super::response::{error_page, server_error};
+use crate::http::form::{read_form, read_query};
+use crate::http::response::{error_page, server_error};
 use crate::web::AppState;
 
 /// Session keys shared with the UI's sign-in (`tessera_app::server`).
@@ -48,14 +49,6 @@ fn refuse(error: AuthorizeError, issuer: &str) -> Response {
     }
 }
 
-/// The request's parameters, bounded before anything is decoded (`params::check_bounds`):
-/// too large or too many is `invalid_request`, shown to the user (no redirect URI is
-/// verified yet).
-fn pairs(raw: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    tessera_core::params::check_bounds(raw).map_err(|e| OAuthError::invalid_request(e.description()))?;
-    Ok(url::form_urlencoded::parse(raw).into_owned().collect())
-}
-
 /// The caller's address (the TCP peer), when the server runs with it.
 fn peer(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
     extensions
@@ -69,7 +62,9 @@ pub async fn get(
     extensions: axum::http::Extensions,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match pairs(query.unwrap_or_default().as_bytes()) {
+    // Parameters too large, too many or not decodable are invalid_request, shown to the
+    // user: no redirect URI is verified yet.
+    match read_query(query.as_deref()) {
         Ok(pairs) => handle(&state, &session, peer(&extensions), pairs).await,
         Err(e) => error_page(&e),
     }
@@ -85,12 +80,7 @@ pub async fn post(
 ) -> Response {
     // OIDC Core §3.1.2.1: a POST carries the parameters form-serialized (HTML 4.01
     // §17.13.4.1); any other body is not read as one. No redirect URI is verified yet.
-    if !super::token::is_form(&headers) {
-        return error_page(&OAuthError::invalid_request(
-            "Content-Type must be application/x-www-form-urlencoded",
-        ));
-    }
-    match pairs(&body) {
+    match read_form(&headers, &body) {
         Ok(pairs) => handle(&state, &session, peer(&extensions), pairs).await,
         Err(e) => error_page(&e),
     }

@@ -9,13 +9,14 @@
 //! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
-//! - [`response`]: how errors become HTTP.
+//!
+//! What they share (the form reader, client authentication, Bearer tokens, CORS, how
+//! errors become HTTP) is in [`crate::http`].
 
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;
 pub mod resource;
-pub mod response;
 pub mod revoke;
 pub mod token;
 pub mod tokens;
@@ -45,7 +46,7 @@ pub fn api_routes() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(discovery::oauth_authorization_server),
         )
-        .layer(token::cors());
+        .layer(crate::http::cors::cors());
     Router::new()
         .route("/api/resource", get(resource::resource))
         .merge(cross_origin)
