@@ -5,7 +5,7 @@
 //!
 //! Mounted, and its client registered, only when the demo is on (`serve --demo`; #18 item
 //! 8). Its secret is never stored: every instance derives it from the server secret
-//! ([`crate::secrets`]), which rotates, and only its SHA-256 hash is in `clients`. The run
+//! ([`crate::crypto::server_secret`]), which rotates, and only its SHA-256 hash is in `clients`. The run
 //! lives in the browser's server-side session: the timeline in the clear, what the client
 //! keeps to itself (PKCE verifier, state, nonce, tokens) sealed with a key derived from
 //! the server secret, so the sessions table never holds a usable token. The page gets only
@@ -38,7 +38,7 @@ use tessera_core::store::{ClientSettings, NewClient};
 use tessera_core::types::{RedirectUri, ScopeSet};
 use tower_sessions::Session;
 
-use crate::secrets::ServerSecret;
+use crate::crypto::server_secret::ServerSecret;
 use crate::store::Database;
 use crate::web::AppState;
 

@@ -20,14 +20,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod demo;
 pub mod demo_client;
 pub mod http;
-pub mod keyring;
-pub mod keys;
 pub mod logging;
 pub mod oauth;
-pub mod secrets;
 pub mod store;
 pub mod web;
 

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
+use crate::crypto::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
 use crate::store::{self, Database};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -57,7 +57,7 @@ pub struct Shared {
     pub issuer: String,
     pub keys: Arc<KeyRing>,
     /// What secrets at rest derive from (the demo client's secret and session seal).
-    pub secret: Arc<crate::secrets::ServerSecret>,
+    pub secret: Arc<crate::crypto::server_secret::ServerSecret>,
     /// Discovery and JWKS, serialized once per key set.
     pub documents: crate::oauth::discovery::Documents,
     /// Access tokens whose signature was already checked here.

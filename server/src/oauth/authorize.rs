@@ -280,8 +280,12 @@ async fn step(
             sub: String,
         }
         let keys = state.keys.keys();
-        let named =
-            keys.verify_ignoring_expiry::<Hint>(hint, crate::keys::ID_TOKEN_TYP, &state.issuer, Some(&req.client_id));
+        let named = keys.verify_ignoring_expiry::<Hint>(
+            hint,
+            crate::crypto::jwt::ID_TOKEN_TYP,
+            &state.issuer,
+            Some(&req.client_id),
+        );
         let refusal = match (named, &auth) {
             (Err(e), _) => Some(
                 OAuthError::invalid_request("id_token_hint is not an ID token this server issued to this client")

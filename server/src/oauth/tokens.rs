@@ -14,9 +14,9 @@ use tessera_core::store::{Client, User};
 use tessera_core::token::RefreshRecord;
 use tessera_core::types::ScopeSet;
 
+use crate::crypto::jwt::{at_hash, SigningAlg, VerifyError, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
+use crate::crypto::keyring::MAX_TOKEN_LIFETIME;
 use crate::http::response::server_error;
-use crate::keyring::MAX_TOKEN_LIFETIME;
-use crate::keys::{at_hash, SigningAlg, VerifyError, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use crate::oauth::verified::token_digest;
 use crate::web::AppState;
 

@@ -7,7 +7,7 @@
 //! stays published, so it is computed once.
 //!
 //! What is remembered: the claims of a token whose signature, `typ`, issuer and expiry
-//! passed [`KeySet::verify`](crate::keys::KeySet::verify), under the SHA-256 of the token
+//! passed [`KeySet::verify`](crate::crypto::jwt::KeySet::verify), under the SHA-256 of the token
 //! (the token itself is not kept), with the `kid` that signed it. A hit still checks, every
 //! time, that the `kid` is published now (a key that stopped being published takes its
 //! tokens with it), the expiry against the current time, and the audience the caller asks
@@ -19,7 +19,7 @@ use std::sync::RwLock;
 
 use aws_lc_rs::digest::{digest, SHA256};
 
-use crate::keys::{KeySet, VerifyError, LEEWAY_SECS};
+use crate::crypto::jwt::{KeySet, VerifyError, LEEWAY_SECS};
 use crate::oauth::tokens::AccessClaims;
 
 /// Bound on entries (~0.5 KB each). Past it, expired ones go, and if that is not enough,
@@ -97,7 +97,7 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{generate, SigningAlg};
+    use crate::crypto::jwt::{generate, SigningAlg};
 
     fn claims(exp: i64) -> AccessClaims {
         AccessClaims {

@@ -1,0 +1,11 @@
+//! The server's keys and secrets, and what it signs with them.
+//!
+//! - [`jwt`]: signing keys (RS256, ES256, EdDSA) — generation, the key set, JWT sign and
+//!   verify, the JWK Set.
+//! - [`keyring`]: the key set a running server uses, loaded from the database, reloaded
+//!   when keys rotate elsewhere; `tessera keys rotate/revoke/list`.
+//! - [`server_secret`]: the server secret, what derives from it, and sealing at rest.
+
+pub mod jwt;
+pub mod keyring;
+pub mod server_secret;
