@@ -61,7 +61,7 @@ pub struct Shared {
     /// Discovery and JWKS, serialized once per key set.
     pub documents: crate::oauth::discovery::Documents,
     /// Access tokens whose signature was already checked here.
-    pub verified: crate::oauth::verified::VerifiedTokens,
+    pub verified: crate::crypto::verify::VerifiedTokens,
     /// Authorization requests left pending per client address (#18 item 1).
     pub pending_limiter: crate::oauth::authorize::PendingLimiter,
 }

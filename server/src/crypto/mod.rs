@@ -5,7 +5,11 @@
 //! - [`keyring`]: the key set a running server uses, loaded from the database, reloaded
 //!   when keys rotate elsewhere; `tessera keys rotate/revoke/list`.
 //! - [`server_secret`]: the server secret, what derives from it, and sealing at rest.
+//! - [`issue`]: what the tokens say (claims) and issuing them (access, ID, refresh).
+//! - [`verify`]: reading access tokens, with the cache of those already verified.
 
+pub mod issue;
 pub mod jwt;
 pub mod keyring;
 pub mod server_secret;
+pub mod verify;

@@ -7,8 +7,9 @@ use axum::http::{header, HeaderMap};
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::store::User;
 
+use crate::crypto::issue::AccessClaims;
+use crate::crypto::verify::verify_access_token;
 use crate::http::response::server_error;
-use crate::oauth::tokens::{verify_access_token, AccessClaims};
 use crate::web::AppState;
 
 /// RFC 6750 §3.1: a valid token without the scope the resource needs.

@@ -5,13 +5,13 @@
 //! - [`authorize`]: `/authorize` (GET and POST) and `/authorize/resume`, where the login
 //!   and consent pages hand back.
 //! - [`token`]: `/token` — authorization_code, refresh_token, client_credentials.
-//! - [`tokens`]: minting access tokens (RFC 9068) and ID tokens (OIDC Core §2).
 //! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
 //!
 //! What they share (the form reader, client authentication, Bearer tokens, CORS, how
-//! errors become HTTP) is in [`crate::http`].
+//! errors become HTTP) is in [`crate::http`]; the tokens they issue and read, in
+//! [`crate::crypto`].
 
 pub mod authorize;
 pub mod discovery;
@@ -19,9 +19,7 @@ pub mod introspect;
 pub mod resource;
 pub mod revoke;
 pub mod token;
-pub mod tokens;
 pub mod userinfo;
-pub mod verified;
 
 use axum::routing::{get, post};
 use axum::Router;

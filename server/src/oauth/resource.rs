@@ -10,9 +10,9 @@ use axum::Json;
 use serde_json::json;
 use tessera_core::scope::OPENID;
 
+use crate::crypto::issue::resource_audience;
 use crate::http::bearer::{authorize_bearer, bearer_token, insufficient_scope};
 use crate::http::response::bearer_error;
-use crate::oauth::tokens::resource_audience;
 use crate::web::AppState;
 
 pub async fn resource(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -12,10 +12,10 @@ use tessera_core::params;
 use tessera_core::secret::hash_secret;
 use tessera_core::store::Client;
 
+use crate::crypto::verify::verify_access_token;
 use crate::http::client_auth::{authenticate_client, has_authorization};
 use crate::http::form::read_form;
 use crate::http::response::{no_store, server_error, token_error};
-use crate::oauth::tokens::verify_access_token;
 use crate::web::AppState;
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

@@ -14,10 +14,10 @@ use tessera_core::secret::{hash_secret, random_token};
 use tessera_core::store::{Client, CodeRedemption, User};
 use tessera_core::token::{check_client_credentials, check_code, check_refresh, TokenRequest};
 
+use crate::crypto::issue::{self, RefreshIssue, UserGrant};
 use crate::http::client_auth::{authenticate_client, has_authorization};
 use crate::http::form::read_form;
 use crate::http::response::{no_store, server_error, token_error};
-use crate::oauth::tokens::{self, RefreshIssue, UserGrant};
 use crate::web::AppState;
 
 /// The token endpoint. Every answer, success or error, carries `Cache-Control: no-store`
@@ -112,7 +112,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 family_id: &family_id,
                 refresh: RefreshIssue::StoreNew,
             };
-            tokens::issue_for_user(state, &grant, now).await
+            issue::issue_for_user(state, &grant, now).await
         }
 
         TokenRequest::RefreshToken { refresh_token, scope } => {
@@ -141,12 +141,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             // concurrent uses of one token: only one may rotate it; the loser is reuse.
             let successor = random_token();
             let rotated = store
-                .rotate_refresh_token(
-                    &hash,
-                    &hash_secret(&successor),
-                    tokens::refresh_expiry(client, now),
-                    now,
-                )
+                .rotate_refresh_token(&hash, &hash_secret(&successor), issue::refresh_expiry(client, now), now)
                 .await
                 .map_err(server_error)?;
             if !rotated {
@@ -163,13 +158,13 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 family_id: &record.family_id,
                 refresh: RefreshIssue::Stored(successor),
             };
-            tokens::issue_for_user(state, &grant, now).await
+            issue::issue_for_user(state, &grant, now).await
         }
 
         TokenRequest::ClientCredentials { scope } => {
             // RFC 6749 §4.4: confidential clients only, scopes within the registration.
             let scopes = check_client_credentials(client.is_public, &client.scopes, scope.as_ref())?;
-            tokens::issue_for_client(state, client, &scopes, now)
+            issue::issue_for_client(state, client, &scopes, now)
         }
     }
 }

@@ -10,10 +10,10 @@ use serde_json::json;
 use tessera_core::params;
 use tessera_core::scope::OPENID;
 
+use crate::crypto::issue::UserClaims;
 use crate::http::bearer::{authorize_bearer, bearer_token, insufficient_scope};
 use crate::http::form::read_form;
 use crate::http::response::{bearer_error, no_store};
-use crate::oauth::tokens::UserClaims;
 use crate::web::AppState;
 use tessera_core::error::OAuthError;
 
