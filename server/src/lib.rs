@@ -22,7 +22,6 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod demo;
-pub mod demo_client;
 pub mod http;
 pub mod logging;
 pub mod oauth;

@@ -136,7 +136,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     // endpoints are called by clients and resource servers and never touch a session.
     let mut browser = Router::new().merge(crate::oauth::browser_routes());
     if config.demo {
-        browser = browser.merge(crate::demo_client::routes());
+        browser = browser.merge(crate::demo::routes());
     }
     let browser = browser
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -446,7 +446,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRing>> {
     let keys = KeyRing::load(db.store.clone(), &config.secret, crate::now()).await?;
     if config.demo {
-        crate::demo_client::ensure(db, &config.issuer, &config.secret).await?;
+        crate::demo::client::ensure(db, &config.issuer, &config.secret).await?;
     }
     Ok(keys)
 }
@@ -456,7 +456,7 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let db = store::open(&config.database_url).await?;
     if demo_setup {
-        crate::demo::ensure(&db, &config).await?;
+        crate::demo::setup::ensure(&db, &config).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

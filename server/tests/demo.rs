@@ -10,7 +10,7 @@ mod common;
 
 use reqwest::header::LOCATION;
 use tessera::crypto::server_secret::ServerSecret;
-use tessera::demo_client::{client_secret, ensure, redirect_uri};
+use tessera::demo::client::{client_secret, ensure, redirect_uri};
 use tessera_app::demo_api::DEMO_CLIENT_ID;
 
 const SECRET_A: &str = "demo-test-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
