@@ -66,24 +66,13 @@ pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
 
 /// Whether a form's token is this session's ([`tessera_services::csrf::check`]).
 pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
-    let headers = request_headers().await;
-    let issuer = use_context::<ServerContext>().map(|c| c.issuer).unwrap_or_default();
-    csrf_ok_in(session, &headers, &issuer, presented).await
-}
-
-/// [`csrf_ok`] for a handler outside Leptos (the demo's), given the request's headers.
-pub async fn csrf_ok_in(session: &Session, headers: &http::HeaderMap, issuer: &str, presented: &str) -> bool {
-    tessera_services::csrf::check(session, headers, issuer.starts_with("https://"), presented).await
+    let secure = use_context::<ServerContext>().is_some_and(|c| c.secure());
+    tessera_services::csrf::check(session, &request_headers().await, secure, presented).await
 }
 
 /// The signed-in user ([`tessera_services::session::current_user`]).
 pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Option<User>, ServerFnError> {
-    session_user(ctx.store.as_ref(), session).await
-}
-
-/// [`current_user`] given the store (for handlers outside Leptos: the demo's).
-pub async fn session_user(store: &dyn Store, session: &Session) -> Result<Option<User>, ServerFnError> {
-    tessera_services::session::current_user(store, session)
+    tessera_services::session::current_user(ctx.store.as_ref(), session)
         .await
         .map_err(svc_err)
 }

@@ -67,7 +67,7 @@ pub enum KeysCommand {
         alg: String,
         /// Seconds the new key is published before it signs (relying parties cache the
         /// JWKS for up to 5 minutes); the old key signs until then
-        #[arg(long, default_value_t = crate::keyring::PUBLISH_BEFORE_SIGNING)]
+        #[arg(long, default_value_t = crate::crypto::keyring::PUBLISH_BEFORE_SIGNING)]
         signs_in: i64,
     },
     /// Withdraw a key at once (thought compromised): no longer published nor trusted, and
@@ -239,7 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.request_timeout = std::time::Duration::from_secs(secs);
             }
             config.demo = args.demo || args.demo_client;
-            config.secret = std::sync::Arc::new(crate::secrets::ServerSecret::load()?);
+            config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }
         Command::Migrate => {
@@ -255,8 +255,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate { alg, signs_in }) => keys_rotate(&db_url, &alg, signs_in).await,
         Command::Keys(KeysCommand::Revoke { kid }) => {
             let db = store::open(&db_url).await?;
-            let secret = crate::secrets::ServerSecret::load_existing()?;
-            let revoked = crate::keyring::revoke(db.store.as_ref(), &secret, &kid, crate::now()).await?;
+            let secret = crate::crypto::server_secret::ServerSecret::load_existing()?;
+            let revoked = crate::crypto::keyring::revoke(db.store.as_ref(), &secret, &kid, crate::now()).await?;
             println!("{}", json!({ "revoked": revoked }));
             Ok(())
         }
@@ -264,7 +264,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = store::open(&db_url).await?;
             println!(
                 "{}",
-                json!({ "keys": crate::keyring::list(db.store.as_ref(), crate::now()).await? })
+                json!({ "keys": crate::crypto::keyring::list(db.store.as_ref(), crate::now()).await? })
             );
             Ok(())
         }
@@ -276,7 +276,7 @@ async fn purge(db_url: &str) -> anyhow::Result<()> {
     let db = store::open(db_url).await?;
     let p = db
         .store
-        .purge_expired(crate::now(), crate::keyring::MAX_TOKEN_LIFETIME)
+        .purge_expired(crate::now(), crate::crypto::keyring::MAX_TOKEN_LIFETIME)
         .await?;
     println!("{}", json!({ "purged": p }));
     Ok(())
@@ -421,7 +421,7 @@ async fn keys_rotate(db_url: &str, alg: &str, signs_in: i64) -> anyhow::Result<(
         (0..=86_400).contains(&signs_in),
         "--signs-in must be between 0 and 86400 seconds"
     );
-    use crate::keys::SigningAlg;
+    use crate::crypto::jwt::SigningAlg;
     // Validate before touching the database.
     let algs: Vec<SigningAlg> = if alg == "all" {
         SigningAlg::ALL.to_vec()
@@ -431,11 +431,11 @@ async fn keys_rotate(db_url: &str, alg: &str, signs_in: i64) -> anyhow::Result<(
             .map_err(|_| anyhow::anyhow!("unknown algorithm {alg:?} (expected RS256, ES256, EdDSA or all)"))?]
     };
     let db = store::open(db_url).await?;
-    let secret = crate::secrets::ServerSecret::load_existing()?;
+    let secret = crate::crypto::server_secret::ServerSecret::load_existing()?;
     let mut rotated = Vec::new();
     let signs_from = crate::now() + signs_in;
     for alg in algs {
-        let kid = crate::keyring::rotate(db.store.as_ref(), &secret, alg, signs_from).await?;
+        let kid = crate::crypto::keyring::rotate(db.store.as_ref(), &secret, alg, signs_from).await?;
         rotated.push(json!({ "alg": alg.as_str(), "kid": kid, "signs_from": signs_from }));
     }
     println!("{}", json!({ "rotated": rotated }));

@@ -24,9 +24,9 @@ pub struct Config {
     /// The step-by-step demo at `/demo` and its built-in client (`serve --demo`). Off, the
     /// demo's pages answer 404 and its client is not registered.
     pub demo: bool,
-    /// What secrets at rest derive from ([`crate::secrets`]). `resolve` makes a random
+    /// What secrets at rest derive from ([`crate::crypto::server_secret`]). `resolve` makes a random
     /// one; `serve` loads the configured one.
-    pub secret: std::sync::Arc<crate::secrets::ServerSecret>,
+    pub secret: std::sync::Arc<crate::crypto::server_secret::ServerSecret>,
 }
 
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
@@ -61,7 +61,7 @@ impl Config {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             request_timeout: std::time::Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
             demo: false,
-            secret: std::sync::Arc::new(crate::secrets::ServerSecret::random()),
+            secret: std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::random()),
         })
     }
 }

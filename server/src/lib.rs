@@ -8,11 +8,13 @@
 //! - [`web`]: the axum router — health checks, the Leptos pages and server functions,
 //!   security headers, request logging.
 //! - [`oauth`]: the protocol endpoints (authorize, token, revoke, introspect, userinfo,
-//!   discovery, JWKS) and the sample protected resource.
-//! - [`keyring`]: the keys a running server signs with, shared through the database.
-//! - [`keys`]: the token signing keys (RS256, ES256, EdDSA): generation, JWKS, JWT sign/verify.
-//! - [`demo`]: the ready-to-try setup made by `serve --demo` on a new database.
-//! - [`demo_client`]: the built-in OAuth client behind the step-by-step demo at `/demo`.
+//!   discovery, JWKS) and the sample protected resource — one file per endpoint.
+//! - [`http`]: what every endpoint shares: the one strict form reader, client
+//!   authentication, Bearer tokens, CORS, how errors become HTTP.
+//! - [`crypto`]: signing keys and JWTs (`jwt`), the live key ring (`keyring`), the server
+//!   secret (`server_secret`), issuing tokens (`issue`) and reading them (`verify`).
+//! - [`demo`]: the step-by-step demo at `/demo` (its routes, its OAuth client, its steps by
+//!   name) and the ready-to-try setup made by `serve --demo` on a new database.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
 
 // Deeply nested Leptos view types (release builds, without `--cfg erase_components`).
@@ -20,13 +22,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod demo;
-pub mod demo_client;
-pub mod keyring;
-pub mod keys;
+pub mod http;
 pub mod logging;
 pub mod oauth;
-pub mod secrets;
 pub mod store;
 pub mod web;
 

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
+use crate::crypto::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
 use crate::store::{self, Database};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -57,11 +57,11 @@ pub struct Shared {
     pub issuer: String,
     pub keys: Arc<KeyRing>,
     /// What secrets at rest derive from (the demo client's secret and session seal).
-    pub secret: Arc<crate::secrets::ServerSecret>,
+    pub secret: Arc<crate::crypto::server_secret::ServerSecret>,
     /// Discovery and JWKS, serialized once per key set.
     pub documents: crate::oauth::discovery::Documents,
     /// Access tokens whose signature was already checked here.
-    pub verified: crate::oauth::verified::VerifiedTokens,
+    pub verified: crate::crypto::verify::VerifiedTokens,
     /// Authorization requests left pending per client address (#18 item 1).
     pub pending_limiter: crate::oauth::authorize::PendingLimiter,
 }
@@ -136,7 +136,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     // endpoints are called by clients and resource servers and never touch a session.
     let mut browser = Router::new().merge(crate::oauth::browser_routes());
     if config.demo {
-        browser = browser.merge(crate::demo_client::routes());
+        browser = browser.merge(crate::demo::routes());
     }
     let browser = browser
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -153,7 +153,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(crate::oauth::api_routes())
+        .merge(crate::oauth::client_routes())
         .merge(browser);
     let app = app.with_state(state);
     // A panic in a handler (a bug: handlers return errors) answers 500 with the security
@@ -446,7 +446,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRing>> {
     let keys = KeyRing::load(db.store.clone(), &config.secret, crate::now()).await?;
     if config.demo {
-        crate::demo_client::ensure(db, &config.issuer, &config.secret).await?;
+        crate::demo::client::ensure(db, &config.issuer, &config.secret).await?;
     }
     Ok(keys)
 }
@@ -456,7 +456,7 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let db = store::open(&config.database_url).await?;
     if demo_setup {
-        crate::demo::ensure(&db, &config).await?;
+        crate::demo::setup::ensure(&db, &config).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

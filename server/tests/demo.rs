@@ -9,8 +9,8 @@
 mod common;
 
 use reqwest::header::LOCATION;
-use tessera::demo_client::{client_secret, ensure, redirect_uri};
-use tessera::secrets::ServerSecret;
+use tessera::crypto::server_secret::ServerSecret;
+use tessera::demo::client::{client_secret, ensure, redirect_uri};
 use tessera_app::api::demo::DEMO_CLIENT_ID;
 
 const SECRET_A: &str = "demo-test-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -1310,15 +1310,15 @@ async fn cached_token_status_follows_revocations_here_at_once_and_elsewhere_with
 /// with the old one as previous and re-encrypts them under the new.
 #[tokio::test]
 async fn signing_keys_are_encrypted_at_rest_and_follow_the_server_secret() {
-    use tessera::keyring::KeyRing;
-    use tessera::secrets::{Sealer, ServerSecret};
+    use tessera::crypto::keyring::KeyRing;
+    use tessera::crypto::server_secret::{Sealer, ServerSecret};
     const A: &str = "storage-test-secret-aaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "storage-test-secret-bbbbbbbbbbbbbbbbbbbbbbbbbb";
     for tdb in common::databases().await {
         let db = common::open(&tdb).await;
         let s = db.store.clone();
         // A key from before encryption at rest: plain PKCS#8.
-        let legacy = tessera::keys::generate(tessera::keys::SigningAlg::ES256, 1).unwrap();
+        let legacy = tessera::crypto::jwt::generate(tessera::crypto::jwt::SigningAlg::ES256, 1).unwrap();
         s.insert_signing_key(&tessera_core::store::KeyRecord {
             kid: legacy.kid.clone(),
             alg: "ES256".into(),

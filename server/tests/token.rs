@@ -26,9 +26,9 @@ use oauth2::{
 use reqwest::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tessera::keyring::KeyRing;
-use tessera::keys::{at_hash, SigningAlg};
-use tessera::oauth::tokens::{resource_audience, AccessClaims};
+use tessera::crypto::issue::{resource_audience, AccessClaims};
+use tessera::crypto::jwt::{at_hash, SigningAlg};
+use tessera::crypto::keyring::KeyRing;
 use tessera_core::password::hash_password;
 use tessera_core::pkce::PkceChallenge;
 use tessera_core::secret::{hash_secret, random_id, random_token, ClientSecret as CoreSecret};

@@ -16,7 +16,8 @@ use tessera_core::types::ScopeSet;
 use tessera_services::ServiceError;
 use tower_sessions::Session;
 
-use super::response::{error_page, server_error};
+use crate::http::form::{read_form, read_query};
+use crate::http::response::{error_page, server_error};
 use crate::web::AppState;
 
 use tessera_services::{pending, session as signed_in};
@@ -48,14 +49,6 @@ fn refuse(error: AuthorizeError, issuer: &str) -> Response {
     }
 }
 
-/// The request's parameters, bounded before anything is decoded (`params::check_bounds`):
-/// too large or too many is `invalid_request`, shown to the user (no redirect URI is
-/// verified yet).
-fn pairs(raw: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    tessera_core::params::check_bounds(raw).map_err(|e| OAuthError::invalid_request(e.description()))?;
-    Ok(url::form_urlencoded::parse(raw).into_owned().collect())
-}
-
 /// The caller's address (the TCP peer), when the server runs with it.
 fn peer(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
     extensions
@@ -69,7 +62,9 @@ pub async fn get(
     extensions: axum::http::Extensions,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match pairs(query.unwrap_or_default().as_bytes()) {
+    // Parameters too large, too many or not decodable are invalid_request, shown to the
+    // user: no redirect URI is verified yet.
+    match read_query(query.as_deref()) {
         Ok(pairs) => handle(&state, &session, peer(&extensions), pairs).await,
         Err(e) => error_page(&e),
     }
@@ -85,12 +80,7 @@ pub async fn post(
 ) -> Response {
     // OIDC Core §3.1.2.1: a POST carries the parameters form-serialized (HTML 4.01
     // §17.13.4.1); any other body is not read as one. No redirect URI is verified yet.
-    if !super::token::is_form(&headers) {
-        return error_page(&OAuthError::invalid_request(
-            "Content-Type must be application/x-www-form-urlencoded",
-        ));
-    }
-    match pairs(&body) {
+    match read_form(&headers, &body) {
         Ok(pairs) => handle(&state, &session, peer(&extensions), pairs).await,
         Err(e) => error_page(&e),
     }
@@ -279,8 +269,12 @@ async fn step(
             sub: String,
         }
         let keys = state.keys.keys();
-        let named =
-            keys.verify_ignoring_expiry::<Hint>(hint, crate::keys::ID_TOKEN_TYP, &state.issuer, Some(&req.client_id));
+        let named = keys.verify_ignoring_expiry::<Hint>(
+            hint,
+            crate::crypto::jwt::ID_TOKEN_TYP,
+            &state.issuer,
+            Some(&req.client_id),
+        );
         let refusal = match (named, &auth) {
             (Err(e), _) => Some(
                 OAuthError::invalid_request("id_token_hint is not an ID token this server issued to this client")

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::discovery::{metadata, MetadataOptions};
 use tessera_core::scope::builtin_scopes;
 
-use crate::keys::KeySet;
+use crate::crypto::jwt::KeySet;
 use crate::web::AppState;
 
 /// Both documents as bytes, for the key set they were made from.

@@ -5,22 +5,21 @@
 //! - [`authorize`]: `/authorize` (GET and POST) and `/authorize/resume`, where the login
 //!   and consent pages hand back.
 //! - [`token`]: `/token` — authorization_code, refresh_token, client_credentials.
-//! - [`tokens`]: minting access tokens (RFC 9068) and ID tokens (OIDC Core §2).
 //! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
-//! - [`response`]: how errors become HTTP.
+//!
+//! What they share (the form reader, client authentication, Bearer tokens, CORS, how
+//! errors become HTTP) is in [`crate::http`]; the tokens they issue and read, in
+//! [`crate::crypto`].
 
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;
 pub mod resource;
-pub mod response;
 pub mod revoke;
 pub mod token;
-pub mod tokens;
 pub mod userinfo;
-pub mod verified;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -28,7 +27,7 @@ use axum::Router;
 use crate::web::AppState;
 
 /// Endpoints that clients and resource servers call: no browser session.
-pub fn api_routes() -> Router<AppState> {
+pub fn client_routes() -> Router<AppState> {
     // Endpoints a browser app (a public client) calls from JavaScript get CORS; the
     // authorization endpoint is a navigation and must not.
     let cross_origin = Router::new()
@@ -45,7 +44,7 @@ pub fn api_routes() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(discovery::oauth_authorization_server),
         )
-        .layer(token::cors());
+        .layer(crate::http::cors::cors());
     Router::new()
         .route("/api/resource", get(resource::resource))
         .merge(cross_origin)

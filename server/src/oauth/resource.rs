@@ -4,16 +4,15 @@
 //! resource server does with Tessera's tokens.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::scope::OPENID;
-use tessera_core::store::User;
 
-use crate::oauth::response::{bearer_error, server_error};
-use crate::oauth::tokens::{resource_audience, verify_access_token, AccessClaims};
+use crate::crypto::issue::resource_audience;
+use crate::http::bearer::{authorize_bearer, bearer_token, insufficient_scope};
+use crate::http::response::bearer_error;
 use crate::web::AppState;
 
 pub async fn resource(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -41,70 +40,4 @@ pub async fn resource(State(state): State<AppState>, headers: HeaderMap) -> Resp
         },
     }))
     .into_response()
-}
-
-pub(crate) fn insufficient_scope() -> OAuthError {
-    OAuthError::new(ErrorCode::InsufficientScope, "the token lacks the required scope")
-}
-
-pub(crate) fn invalid_token(detail: impl Into<String>) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid").with_detail(detail)
-}
-
-/// RFC 6750 §2.1: `Authorization: Bearer <b64token>`; the scheme is case-insensitive
-/// (RFC 9110 §11.1). `None` when absent or not a Bearer credential.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// Verifies a Bearer token and checks, in one store call, that it is not revoked and, for
-/// tokens of a user, that the user still exists and is not disabled. Every failure is invalid_token.
-/// Client-credentials tokens (no family) come back with no user.
-pub(crate) async fn authorize_bearer(
-    state: &AppState,
-    token: Option<&str>,
-    audience: Option<&str>,
-    now: i64,
-) -> Result<(AccessClaims, Option<User>), OAuthError> {
-    let token = token.ok_or_else(|| invalid_token("no Bearer token"))?;
-    let claims = verify_access_token(state, token, audience, now)
-        .await
-        .map_err(|e| invalid_token(e.to_string()))?;
-    // One round trip: revocation (token or grant) and, for a user's token, the user.
-    let status = state
-        .db
-        .store
-        .access_token_status(
-            &claims.jti,
-            claims.gid.as_deref(),
-            claims.gid.as_ref().map(|_| claims.sub.as_str()),
-        )
-        .await
-        .map_err(server_error)?;
-    if status.revoked {
-        return Err(invalid_token("revoked"));
-    }
-    // A client's tokens end with it: deleting a client (admin console, CLI) takes its
-    // grants with it, and its own client_credentials tokens have no grant to look at.
-    // Within the client cache's few seconds when deleted by another process.
-    if !state
-        .db
-        .store
-        .client_exists(&claims.client_id)
-        .await
-        .map_err(server_error)?
-    {
-        return Err(invalid_token("client deleted"));
-    }
-    // A token without a family is a client's own (client_credentials): no user behind it.
-    if claims.gid.is_none() {
-        return Ok((claims, None));
-    }
-    match status.user {
-        Some(user) if !user.disabled => Ok((claims, Some(user))),
-        _ => Err(invalid_token("user disabled or deleted")),
-    }
 }

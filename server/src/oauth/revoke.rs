@@ -12,9 +12,10 @@ use tessera_core::params;
 use tessera_core::secret::hash_secret;
 use tessera_core::store::Client;
 
-use crate::oauth::response::{no_store, server_error, token_error};
-use crate::oauth::token::{authenticate_client, has_authorization, read_form};
-use crate::oauth::tokens::verify_access_token;
+use crate::crypto::verify::verify_access_token;
+use crate::http::client_auth::{authenticate_client, has_authorization};
+use crate::http::form::read_form;
+use crate::http::response::{no_store, server_error, token_error};
 use crate::web::AppState;
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

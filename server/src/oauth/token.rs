@@ -1,22 +1,23 @@
 //! `POST /token` (RFC 6749 §3.2): read the form, authenticate the client, then run the
-//! grant. The `match` in [`exchange`] follows the core's [`TokenRequest`] index. Also the
-//! form and client-authentication steps that revocation and introspection share.
+//! grant. The `match` in [`exchange`] follows the core's [`TokenRequest`] index. Reading
+//! the form and authenticating the client are [`crate::http`]'s, shared with revocation
+//! and introspection.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
-use tessera_core::client_auth::{self, PresentedClient};
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::secret::{hash_secret, random_token};
 use tessera_core::store::{Client, CodeRedemption, User};
 use tessera_core::token::{check_client_credentials, check_code, check_refresh, TokenRequest};
-use tower_http::cors::{Any, CorsLayer};
 
-use crate::oauth::response::{no_store, server_error, token_error};
-use crate::oauth::tokens::{self, RefreshIssue, UserGrant};
+use crate::crypto::issue::{self, RefreshIssue, UserGrant};
+use crate::http::client_auth::{authenticate_client, has_authorization};
+use crate::http::form::read_form;
+use crate::http::response::{no_store, server_error, token_error};
 use crate::web::AppState;
 
 /// The token endpoint. Every answer, success or error, carries `Cache-Control: no-store`
@@ -111,7 +112,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 family_id: &family_id,
                 refresh: RefreshIssue::StoreNew,
             };
-            tokens::issue_for_user(state, &grant, now).await
+            issue::issue_for_user(state, &grant, now).await
         }
 
         TokenRequest::RefreshToken { refresh_token, scope } => {
@@ -140,12 +141,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             // concurrent uses of one token: only one may rotate it; the loser is reuse.
             let successor = random_token();
             let rotated = store
-                .rotate_refresh_token(
-                    &hash,
-                    &hash_secret(&successor),
-                    tokens::refresh_expiry(client, now),
-                    now,
-                )
+                .rotate_refresh_token(&hash, &hash_secret(&successor), issue::refresh_expiry(client, now), now)
                 .await
                 .map_err(server_error)?;
             if !rotated {
@@ -162,13 +158,13 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 family_id: &record.family_id,
                 refresh: RefreshIssue::Stored(successor),
             };
-            tokens::issue_for_user(state, &grant, now).await
+            issue::issue_for_user(state, &grant, now).await
         }
 
         TokenRequest::ClientCredentials { scope } => {
             // RFC 6749 §4.4: confidential clients only, scopes within the registration.
             let scopes = check_client_credentials(client.is_public, &client.scopes, scope.as_ref())?;
-            tokens::issue_for_client(state, client, &scopes, now)
+            issue::issue_for_client(state, client, &scopes, now)
         }
     }
 }
@@ -189,71 +185,4 @@ fn active_user(user: Option<User>) -> Result<User, OAuthError> {
         Some(_) => Err(OAuthError::invalid_grant("the grant is no longer valid").with_detail("user disabled")),
         None => Err(OAuthError::invalid_grant("the grant is no longer valid").with_detail("user deleted")),
     }
-}
-
-pub(crate) fn has_authorization(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::AUTHORIZATION)
-}
-
-/// RFC 6749 §2.3 / §3.2.1: who the client says it is, checked against its registration.
-/// Shared by `/token`, `/revoke` and `/introspect`.
-pub(crate) async fn authenticate_client(
-    state: &AppState,
-    headers: &HeaderMap,
-    pairs: &[(String, String)],
-) -> Result<Client, OAuthError> {
-    let authorization = match headers.get(header::AUTHORIZATION) {
-        Some(v) => Some(v.to_str().map_err(|_| {
-            OAuthError::invalid_client("client authentication failed").with_detail("Authorization header is not ASCII")
-        })?),
-        None => None,
-    };
-    let presented = PresentedClient::from_request(authorization, pairs)?;
-    let client = state
-        .db
-        .store
-        .client_by_id(presented.client_id())
-        .await
-        .map_err(server_error)?;
-    client_auth::authenticate(&presented, client.as_ref())?;
-    client.ok_or_else(|| OAuthError::invalid_client("client authentication failed"))
-}
-
-/// RFC 6749 §3.2: the request is an `application/x-www-form-urlencoded` POST body. Reads
-/// it strictly: a body that is not valid form encoding (bad `%` escape, not UTF-8) is
-/// invalid_request rather than guessed at. Repeats are kept for the caller to refuse.
-pub(crate) fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    if !is_form(headers) {
-        return Err(OAuthError::invalid_request(
-            "Content-Type must be application/x-www-form-urlencoded",
-        ));
-    }
-    tessera_core::params::parse_form(body).map_err(|e| OAuthError::invalid_request(e.description()))
-}
-
-/// Whether the body is declared `application/x-www-form-urlencoded` (parameters allowed).
-pub(crate) fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-}
-
-/// CORS for the endpoints a browser app (a public client) calls directly: `/token`,
-/// `/revoke`, `/introspect`, `/userinfo`, `/jwks.json` and `/.well-known/*`. Any origin,
-/// never credentials: these endpoints authenticate by what the request carries (client
-/// id, Bearer token), not by cookies, so a foreign origin gains nothing a server-side
-/// client would not have.
-pub fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::WWW_AUTHENTICATE])
-        .max_age(std::time::Duration::from_secs(600))
-        // No `Vary`: every CORS header here is the same whatever the request's Origin and
-        // Access-Control-Request-* say, so a cache has nothing to tell apart (Fetch
-        // standard §3.2.5). tower-http would otherwise build the header on every response.
-        .vary([])
 }

@@ -10,10 +10,10 @@ use serde_json::json;
 use tessera_core::params;
 use tessera_core::scope::OPENID;
 
-use crate::oauth::resource::{authorize_bearer, bearer_token, insufficient_scope};
-use crate::oauth::response::{bearer_error, no_store};
-use crate::oauth::token::read_form;
-use crate::oauth::tokens::UserClaims;
+use crate::crypto::issue::UserClaims;
+use crate::http::bearer::{authorize_bearer, bearer_token, insufficient_scope};
+use crate::http::form::read_form;
+use crate::http::response::{bearer_error, no_store};
 use crate::web::AppState;
 use tessera_core::error::OAuthError;
 

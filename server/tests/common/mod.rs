@@ -74,8 +74,8 @@ pub struct TestServer {
 /// `TESSERA_SECRET`), so they can read each other's encrypted signing keys.
 pub const TEST_SECRET: &str = "tessera-test-server-secret-0123456789abcdef";
 
-pub fn test_secret() -> tessera::secrets::ServerSecret {
-    tessera::secrets::ServerSecret::new(TEST_SECRET, &[]).expect("test secret")
+pub fn test_secret() -> tessera::crypto::server_secret::ServerSecret {
+    tessera::crypto::server_secret::ServerSecret::new(TEST_SECRET, &[]).expect("test secret")
 }
 
 pub async fn serve(db_url: &str) -> TestServer {

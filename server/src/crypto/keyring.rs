@@ -5,7 +5,7 @@
 //! picked up without a restart.
 //!
 //! Private keys are encrypted at rest (#18 item 10): AES-256-GCM under a key-encryption
-//! key derived from the server secret ([`crate::secrets`]), bound to their kid. A key
+//! key derived from the server secret ([`crate::crypto::server_secret`]), bound to their kid. A key
 //! stored before that, or under a previous server secret, is re-encrypted at load.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -14,8 +14,8 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context;
 use tessera_core::store::{KeyRecord, Store};
 
-use crate::keys::{self, KeySet, SigningAlg, StoredKey};
-use crate::secrets::{Sealer, ServerSecret};
+use crate::crypto::jwt::{self, KeySet, SigningAlg, StoredKey};
+use crate::crypto::server_secret::{Sealer, ServerSecret};
 
 /// How long a retired key stays published: longer than any token it can have signed
 /// (access and ID tokens live at most this long).
@@ -114,8 +114,8 @@ impl KeyRing {
     pub async fn load(store: Arc<dyn Store>, secret: &ServerSecret, now: i64) -> anyhow::Result<Arc<KeyRing>> {
         let kek = secret.sealer(KEK_LABEL);
         let existing = all_keys(store.as_ref(), &kek).await?;
-        for alg in keys::algs_without_active_key(&existing, now) {
-            let key = keys::generate(alg, now)?;
+        for alg in jwt::algs_without_active_key(&existing, now) {
+            let key = jwt::generate(alg, now)?;
             store
                 .insert_signing_key(&to_record(&key, &kek)?)
                 .await
@@ -224,7 +224,7 @@ pub async fn rotate(
     // The stored keys must open with this secret: a key added under another one (a CLI run
     // with the wrong secret) would stop the servers from loading their keys.
     all_keys(store, &kek).await?;
-    let key = keys::generate(alg, signs_from)?;
+    let key = jwt::generate(alg, signs_from)?;
     store.insert_signing_key(&to_record(&key, &kek)?).await?;
     store.retire_signing_keys(alg.as_str(), &key.kid, signs_from).await?;
     Ok(key.kid)

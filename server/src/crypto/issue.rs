@@ -1,7 +1,7 @@
-//! Minting and reading Tessera's tokens: JWT access tokens (RFC 9068), OpenID Connect ID
-//! tokens (OIDC Core §2) and opaque refresh tokens (stored by hash, RFC 9700 §4.14.2
-//! rotation). The token endpoint mints; revocation, introspection, userinfo and the sample
-//! resource read access tokens through [`verify_access_token`].
+//! What Tessera's tokens say and how they are issued: JWT access tokens (RFC 9068), OpenID
+//! Connect ID tokens (OIDC Core §2) and opaque refresh tokens (stored by hash, RFC 9700
+//! §4.14.2 rotation). The token endpoint issues them; the other endpoints read access
+//! tokens through [`crate::crypto::verify::verify_access_token`].
 
 use std::str::FromStr;
 
@@ -14,10 +14,9 @@ use tessera_core::store::{Client, User};
 use tessera_core::token::RefreshRecord;
 use tessera_core::types::ScopeSet;
 
-use crate::keyring::MAX_TOKEN_LIFETIME;
-use crate::keys::{at_hash, SigningAlg, VerifyError, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
-use crate::oauth::response::server_error;
-use crate::oauth::verified::token_digest;
+use crate::crypto::jwt::{at_hash, SigningAlg, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
+use crate::crypto::keyring::MAX_TOKEN_LIFETIME;
+use crate::http::response::server_error;
 use crate::web::AppState;
 
 /// OIDC Core §2 leaves the ID token lifetime to us; it is consumed right away.
@@ -266,34 +265,4 @@ pub fn issue_for_client(state: &AppState, client: &Client, scopes: &ScopeSet, no
         body["scope"] = json!(scopes.to_string());
     }
     Ok(body)
-}
-
-/// Verifies an access token this server signed: signature by a published key, `typ`
-/// at+jwt (RFC 9068 §4), issuer, expiry, and the audience when given. A `kid` this
-/// instance does not know triggers one reload of the key ring first (a key rotated
-/// elsewhere). A token verified before is answered from [`crate::oauth::verified`], which
-/// still checks its key, expiry and audience. Revocation is the caller's check (it needs
-/// the store).
-pub async fn verify_access_token(
-    state: &AppState,
-    token: &str,
-    audience: Option<&str>,
-    now: i64,
-) -> Result<AccessClaims, VerifyError> {
-    // Keys rotated or withdrawn elsewhere are seen within a minute, cache hit or not.
-    state.keys.refresh_if_needed(None, now).await;
-    // A token seen before: its signature is not checked again (see `verified`).
-    let digest = token_digest(token);
-    if let Some(outcome) = state.verified.check(&digest, &state.keys.keys(), audience, now) {
-        return outcome;
-    }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
-    let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
-    state.keys.refresh_if_needed(Some(&kid), now).await;
-    let claims = state
-        .keys
-        .keys()
-        .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &state.issuer, audience)?;
-    state.verified.remember(digest, &kid, &claims, now);
-    Ok(claims)
 }

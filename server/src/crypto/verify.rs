@@ -1,4 +1,5 @@
-//! Access tokens this process has already verified, remembered until they expire.
+//! Reading access tokens this server signed ([`verify_access_token`]), and the access
+//! tokens this process has already verified, remembered until they expire.
 //!
 //! A resource server presents the same access token many times in its lifetime (every API
 //! call, or every introspection). Checking its ES256 signature costs ~50 µs of CPU each
@@ -7,7 +8,7 @@
 //! stays published, so it is computed once.
 //!
 //! What is remembered: the claims of a token whose signature, `typ`, issuer and expiry
-//! passed [`KeySet::verify`](crate::keys::KeySet::verify), under the SHA-256 of the token
+//! passed [`KeySet::verify`](crate::crypto::jwt::KeySet::verify), under the SHA-256 of the token
 //! (the token itself is not kept), with the `kid` that signed it. A hit still checks, every
 //! time, that the `kid` is published now (a key that stopped being published takes its
 //! tokens with it), the expiry against the current time, and the audience the caller asks
@@ -19,8 +20,9 @@ use std::sync::RwLock;
 
 use aws_lc_rs::digest::{digest, SHA256};
 
-use crate::keys::{KeySet, VerifyError, LEEWAY_SECS};
-use crate::oauth::tokens::AccessClaims;
+use crate::crypto::issue::AccessClaims;
+use crate::crypto::jwt::{KeySet, VerifyError, ACCESS_TOKEN_TYP, LEEWAY_SECS};
+use crate::web::AppState;
 
 /// Bound on entries (~0.5 KB each). Past it, expired ones go, and if that is not enough,
 /// all of them: the next use of each token verifies it again.
@@ -94,10 +96,40 @@ impl VerifiedTokens {
     }
 }
 
+/// Verifies an access token this server signed: signature by a published key, `typ`
+/// at+jwt (RFC 9068 §4), issuer, expiry, and the audience when given. A `kid` this
+/// instance does not know triggers one reload of the key ring first (a key rotated
+/// elsewhere). A token verified before is answered from [`VerifiedTokens`], which
+/// still checks its key, expiry and audience. Revocation is the caller's check (it needs
+/// the store).
+pub async fn verify_access_token(
+    state: &AppState,
+    token: &str,
+    audience: Option<&str>,
+    now: i64,
+) -> Result<AccessClaims, VerifyError> {
+    // Keys rotated or withdrawn elsewhere are seen within a minute, cache hit or not.
+    state.keys.refresh_if_needed(None, now).await;
+    // A token seen before: its signature is not checked again (see the module's opening).
+    let digest = token_digest(token);
+    if let Some(outcome) = state.verified.check(&digest, &state.keys.keys(), audience, now) {
+        return outcome;
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+    let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
+    state.keys.refresh_if_needed(Some(&kid), now).await;
+    let claims = state
+        .keys
+        .keys()
+        .verify::<AccessClaims>(token, ACCESS_TOKEN_TYP, &state.issuer, audience)?;
+    state.verified.remember(digest, &kid, &claims, now);
+    Ok(claims)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{generate, SigningAlg};
+    use crate::crypto::jwt::{generate, SigningAlg};
 
     fn claims(exp: i64) -> AccessClaims {
         AccessClaims {

@@ -1,7 +1,7 @@
 //! `tessera serve --demo`: on a new database, an admin user, with its credentials printed
 //! once (and saved to a file only the current user can read), and where to find the
 //! step-by-step demo. The demo's page and client (`tessera-demo`, registered by
-//! [`crate::demo_client::ensure`]) exist only with `--demo` (or `--demo-client`).
+//! [`crate::demo::client::ensure`]) exist only with `--demo` (or `--demo-client`).
 
 use std::io::Write;
 use std::path::Path;
