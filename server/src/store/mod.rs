@@ -3,35 +3,32 @@
 //! a pool is opened and which migrations directory applies.
 
 mod client_cache;
+mod engine;
+mod rows;
 mod sessions;
 pub mod status_cache;
 pub mod warm;
 
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use client_cache::ClientCache;
+use rows::*;
 use status_cache::StatusCache;
 
-use anyhow::Context;
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use tessera_core::pkce::PkceChallenge;
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 use tessera_core::store::{
-    AccessTokenStatus, AccountStore, AdminStore, Client, ClientSettings, ClientStore, ClientUpdate, CodeRedemption,
-    Consent, ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser,
-    OAuthStore, Purged, Store, StoreError, User, UserStore,
+    AccessTokenStatus, AccountStore, AdminStore, Client, ClientStore, ClientUpdate, CodeRedemption, Consent,
+    ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser, OAuthStore,
+    Purged, Store, StoreError, User, UserStore,
 };
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
 use tessera_core::types::{RedirectUri, ScopeSet};
 
+pub use engine::redact_url;
 pub use sessions::SessionBackend;
-
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// An open database: the protocol's store and the session store, on one pool.
 #[derive(Clone)]
@@ -45,13 +42,7 @@ pub struct Database {
 pub async fn open(url: &str) -> anyhow::Result<Database> {
     let shown = redact_url(url);
     if url.starts_with("sqlite:") {
-        let pool = open_sqlite(url)
-            .await
-            .with_context(|| format!("cannot open database {shown}"))?;
-        SQLITE_MIGRATIONS
-            .run(&pool)
-            .await
-            .with_context(|| format!("cannot migrate database {shown}"))?;
+        let pool = engine::sqlite(url, &shown).await?;
         let sessions = SessionBackend::sqlite(pool.clone()).await?;
         Ok(Database {
             store: Arc::new(SqliteStore {
@@ -65,21 +56,7 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
             sessions,
         })
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let options = PgConnectOptions::from_str(url).with_context(|| format!("invalid database URL {shown}"))?;
-        // No ping before every acquire (sqlx's default): it doubles the round trips of each
-        // query. A connection the server dropped fails its next query and is discarded.
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .min_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot connect to database {shown}"))?;
-        POSTGRES_MIGRATIONS
-            .run(&pool)
-            .await
-            .with_context(|| format!("cannot migrate database {shown}"))?;
+        let pool = engine::postgres(url, &shown).await?;
         let sessions = SessionBackend::postgres(pool.clone()).await?;
         Ok(Database {
             store: Arc::new(PgStore {
@@ -92,93 +69,6 @@ pub async fn open(url: &str) -> anyhow::Result<Database> {
         })
     } else {
         anyhow::bail!("unsupported database URL {shown}: use sqlite://PATH or postgres://USER@HOST/DB")
-    }
-}
-
-async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
-    let mut options = SqliteConnectOptions::from_str(url)?;
-    if !url.contains("mode=ro") {
-        options = options.create_if_missing(true);
-    }
-    let options = options
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
-        // Copy the WAL back into the database file (and fsync both) every 10,000 pages,
-        // ~40 MB, instead of SQLite's 1,000: a page rewritten by many commits in between
-        // is copied once, and the fsyncs come a tenth as often. Refresh +5%, code flow
-        // +7% (alternating benchmark runs); 100,000 gained nothing more. A clean shutdown
-        // still checkpoints and removes the WAL.
-        .pragma("wal_autocheckpoint", "10000");
-    // Create the directory of a file database, so the default `data/tessera.db` just works.
-    let path = options.get_filename();
-    if path != std::path::Path::new(":memory:") {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-        }
-    }
-    // An embedded file cannot go away under a connection: no ping before every acquire
-    // (sqlx's default), which would be one more hop to the connection's thread per query.
-    let pool = SqlitePoolOptions::new()
-        .max_connections(16)
-        .min_connections(1)
-        .test_before_acquire(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                let mut handle = conn.lock_handle().await?;
-                let db = handle.as_raw_handle().as_ptr();
-                // SAFETY: `db` is this open connection, held exclusively through `handle`
-                // for the call; the handler is a plain function that keeps no state.
-                let rc = unsafe { libsqlite3_sys::sqlite3_busy_handler(db, Some(busy_wait), std::ptr::null_mut()) };
-                if rc != libsqlite3_sys::SQLITE_OK {
-                    return Err(sqlx::Error::Protocol(format!("sqlite3_busy_handler failed: {rc}")));
-                }
-                Ok(())
-            })
-        })
-        .connect_with(options)
-        .await?;
-    Ok(pool)
-}
-
-/// SQLite's busy handler for Tessera's connections: when another connection holds the
-/// write lock, wait 200 µs, doubling to at most 3.2 ms, and give up after about 10 s (as the
-/// `busy_timeout` it replaces). SQLite's own handler sleeps 1, 2, 5, 10, 15, 20, 25, 25...
-/// ms, so a writer that found the lock taken slept up to 25 ms or more even when the lock
-/// was free again 100 µs later. Measured on 32 concurrent refreshes: p99 54–60 → 31–32 ms,
-/// p50 5.7 → 6.7 ms (fairer, same mean), throughput unchanged; the code flow's p99 28 → 22 ms.
-extern "C" fn busy_wait(_: *mut std::ffi::c_void, attempt: std::ffi::c_int) -> std::ffi::c_int {
-    match busy_wait_micros(attempt) {
-        Some(micros) => {
-            BUSY_WAITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            std::thread::sleep(Duration::from_micros(micros));
-            1
-        }
-        None => 0,
-    }
-}
-
-/// How long the `attempt`-th wait for a busy database lasts; `None`: give up.
-fn busy_wait_micros(attempt: std::ffi::c_int) -> Option<u64> {
-    const GIVE_UP_AFTER: std::ffi::c_int = 3_100;
-    (0..GIVE_UP_AFTER)
-        .contains(&attempt)
-        .then(|| 200u64 << attempt.clamp(0, 4))
-}
-
-/// How many times a connection has waited for another's write lock (all pools).
-static BUSY_WAITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The URL with any password replaced, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
     }
 }
 
@@ -207,240 +97,6 @@ fn insert_err(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
         _ => backend_err(e),
     }
 }
-
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: String,
-    username: String,
-    email: Option<String>,
-    name: Option<String>,
-    is_admin: bool,
-    disabled: bool,
-    created_at: i64,
-    password_epoch: i64,
-}
-
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> Self {
-        User {
-            id: r.id,
-            username: r.username,
-            email: r.email,
-            name: r.name,
-            is_admin: r.is_admin,
-            disabled: r.disabled,
-            created_at: r.created_at,
-            password_epoch: r.password_epoch,
-        }
-    }
-}
-
-/// A user LEFT JOINed as `u` beside another table's row: all NULL when there is none.
-#[derive(sqlx::FromRow)]
-struct JoinedUserRow {
-    u_id: Option<String>,
-    u_username: Option<String>,
-    u_email: Option<String>,
-    u_name: Option<String>,
-    u_is_admin: Option<bool>,
-    u_disabled: Option<bool>,
-    u_created_at: Option<i64>,
-    u_password_epoch: Option<i64>,
-}
-
-impl JoinedUserRow {
-    fn into_user(self) -> Option<User> {
-        match (
-            self.u_id,
-            self.u_username,
-            self.u_is_admin,
-            self.u_disabled,
-            self.u_created_at,
-            self.u_password_epoch,
-        ) {
-            (Some(id), Some(username), Some(is_admin), Some(disabled), Some(created_at), Some(password_epoch)) => {
-                Some(User {
-                    id,
-                    username,
-                    email: self.u_email,
-                    name: self.u_name,
-                    is_admin,
-                    disabled,
-                    created_at,
-                    password_epoch,
-                })
-            }
-            _ => None,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct CredentialRow {
-    #[sqlx(flatten)]
-    user: UserRow,
-    password_hash: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct ClientRow {
-    client_id: String,
-    name: String,
-    secret_hash: Option<String>,
-    is_public: bool,
-    redirect_uris: String,
-    scopes: String,
-    created_at: i64,
-    description: Option<String>,
-    logo_uri: Option<String>,
-    grant_types: String,
-    require_pkce: bool,
-    access_token_ttl: i64,
-    refresh_token_ttl: i64,
-    access_token_alg: String,
-    id_token_alg: String,
-}
-
-impl TryFrom<ClientRow> for Client {
-    type Error = StoreError;
-    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
-        let uris: Vec<String> = serde_json::from_str(&r.redirect_uris)
-            .map_err(|e| StoreError::Backend(format!("client {}: redirect_uris: {e}", r.client_id)))?;
-        let redirect_uris = uris
-            .iter()
-            .map(|u| RedirectUri::parse(u))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Backend(format!("client {}: {e}", r.client_id)))?;
-        let scopes =
-            ScopeSet::parse(&r.scopes).map_err(|e| StoreError::Backend(format!("client {}: {e}", r.client_id)))?;
-        Ok(Client {
-            client_id: r.client_id,
-            name: r.name,
-            secret_hash: r.secret_hash,
-            redirect_uris,
-            scopes,
-            is_public: r.is_public,
-            created_at: r.created_at,
-            settings: ClientSettings {
-                description: r.description,
-                logo_uri: r.logo_uri,
-                grant_types: r.grant_types.split_whitespace().map(str::to_owned).collect(),
-                require_pkce: r.require_pkce,
-                access_token_ttl: r.access_token_ttl,
-                refresh_token_ttl: r.refresh_token_ttl,
-                access_token_alg: r.access_token_alg,
-                id_token_alg: r.id_token_alg,
-            },
-        })
-    }
-}
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("stored {what} is unreadable: {e}"))
-}
-
-fn scopes_of(raw: &str) -> Result<ScopeSet, StoreError> {
-    ScopeSet::parse(raw).map_err(|e| corrupt("scopes", e))
-}
-
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    family_id: String,
-    client_id: String,
-    user_id: String,
-    redirect_uri: String,
-    redirect_uri_given: bool,
-    scopes: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    auth_time: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
-}
-
-impl CodeRow {
-    fn into_record(self) -> Result<(CodeRecord, String), StoreError> {
-        let pkce = match self.code_challenge.as_deref() {
-            Some(c) => {
-                PkceChallenge::parse(Some(c), Some(PkceChallenge::METHOD)).map_err(|e| corrupt("code_challenge", e))?
-            }
-            None => None,
-        };
-        let record = CodeRecord {
-            client_id: self.client_id,
-            redirect_uri: RedirectUri::parse(&self.redirect_uri).map_err(|e| corrupt("redirect_uri", e))?,
-            redirect_uri_in_request: self.redirect_uri_given,
-            pkce,
-            nonce: self.nonce,
-            user_id: self.user_id,
-            scopes: scopes_of(&self.scopes)?,
-            auth_time: self.auth_time,
-            expires_at: self.expires_at,
-            used: self.used_at.is_some(),
-        };
-        Ok((record, self.family_id))
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct RefreshRow {
-    family_id: String,
-    client_id: String,
-    user_id: Option<String>,
-    scopes: String,
-    auth_time: Option<i64>,
-    expires_at: i64,
-    rotated_at: Option<i64>,
-    revoked_at: Option<i64>,
-}
-
-impl TryFrom<RefreshRow> for RefreshRecord {
-    type Error = StoreError;
-    fn try_from(r: RefreshRow) -> Result<Self, StoreError> {
-        Ok(RefreshRecord {
-            family_id: r.family_id,
-            client_id: r.client_id,
-            user_id: r.user_id.unwrap_or_default(),
-            scopes: scopes_of(&r.scopes)?,
-            auth_time: r.auth_time.unwrap_or_default(),
-            expires_at: r.expires_at,
-            rotated: r.rotated_at.is_some(),
-            revoked: r.revoked_at.is_some(),
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    kid: String,
-    alg: String,
-    private_key: Vec<u8>,
-    created_at: i64,
-    retired_at: Option<i64>,
-}
-
-/// A refresh token's `revoked_at` as every read must see it (`r` the token, `f` its family,
-/// LEFT JOINed): the family is the single source of truth. A token stored after its family
-/// was revoked — the first exchange losing a race to a code replay, or, on PostgreSQL, a
-/// rotation committing while a revocation runs — is revoked at birth; so is one whose
-/// family row is gone.
-const REFRESH_REVOKED_AT: &str =
-    "COALESCE(r.revoked_at, f.revoked_at, CASE WHEN f.family_id IS NULL THEN r.created_at END) AS revoked_at";
-
-const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at, password_epoch";
-const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
-     description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg";
-const CODE_COLUMNS: &str = "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \
-     code_challenge, auth_time, expires_at, used_at";
-/// The columns of [`JoinedUserRow`], for a `LEFT JOIN users u` (a macro, for `concat!`).
-macro_rules! joined_user_columns {
-    () => {
-        "u.id AS u_id, u.username AS u_username, u.email AS u_email, u.name AS u_name, \
-         u.is_admin AS u_is_admin, u.disabled AS u_disabled, u.created_at AS u_created_at, \
-         u.password_epoch AS u_password_epoch"
-    };
-}
-const JOINED_USER_COLUMNS: &str = joined_user_columns!();
 
 /// The statements SQLite and PostgreSQL spell differently: two steps in one round trip.
 /// SQLite runs a `;`-separated list in one call (sqlx binds `$n` by number in each
@@ -1577,53 +1233,3 @@ macro_rules! impl_store {
 
 impl_store!(SqliteStore, "sqlite", SQLITE);
 impl_store!(PgStore, "postgres", POSTGRES);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn busy_waits_grow_to_a_few_milliseconds_and_give_up_after_about_ten_seconds() {
-        assert_eq!(busy_wait_micros(0), Some(200));
-        assert_eq!(busy_wait_micros(1), Some(400));
-        assert_eq!(busy_wait_micros(4), Some(3200));
-        assert_eq!(busy_wait_micros(1000), Some(3200));
-        let total: u64 = (0..).map_while(busy_wait_micros).sum();
-        assert!((9_000_000..11_000_000).contains(&total), "{total} µs");
-        assert_eq!(busy_wait_micros(-1), None);
-    }
-
-    /// A writer that finds the write lock taken waits in Tessera's handler, and gets
-    /// through once the other connection commits.
-    #[tokio::test]
-    async fn a_blocked_writer_waits_in_our_busy_handler_then_succeeds() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let pool = open_sqlite(&url).await.unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pool).await.unwrap();
-
-        let mut holder = pool.acquire().await.unwrap();
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.unwrap();
-        sqlx::query("INSERT INTO t VALUES (1)")
-            .execute(&mut *holder)
-            .await
-            .unwrap();
-        let waits_before = BUSY_WAITS.load(std::sync::atomic::Ordering::Relaxed);
-        let writer = {
-            let pool = pool.clone();
-            tokio::spawn(async move { sqlx::query("INSERT INTO t VALUES (2)").execute(&pool).await })
-        };
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!writer.is_finished(), "the second writer waits for the lock");
-        sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
-        writer.await.unwrap().unwrap();
-        assert!(BUSY_WAITS.load(std::sync::atomic::Ordering::Relaxed) > waits_before);
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(n, 2);
-        drop(holder);
-        pool.close().await;
-    }
-}
