@@ -6,10 +6,64 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Sqlite};
+use tessera_core::store::StoreError;
+
+use super::warm::Warm;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The core's storage traits' SQL, on whichever engine was opened. Its methods live in
+/// one file per table (`users.rs`, `clients.rs`, ...); [`super::cached::CachedStore`]
+/// puts the caches in front and implements the traits.
+pub(crate) struct SqlStore {
+    pub(super) engine: Engine,
+}
+
+/// The open engine. Queries go through `warm`, which keeps connections between them;
+/// transactions take theirs from `pool`.
+pub(super) enum Engine {
+    Sqlite { pool: SqlitePool, warm: Warm<Sqlite> },
+    Postgres { pool: PgPool, warm: Warm<Postgres> },
+}
+
+impl SqlStore {
+    pub(super) fn sqlite(pool: SqlitePool) -> SqlStore {
+        SqlStore {
+            engine: Engine::Sqlite {
+                // 12 of 16 kept: 8% more refreshes and 7% more code flows per second than
+                // 4 of 8 (fewer queries paying the pool's return ping), 1.6 MiB more RSS.
+                warm: Warm::new(pool.clone(), 12),
+                pool,
+            },
+        }
+    }
+
+    pub(super) fn postgres(pool: PgPool) -> SqlStore {
+        SqlStore {
+            engine: Engine::Postgres {
+                warm: Warm::new(pool.clone(), 8),
+                pool,
+            },
+        }
+    }
+
+    /// "sqlite" or "postgres".
+    pub(super) fn backend(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite { .. } => "sqlite",
+            Engine::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// One round trip, for readiness checks.
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        self.execute("SELECT 1", ()).await?;
+        Ok(())
+    }
+}
 
 /// A SQLite pool on `url`, its schema brought up to date; `shown` names it in errors.
 pub(super) async fn sqlite(url: &str, shown: &str) -> anyhow::Result<SqlitePool> {
