@@ -91,7 +91,7 @@ pub(super) trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
 /// Runs `$run` with `$args` (the parameters encoded for the open engine) on a kept
-/// connection `$conn`; the one place where the two engines' types meet.
+/// connection `$conn`: each helper below is written once, and expanded for both engines.
 macro_rules! on_engine {
     ($store:expr, $params:expr, |$conn:ident, $args:ident| $run:expr) => {{
         let result: Result<_, sqlx::Error> = match &$store.engine {
