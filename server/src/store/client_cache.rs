@@ -3,7 +3,7 @@
 //! client up costs more than signing the token.
 //!
 //! Freshness: every change made through this process's store (admin console, demo set-up)
-//! drops the entry at once. A change made by another process — the CLI, or another instance
+//! drops the entry at once (`cached.rs` does, after each such write). A change made by another process — the CLI, or another instance
 //! on the same PostgreSQL — reaches this one within [`TTL`]. Unknown ids are not cached, so
 //! a client created elsewhere is usable immediately.
 

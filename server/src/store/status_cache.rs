@@ -11,8 +11,9 @@
 //!   token early — an access token revoked, a family revoked (or created revoked), any
 //!   change to a user — whoever writes it: this process, another instance on the same
 //!   PostgreSQL, or the CLI (migrations `0005_status_epoch.sql`);
-//! - a counter in this process, bumped by the store's own such writes once they return, so
-//!   that this process sees them at its next request without waiting for a read of the row.
+//! - a counter in this process, bumped by the store's own such writes once they return
+//!   (`cached.rs`), so that this process sees them at its next request without waiting for
+//!   a read of the row.
 //!
 //! An answer is stored with both counters as they were *before* its query ran, and used
 //! only while both are unchanged and the row was read less than [`POLL`] ago. When it is

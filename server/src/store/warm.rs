@@ -23,7 +23,6 @@ use std::sync::Mutex;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
-use tessera_core::store::StoreError;
 
 pub struct Warm<DB: Database> {
     pool: Pool<DB>,
@@ -57,11 +56,6 @@ impl<DB: Database> Warm<DB> {
             home: self,
             generation,
         })
-    }
-
-    /// [`Self::conn`] for the store's methods: not getting one is a backend error.
-    pub async fn lease(&self) -> Result<Lease<'_, DB>, StoreError> {
-        self.conn().await.map_err(|e| super::backend_err(self.saw(e)))
     }
 
     /// Passes a driver error through; one that says a connection broke retires every
