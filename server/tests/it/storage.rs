@@ -6,7 +6,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use tessera_core::password::{hash_password, verify_password};
 use tessera_core::store::{NewClient, NewUser, StoreError};
@@ -109,7 +109,7 @@ macro_rules! per_backend {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    if let Some(tdb) = crate::postgres_db().await {
+                    if let Some(tdb) = crate::storage::postgres_db().await {
                         super::$test(tdb).await;
                     }
                 }

@@ -1,0 +1,28 @@
+//! Tessera's integration tests, one binary with a module per area (one link of the whole
+//! server instead of one per file). Each module starts real servers on loopback or opens
+//! real databases (`common`); the storage suite runs on SQLite and PostgreSQL.
+//!
+//! - `storage`: the storage traits on both backends, each test once per backend.
+//! - `login`: the sign-in layer below HTTP (the password sequence, sessions, password change).
+//! - `cli`: the `tessera` command line, run as a process.
+//! - `http`: the router: pages, sessions, CSRF, security headers, CORS.
+//! - `flow`: the authorization code flow through the real pages, the `oauth2` crate as client.
+//! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
+//! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
+//! - `sweep`: malformed input to every route.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod account;
+mod admin;
+mod cli;
+mod demo;
+mod flow;
+mod http;
+mod login;
+mod storage;
+mod sweep;
+mod token;
