@@ -30,10 +30,5 @@ pub mod oauth;
 pub mod store;
 pub mod web;
 
-/// Seconds since the Unix epoch: the one place the server reads the clock for storage.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
+/// Seconds since the Unix epoch: the sign-in layer's clock, the one the server reads.
+pub use tessera_services::clock::now;
