@@ -13,14 +13,12 @@ use tessera_core::scope;
 use tessera_core::secret::{hash_secret, random_id, random_token};
 use tessera_core::token::CodeRecord;
 use tessera_core::types::ScopeSet;
-use tessera_services::ServiceError;
+use tessera_services::{pending, session as signed_in, ServiceError};
 use tower_sessions::Session;
 
 use crate::http::form::{read_form, read_query};
 use crate::http::response::{error_page, server_error};
 use crate::web::AppState;
-
-use tessera_services::{pending, session as signed_in};
 
 fn found(location: &str) -> Response {
     match HeaderValue::from_str(location) {
