@@ -19,7 +19,7 @@ use crate::secrets::{Sealer, ServerSecret};
 
 /// How long a retired key stays published: longer than any token it can have signed
 /// (access and ID tokens live at most this long).
-pub const MAX_TOKEN_LIFETIME: i64 = 24 * 3600;
+pub use tessera_core::policy::MAX_TOKEN_LIFETIME;
 const RELOAD_EVERY: i64 = 60;
 /// At most one reload for unknown kids this often (#18 item 9): a stream of tokens naming
 /// made-up kids costs one query per window, and nobody waits in a queue for it. A key

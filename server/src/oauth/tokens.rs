@@ -21,7 +21,7 @@ use crate::oauth::verified::token_digest;
 use crate::web::AppState;
 
 /// OIDC Core §2 leaves the ID token lifetime to us; it is consumed right away.
-pub const ID_TOKEN_TTL: i64 = 3600;
+pub const ID_TOKEN_TTL: i64 = tessera_core::policy::ID_TOKEN_LIFETIME;
 
 /// The audience of access tokens: the sample protected resource (`/api/resource`).
 /// RFC 9068 §3: `aud` names the resource the token is meant for.
