@@ -35,6 +35,7 @@ pub mod params;
 pub mod password;
 pub mod pkce;
 pub mod policy;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod store;

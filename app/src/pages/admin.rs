@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::CopyButton;
 use crate::admin_api::{
     admin_client, admin_clients, admin_overview, admin_scopes, admin_user, admin_users, AdminPage, ClientDetail,
-    ClientView, Flash, Gate, Grants, ScopeRow, UserDetail, UserView, ALGS, GRANT_TYPES,
+    ClientView, Flash, Gate, Grants, ScopeRow, UserDetail, UserView,
 };
 
 /// Renders a loaded admin page, or the login redirect, or 403.
@@ -126,13 +126,19 @@ fn TextArea(
 }
 
 #[component]
-fn AlgSelect(name: &'static str, label: &'static str, value: String, error: Option<String>) -> impl IntoView {
+fn AlgSelect(
+    name: &'static str,
+    label: &'static str,
+    options: Vec<String>,
+    value: String,
+    error: Option<String>,
+) -> impl IntoView {
     view! {
         <div class="field">
             <label for=name>{label}</label>
             <select id=name name=name aria-invalid=error.is_some().then_some("true")>
-                {ALGS.into_iter().map(|alg| view! {
-                    <option value=alg selected=alg == value>{alg}</option>
+                {options.into_iter().map(|alg| view! {
+                    <option value=alg.clone() selected=alg == value>{alg.clone()}</option>
                 }).collect_view()}
             </select>
             {error.map(|e| view! { <p class="field-error" id=format!("{name}-error")>{e}</p> })}
@@ -239,7 +245,8 @@ pub fn AdminClientNewPage() -> impl IntoView {
                     <section class="card">
                         <h1>"New client"</h1>
                         <FlashLines flash=p.flash.clone()/>
-                        <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names/>
+                        <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names
+                            grant_types=p.data.grant_types algs=p.data.algs/>
                     </section>
                 }.into_any())
             })}
@@ -290,7 +297,8 @@ fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView {
             </div>
             <FlashLines flash=p.flash.clone()/>
             {p.flash.secret.clone().map(|s| view! { <SecretBox secret=s/> })}
-            <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names/>
+            <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names
+                grant_types=p.data.grant_types algs=p.data.algs/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf.clone() back=back.clone() of_client=true/>
         <ClientDangerCard client=c csrf=p.csrf confirm/>
@@ -317,7 +325,16 @@ fn SecretBox(secret: String) -> impl IntoView {
 }
 
 #[component]
-fn ClientForm(csrf: String, flash: Flash, client: Option<ClientView>, scope_names: Vec<String>) -> impl IntoView {
+fn ClientForm(
+    csrf: String,
+    flash: Flash,
+    client: Option<ClientView>,
+    scope_names: Vec<String>,
+    /// The grant types to offer, one checkbox each (from the core's list).
+    grant_types: Vec<String>,
+    /// The signing algorithms to offer (from the core's list).
+    algs: Vec<String>,
+) -> impl IntoView {
     let new = client.is_none();
     let c = client.unwrap_or_else(|| ClientView {
         client_id: String::new(),
@@ -367,9 +384,9 @@ fn ClientForm(csrf: String, flash: Flash, client: Option<ClientView>, scope_name
                 error=flash.error("scopes") hint=scope_hint/>
             <fieldset class="field">
                 <legend>"Grant types"</legend>
-                {GRANT_TYPES.into_iter().map(|g| {
+                {grant_types.into_iter().map(|g| {
                     let name = format!("grant_{g}");
-                    let checked = flash.checked(&name, c.grant_types.iter().any(|x| x == g));
+                    let checked = flash.checked(&name, c.grant_types.contains(&g));
                     view! { <label class="check"><input type="checkbox" name=name checked=checked/><code>{g}</code></label> }
                 }).collect_view()}
                 {flash.error("grant_types").map(|e| view! { <p class="field-error">{e}</p> })}
@@ -388,9 +405,9 @@ fn ClientForm(csrf: String, flash: Flash, client: Option<ClientView>, scope_name
                     error=flash.error("refresh_token_ttl") hint="3600 to 31536000"/>
             </div>
             <div class="field-row">
-                <AlgSelect name="access_token_alg" label="Access token algorithm"
+                <AlgSelect name="access_token_alg" label="Access token algorithm" options=algs.clone()
                     value=flash.value("access_token_alg", &c.access_token_alg) error=flash.error("access_token_alg")/>
-                <AlgSelect name="id_token_alg" label="ID token algorithm"
+                <AlgSelect name="id_token_alg" label="ID token algorithm" options=algs
                     value=flash.value("id_token_alg", &c.id_token_alg) error=flash.error("id_token_alg")/>
             </div>
             <div class="form-actions">
