@@ -35,6 +35,12 @@ impl Errors {
     }
 }
 
+/// The scopes a new client starts with (the console's form, the CLI's `--scope` default).
+pub const NEW_CLIENT_SCOPES: &str = "openid profile email offline_access";
+
+/// The grants the console's "new client" form starts with checked: what a web app needs.
+pub const NEW_CLIENT_GRANTS: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+
 /// A client as submitted (text as typed; the console and the CLI parse nothing first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRegistration {

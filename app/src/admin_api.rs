@@ -124,6 +124,10 @@ pub struct ClientDetail {
     /// The signing algorithms a client may choose (the core's `SigningAlg::ALL`, the
     /// access-token default first).
     pub algs: Vec<String>,
+    /// What the "new client" form starts with (the core's defaults).
+    pub new_client: ClientView,
+    /// The allowed access and refresh token lifetimes, e.g. "60 to 86400" (the core's policy).
+    pub ttl_hints: (String, String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +213,8 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
             scope_names,
             grant_types: GrantType::names().into_iter().map(String::from).collect(),
             algs: ssr::alg_options(),
+            new_client: ssr::new_client_view(),
+            ttl_hints: ssr::ttl_hints(),
         },
     ))
 }
@@ -1001,6 +1007,37 @@ mod ssr {
             .chain(SigningAlg::ALL.into_iter().filter(|a| *a != default))
             .map(String::from)
             .collect()
+    }
+
+    /// The "new client" form's starting values: what the core stores by default.
+    pub fn new_client_view() -> ClientView {
+        use tessera_core::registration::{NEW_CLIENT_GRANTS, NEW_CLIENT_SCOPES};
+        let s = tessera_core::store::ClientSettings::default();
+        ClientView {
+            client_id: String::new(),
+            name: String::new(),
+            description: String::new(),
+            logo_uri: String::new(),
+            is_public: false,
+            redirect_uris: Vec::new(),
+            scopes: NEW_CLIENT_SCOPES.into(),
+            grant_types: NEW_CLIENT_GRANTS.into_iter().map(String::from).collect(),
+            require_pkce: s.require_pkce,
+            access_token_ttl: s.access_token_ttl,
+            refresh_token_ttl: s.refresh_token_ttl,
+            access_token_alg: s.access_token_alg,
+            id_token_alg: s.id_token_alg,
+            created: String::new(),
+        }
+    }
+
+    /// "MIN to MAX" of the access and refresh token lifetimes a client may have.
+    pub fn ttl_hints() -> (String, String) {
+        use tessera_core::policy::{ACCESS_TOKEN_LIFETIME_RANGE as A, REFRESH_TOKEN_LIFETIME_RANGE as R};
+        (
+            format!("{} to {}", A.start(), A.end()),
+            format!("{} to {}", R.start(), R.end()),
+        )
     }
 
     /// The grant checkboxes as posted (one field `grant_{name}` per grant type), in

@@ -153,7 +153,7 @@ pub struct ClientAdd {
     #[arg(long = "redirect-uri", required = true)]
     pub redirect_uris: Vec<String>,
     /// Scopes the client may request, space-separated
-    #[arg(long, default_value = "openid profile email offline_access")]
+    #[arg(long, default_value = tessera_core::registration::NEW_CLIENT_SCOPES)]
     pub scope: String,
     /// A public client (no secret; PKCE required), e.g. a single-page or native app
     #[arg(long)]

@@ -246,7 +246,8 @@ pub fn AdminClientNewPage() -> impl IntoView {
                         <h1>"New client"</h1>
                         <FlashLines flash=p.flash.clone()/>
                         <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names
-                            grant_types=p.data.grant_types algs=p.data.algs/>
+                            grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
+                            ttl_hints=p.data.ttl_hints/>
                     </section>
                 }.into_any())
             })}
@@ -298,7 +299,8 @@ fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView {
             <FlashLines flash=p.flash.clone()/>
             {p.flash.secret.clone().map(|s| view! { <SecretBox secret=s/> })}
             <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names
-                grant_types=p.data.grant_types algs=p.data.algs/>
+                grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
+                ttl_hints=p.data.ttl_hints/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf.clone() back=back.clone() of_client=true/>
         <ClientDangerCard client=c csrf=p.csrf confirm/>
@@ -334,24 +336,14 @@ fn ClientForm(
     grant_types: Vec<String>,
     /// The signing algorithms to offer (from the core's list).
     algs: Vec<String>,
+    /// A new client's starting values (the core's defaults).
+    defaults: ClientView,
+    /// The allowed access and refresh token lifetimes, as hints.
+    ttl_hints: (String, String),
 ) -> impl IntoView {
     let new = client.is_none();
-    let c = client.unwrap_or_else(|| ClientView {
-        client_id: String::new(),
-        name: String::new(),
-        description: String::new(),
-        logo_uri: String::new(),
-        is_public: false,
-        redirect_uris: Vec::new(),
-        scopes: "openid profile email offline_access".into(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        require_pkce: true,
-        access_token_ttl: 3600,
-        refresh_token_ttl: 30 * 24 * 3600,
-        access_token_alg: "ES256".into(),
-        id_token_alg: "RS256".into(),
-        created: String::new(),
-    });
+    let c = client.unwrap_or(defaults);
+    let (access_ttl_hint, refresh_ttl_hint) = ttl_hints;
     let action = if new {
         "/ui/admin/clients/create"
     } else {
@@ -399,10 +391,10 @@ fn ClientForm(
             <div class="field-row">
                 <Field name="access_token_ttl" label="Access token lifetime (s)" kind="number"
                     value=flash.value("access_token_ttl", &c.access_token_ttl.to_string())
-                    error=flash.error("access_token_ttl") hint="60 to 86400"/>
+                    error=flash.error("access_token_ttl") hint=access_ttl_hint/>
                 <Field name="refresh_token_ttl" label="Refresh token lifetime (s)" kind="number"
                     value=flash.value("refresh_token_ttl", &c.refresh_token_ttl.to_string())
-                    error=flash.error("refresh_token_ttl") hint="3600 to 31536000"/>
+                    error=flash.error("refresh_token_ttl") hint=refresh_ttl_hint/>
             </div>
             <div class="field-row">
                 <AlgSelect name="access_token_alg" label="Access token algorithm" options=algs.clone()
