@@ -156,6 +156,8 @@ pub struct UserDetail {
     pub grants: Grants,
     /// The administrator looking at their own account (cannot lock themselves out).
     pub is_self: bool,
+    /// The password length rule, e.g. "At least 8 characters." (the core's policy).
+    pub password_hint: String,
 }
 
 #[server(prefix = "/ui", endpoint = "admin/overview")]
@@ -281,7 +283,16 @@ pub async fn admin_user(user_id: String) -> Result<Gate<UserDetail>, ServerFnErr
         )
     };
     let is_self = a.user.id == user_id;
-    Ok(a.page(flash, UserDetail { user, grants, is_self }))
+    let password_hint = format!("At least {} characters.", tessera_core::policy::PASSWORD_MIN_CHARS);
+    Ok(a.page(
+        flash,
+        UserDetail {
+            user,
+            grants,
+            is_self,
+            password_hint,
+        },
+    ))
 }
 
 /// Registers a client. A confidential client's secret is shown once, on the next page.

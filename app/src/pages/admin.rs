@@ -774,7 +774,7 @@ pub fn AdminUserNewPage() -> impl IntoView {
                                 <Field name="email" label="Email (optional)" kind="email" value=f.value("email", "")
                                     error=f.error("email")/>
                                 <Field name="password" label="Password" kind="password" value=String::new()
-                                    error=f.error("password") required=true hint="At least 8 characters."/>
+                                    error=f.error("password") required=true hint=p.data.password_hint/>
                                 <label class="check"><input type="checkbox" name="is_admin"
                                     checked=f.checked("is_admin", false)/>"Administrator"</label>
                                 <div class="form-actions">
@@ -826,7 +826,8 @@ fn user_page(p: AdminPage<UserDetail>) -> AnyView {
                 <dt>"Status"</dt><dd data-testid="user-status"><UserBadges admin=u.is_admin disabled=u.disabled/></dd>
                 <dt>"Created"</dt><dd>{u.created.clone()}</dd>
             </dl>
-            <UserActions user=u csrf=p.csrf.clone() flash=p.flash is_self=p.data.is_self/>
+            <UserActions user=u csrf=p.csrf.clone() flash=p.flash is_self=p.data.is_self
+                password_hint=p.data.password_hint/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf back of_client=false/>
     }
@@ -834,7 +835,7 @@ fn user_page(p: AdminPage<UserDetail>) -> AnyView {
 }
 
 #[component]
-fn UserActions(user: UserView, csrf: String, flash: Flash, is_self: bool) -> impl IntoView {
+fn UserActions(user: UserView, csrf: String, flash: Flash, is_self: bool, password_hint: String) -> impl IntoView {
     let toggle = |action: &'static str, field: &'static str, value: bool, label: &'static str, class: &'static str| {
         view! {
             <form method="post" action=action class="inline-form">
@@ -894,7 +895,7 @@ fn UserActions(user: UserView, csrf: String, flash: Flash, is_self: bool) -> imp
             <input type="hidden" name="csrf" value=csrf.clone()/>
             <input type="hidden" name="user_id" value=user.id.clone()/>
             <Field name="password" label="New password" kind="password" value=String::new()
-                error=flash.error("password") required=true hint="At least 8 characters."/>
+                error=flash.error("password") required=true hint=password_hint/>
             <div class="form-actions"><button type="submit" class="button">"Reset password"</button></div>
         </form>
     }
