@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthorizeError, ErrorCode, OAuthError};
+use crate::model::GrantType;
 use crate::params;
 use crate::pkce::PkceChallenge;
 use crate::scope::OPENID;
@@ -114,16 +115,10 @@ pub fn client_id(pairs: &[(String, String)]) -> Result<String, AuthorizeError> {
     Ok(id.to_owned())
 }
 
-/// Length bounds (bytes) on what `/authorize` accepts and keeps while the user signs in:
-/// generous for real clients, small enough that an anonymous request cannot make the
-/// server store much (the whole request is kept as the pending authorization).
-pub const MAX_CLIENT_ID: usize = 255;
-pub const MAX_REDIRECT_URI: usize = 2048;
-pub const MAX_SCOPE: usize = 1024;
-pub const MAX_STATE: usize = 2048;
-pub const MAX_NONCE: usize = 512;
-pub const MAX_LOGIN_HINT: usize = 256;
-pub const MAX_ID_TOKEN_HINT: usize = 4096;
+/// Length bounds (bytes) on what `/authorize` accepts and keeps while the user signs in.
+pub use crate::policy::{
+    MAX_CLIENT_ID, MAX_ID_TOKEN_HINT, MAX_LOGIN_HINT, MAX_NONCE, MAX_REDIRECT_URI, MAX_SCOPE, MAX_STATE,
+};
 
 impl AuthorizeRequest {
     /// The second step, given the client looked up by [`client_id`]. `require_pkce` is
@@ -303,7 +298,7 @@ impl AuthorizeRequest {
                     .with_detail("redirect_uri removed while pending"),
             ));
         }
-        if !client.allows_grant("authorization_code") {
+        if !client.allows_grant(GrantType::AuthorizationCode) {
             return Err(self.error(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 "client may not use the authorization code grant",
@@ -440,8 +435,8 @@ pub struct Pending {
     pub interaction: Interaction,
 }
 
-/// How long a user has to sign in and decide, in seconds.
-pub const PENDING_LIFETIME: i64 = 600;
+/// How long a user has to sign in and decide (see [`crate::policy`]).
+pub use crate::policy::PENDING_LIFETIME;
 
 /// What the server should do next with a validated request.
 #[derive(Debug, Clone, PartialEq, Eq)]

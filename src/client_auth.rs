@@ -7,6 +7,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
 use crate::error::OAuthError;
+use crate::model::ClientAuthMethod;
 use crate::params;
 use crate::secret::{verify_secret, ClientSecret};
 use crate::store::Client;
@@ -35,12 +36,12 @@ impl PresentedClient {
         matches!(self, Self::Basic { .. })
     }
 
-    /// The `token_endpoint_auth_method` name (RFC 7591 §2) of what was presented.
-    pub fn method(&self) -> &'static str {
+    /// The `token_endpoint_auth_method` (RFC 7591 §2) of what was presented.
+    pub fn method(&self) -> ClientAuthMethod {
         match self {
-            Self::Basic { .. } => "client_secret_basic",
-            Self::Post { .. } => "client_secret_post",
-            Self::None { .. } => "none",
+            Self::Basic { .. } => ClientAuthMethod::ClientSecretBasic,
+            Self::Post { .. } => ClientAuthMethod::ClientSecretPost,
+            Self::None { .. } => ClientAuthMethod::None,
         }
     }
 
@@ -249,7 +250,7 @@ mod tests {
         let form = crate::params::pairs(&[("grant_type", "x"), ("client_id", "a"), ("client_secret", "s")]);
         let p = PresentedClient::from_request(None, &form).unwrap();
         assert_eq!(
-            (p.client_id(), p.method(), p.used_basic()),
+            (p.client_id(), p.method().as_str(), p.used_basic()),
             ("a", "client_secret_post", false)
         );
         let p = PresentedClient::from_request(Some(&basic("a:s")), &[]).unwrap();

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::model::{ClientAuthMethod, GrantType};
 use crate::scope;
 use crate::types::ScopeSet;
 
@@ -75,14 +76,18 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         // OIDC Discovery §3 default is ["query", "fragment"]; we only do query.
         response_modes_supported: vec!["query"],
         // OIDC Discovery §3 default includes implicit; RFC 9700 §2.1.2 rules it out.
-        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        grant_types_supported: GrantType::names(),
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: opts.id_token_signing_alg_values_supported.clone(),
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+        token_endpoint_auth_methods_supported: ClientAuthMethod::names(),
         // RFC 7009 §2.1: public clients may revoke their own tokens, identified by client_id.
-        revocation_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+        revocation_endpoint_auth_methods_supported: ClientAuthMethod::names(),
         // RFC 7662 §2.1: introspection requires an authenticated caller.
-        introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        introspection_endpoint_auth_methods_supported: ClientAuthMethod::ALL
+            .iter()
+            .filter(|m| m.authenticates())
+            .map(|m| m.as_str())
+            .collect(),
         // RFC 9700 §2.1.1: S256 only.
         code_challenge_methods_supported: vec!["S256"],
         claims_supported: claims,

@@ -5,8 +5,15 @@
 //! server (axum) and the `tessera-app` UI (Leptos) adapt what this crate decides.
 //!
 //! # Layout
-//! - [`types`]: values parsed once at the edge — usernames, redirect URIs, scopes —
-//!   and passed as types afterwards.
+//! - [`model`]: the protocol names Tessera supports as enums — [`model::GrantType`],
+//!   [`model::ClientAuthMethod`], [`model::SigningAlg`] — each with its `ALL` list, from
+//!   which discovery, the admin console's options and the CLI's accepted values are built.
+//! - [`policy`]: every lifetime and bound (codes, pending requests, tokens, passwords,
+//!   names, request sizes, login back-off), each documented; start here to change one.
+//! - [`registration`]: the one validation of what an administrator registers — clients,
+//!   users, custom scopes — with field-by-field errors; the console and the CLI both call it.
+//! - [`types`]: values parsed once at the edge — usernames (and their one normalisation),
+//!   redirect URIs, scopes — and passed as types afterwards.
 //! - [`secret`]: 256-bit random tokens and client secrets, their SHA-256 hashes and the
 //!   constant-time check of a presented value against a stored hash.
 //! - [`password`]: Argon2id hashing and verification of human passwords.
@@ -23,16 +30,22 @@
 //! - [`authorize`]: the authorization endpoint — validate the request, decide between
 //!   login, consent and issuing a code, build the redirect back.
 //! - [`token`]: the token endpoint — one request variant per grant, one file per grant.
+//!   A new grant is a [`model::GrantType`] variant, a [`token::TokenRequest`] variant and
+//!   a file under `token/`.
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
-//! - [`throttle`]: the login back-off policy (per account and per client address).
+//! - [`throttle`]: how a login back-off rule applies and what its counters are keyed by
+//!   (per account and per client address; the numbers are in [`policy`]).
 
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
+pub mod model;
 pub mod params;
 pub mod password;
 pub mod pkce;
+pub mod policy;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod store;

@@ -1,12 +1,9 @@
 //! Request parameters as the endpoints receive them: decoded `(name, value)` pairs from
 //! the query or the form body, in order, duplicates kept so that they can be refused.
 
-/// What one request may carry at most, whoever sends it (anonymous callers included):
-/// generous for every real client, small enough that nothing is parsed or stored at an
-/// attacker's chosen size. The server also refuses larger bodies before reading them.
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
-/// Parameters in one query or form body (a few dozen at most in any real request).
-pub const MAX_PARAMS: usize = 64;
+/// What one request may carry at most, whoever sends it (anonymous callers included);
+/// the server also refuses larger bodies before reading them. Values in [`crate::policy`].
+pub use crate::policy::{MAX_FORM_BYTES, MAX_PARAMS};
 
 /// Why a query or form body was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

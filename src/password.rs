@@ -13,9 +13,8 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use thiserror::Error;
 
-pub const MIN_LEN: usize = 8;
-/// Bounded so that a huge body cannot make hashing expensive.
-pub const MAX_LEN: usize = 1024;
+/// Password length bounds (characters), from [`crate::policy`].
+pub use crate::policy::{PASSWORD_MAX_CHARS as MAX_LEN, PASSWORD_MIN_CHARS as MIN_LEN};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PasswordError {

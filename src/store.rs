@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::model::{GrantType, SigningAlg};
+use crate::policy;
 use crate::token::{CodeRecord, RefreshRecord};
 use crate::types::{RedirectUri, ScopeSet, Username};
 
@@ -59,18 +61,18 @@ pub struct Client {
 }
 
 impl Client {
-    /// Whether this client may use `grant_type`. With no explicit list, confidential
-    /// clients get authorization_code, refresh_token and client_credentials; public
-    /// clients authorization_code and refresh_token.
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
+    /// Whether this client may use `grant`: a [`GrantType`], or its registered name (a
+    /// name Tessera does not support is never allowed). With no explicit list,
+    /// confidential clients get every grant and public clients those that need no secret
+    /// ([`GrantType::allowed_for_public_client`]).
+    pub fn allows_grant(&self, grant: impl AsRef<str>) -> bool {
+        let Ok(grant) = grant.as_ref().parse::<GrantType>() else {
+            return false;
+        };
         if self.settings.grant_types.is_empty() {
-            match grant_type {
-                "authorization_code" | "refresh_token" => true,
-                "client_credentials" => !self.is_public,
-                _ => false,
-            }
+            !self.is_public || grant.allowed_for_public_client()
         } else {
-            self.settings.grant_types.iter().any(|g| g == grant_type)
+            self.settings.grant_types.iter().any(|g| g == grant.as_str())
         }
     }
 
@@ -86,16 +88,17 @@ impl Client {
 pub struct ClientSettings {
     pub description: Option<String>,
     pub logo_uri: Option<String>,
-    /// Empty: the defaults for the client's type (see [`Client::allows_grant`]).
+    /// [`GrantType`] names. Empty: the defaults for the client's type (see
+    /// [`Client::allows_grant`]).
     pub grant_types: Vec<String>,
     pub require_pkce: bool,
     /// Seconds.
     pub access_token_ttl: i64,
     /// Seconds.
     pub refresh_token_ttl: i64,
-    /// "ES256" (default), "RS256" or "EdDSA".
+    /// A [`SigningAlg`] name; [`SigningAlg::ACCESS_TOKEN_DEFAULT`] by default.
     pub access_token_alg: String,
-    /// "RS256" (default, as OIDC Core §3.1.3.7 expects), "ES256" or "EdDSA".
+    /// A [`SigningAlg`] name; [`SigningAlg::ID_TOKEN_DEFAULT`] by default.
     pub id_token_alg: String,
 }
 
@@ -106,10 +109,10 @@ impl Default for ClientSettings {
             logo_uri: None,
             grant_types: Vec::new(),
             require_pkce: true,
-            access_token_ttl: 3600,
-            refresh_token_ttl: 30 * 24 * 3600,
-            access_token_alg: "ES256".into(),
-            id_token_alg: "RS256".into(),
+            access_token_ttl: policy::ACCESS_TOKEN_LIFETIME_DEFAULT,
+            refresh_token_ttl: policy::REFRESH_TOKEN_LIFETIME_DEFAULT,
+            access_token_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().into(),
+            id_token_alg: SigningAlg::ID_TOKEN_DEFAULT.as_str().into(),
         }
     }
 }

@@ -11,6 +11,8 @@
 
 use std::net::IpAddr;
 
+use crate::types::Username;
+
 /// One back-off rule. Times are seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
@@ -22,19 +24,8 @@ pub struct Backoff {
     pub max_block: i64,
 }
 
-/// Per username (known or not, so that blocking does not reveal which names exist).
-pub const PER_ACCOUNT: Backoff = Backoff {
-    threshold: 5,
-    window: 15 * 60,
-    max_block: 15 * 60,
-};
-
-/// Per client address.
-pub const PER_ADDRESS: Backoff = Backoff {
-    threshold: 20,
-    window: 15 * 60,
-    max_block: 15 * 60,
-};
+/// The two rules, per username and per client address; their numbers are in [`crate::policy`].
+pub use crate::policy::{LOGIN_BACKOFF_PER_ACCOUNT as PER_ACCOUNT, LOGIN_BACKOFF_PER_ADDRESS as PER_ADDRESS};
 
 impl Backoff {
     /// Seconds to block after the `failures`-th failure of a window; 0 below the threshold.
@@ -51,12 +42,13 @@ impl Backoff {
     }
 }
 
-/// The counter key of a username, normalized the way sign-in looks it up. A name longer
-/// than any account's (`MAX_USERNAME_CHARS`) is keyed by its SHA-256: still one counter
-/// per name, but the row (kept a day) does not grow with what a caller typed.
+/// The counter key of a username, normalized the way sign-in looks it up
+/// ([`Username::normalise`]). A name longer than any account's
+/// ([`crate::policy::USERNAME_MAX_CHARS`]) is keyed by its SHA-256: still one counter per
+/// name, but the row (kept a day) does not grow with what a caller typed.
 pub fn account_key(username: &str) -> String {
-    let name = username.trim().to_ascii_lowercase();
-    if name.chars().count() <= crate::types::MAX_USERNAME_CHARS {
+    let name = Username::normalise(username);
+    if name.chars().count() <= crate::policy::USERNAME_MAX_CHARS {
         format!("user:{name}")
     } else {
         format!("user:sha256:{}", crate::secret::hash_secret(&name))

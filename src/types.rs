@@ -7,11 +7,16 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::policy;
+
 /// Why a value given by a user, an administrator or a client was refused.
 /// The message is safe to show to whoever sent the value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum InvalidValue {
-    #[error("username must be 1 to 64 characters of letters, digits, '.', '_', '-' or '@'")]
+    #[error(
+        "username must be 1 to {} characters of letters, digits, '.', '_', '-' or '@'",
+        policy::USERNAME_MAX_CHARS
+    )]
     Username,
     #[error("redirect URI {0:?} is not an absolute URI")]
     RedirectUriNotAbsolute(String),
@@ -23,17 +28,17 @@ pub enum InvalidValue {
     RedirectUriScheme(String),
     #[error("scope {0:?} has characters not allowed in a scope token (RFC 6749 §3.3)")]
     ScopeToken(String),
-    #[error("client name must be 1 to 100 characters")]
+    #[error("client name must be 1 to {} characters", policy::CLIENT_NAME_MAX_CHARS)]
     ClientName,
     #[error("email {0:?} is not a valid address")]
     Email(String),
 }
 
-/// The longest username (characters).
-pub const MAX_USERNAME_CHARS: usize = 64;
+/// The longest username (characters), from [`crate::policy`].
+pub use crate::policy::USERNAME_MAX_CHARS as MAX_USERNAME_CHARS;
 
-/// A login name: 1 to 64 characters from a conservative set. Stored lower-case, so that
-/// "Alice" and "alice" are one account.
+/// A login name: 1 to [`policy::USERNAME_MAX_CHARS`] characters from a conservative set.
+/// Stored lower-case ([`Username::normalise`]), so that "Alice" and "alice" are one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
@@ -46,10 +51,18 @@ impl Username {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
         if ok {
-            Ok(Self(raw.to_ascii_lowercase()))
+            Ok(Self(Self::normalise(raw)))
         } else {
             Err(InvalidValue::Username)
         }
+    }
+
+    /// The one username normalisation: surrounding spaces dropped, ASCII lower-cased. What
+    /// an account is stored under, looked up by at sign-in and throttled by; a typed name
+    /// that is not a valid username is normalised the same way, so that it is looked up
+    /// (and found absent) like any other.
+    pub fn normalise(raw: &str) -> String {
+        raw.trim().to_ascii_lowercase()
     }
 
     pub fn as_str(&self) -> &str {
@@ -232,7 +245,10 @@ impl fmt::Display for ScopeSet {
 /// A client's display name, shown on the consent screen.
 pub fn parse_client_name(raw: &str) -> Result<String, InvalidValue> {
     let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
+    if trimmed.is_empty()
+        || trimmed.chars().count() > policy::CLIENT_NAME_MAX_CHARS
+        || trimmed.chars().any(char::is_control)
+    {
         return Err(InvalidValue::ClientName);
     }
     Ok(trimmed.to_owned())
@@ -241,7 +257,7 @@ pub fn parse_client_name(raw: &str) -> Result<String, InvalidValue> {
 /// A deliberately loose email check: one `@`, something on both sides, no spaces.
 pub fn parse_email(raw: &str) -> Result<String, InvalidValue> {
     let raw = raw.trim();
-    let ok = raw.len() <= 254
+    let ok = raw.len() <= policy::EMAIL_MAX_BYTES
         && !raw.contains(char::is_whitespace)
         && raw
             .split_once('@')

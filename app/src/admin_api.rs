@@ -119,6 +119,15 @@ pub struct ClientDetail {
     pub grants: Grants,
     /// Every scope a client may list (built-in, then custom).
     pub scope_names: Vec<String>,
+    /// The grant types a client may be given (the core's `GrantType::ALL`).
+    pub grant_types: Vec<String>,
+    /// The signing algorithms a client may choose (the core's `SigningAlg::ALL`, the
+    /// access-token default first).
+    pub algs: Vec<String>,
+    /// What the "new client" form starts with (the core's defaults).
+    pub new_client: ClientView,
+    /// The allowed access and refresh token lifetimes, e.g. "60 to 86400" (the core's policy).
+    pub ttl_hints: (String, String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,10 +156,9 @@ pub struct UserDetail {
     pub grants: Grants,
     /// The administrator looking at their own account (cannot lock themselves out).
     pub is_self: bool,
+    /// The password length rule, e.g. "At least 8 characters." (the core's policy).
+    pub password_hint: String,
 }
-
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
-pub const ALGS: [&str; 3] = ["ES256", "RS256", "EdDSA"];
 
 #[server(prefix = "/ui", endpoint = "admin/overview")]
 pub async fn admin_overview() -> Result<Gate<Overview>, ServerFnError> {
@@ -185,6 +193,7 @@ pub async fn admin_clients() -> Result<Gate<Vec<ClientView>>, ServerFnError> {
 /// One client with its grants; with an empty id, the "new client" form's data.
 #[server(prefix = "/ui", endpoint = "admin/client")]
 pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, ServerFnError> {
+    use tessera_core::model::GrantType;
     use tessera_core::store::GrantsOf;
     let (a, flash) = match ssr::page().await? {
         Ok(x) => x,
@@ -204,6 +213,10 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
             client,
             grants,
             scope_names,
+            grant_types: GrantType::names().into_iter().map(String::from).collect(),
+            algs: ssr::alg_options(),
+            new_client: ssr::new_client_view(),
+            ttl_hints: ssr::ttl_hints(),
         },
     ))
 }
@@ -270,7 +283,16 @@ pub async fn admin_user(user_id: String) -> Result<Gate<UserDetail>, ServerFnErr
         )
     };
     let is_self = a.user.id == user_id;
-    Ok(a.page(flash, UserDetail { user, grants, is_self }))
+    let password_hint = format!("At least {} characters.", tessera_core::policy::PASSWORD_MIN_CHARS);
+    Ok(a.page(
+        flash,
+        UserDetail {
+            user,
+            grants,
+            is_self,
+            password_hint,
+        },
+    ))
 }
 
 /// Registers a client. A confidential client's secret is shown once, on the next page.
@@ -306,11 +328,11 @@ pub async fn admin_create_client(
         is_public: client_type == "public",
         redirect_uris,
         scopes,
-        grants: [
-            !grant_authorization_code.is_empty(),
-            !grant_refresh_token.is_empty(),
-            !grant_client_credentials.is_empty(),
-        ],
+        grant_types: ssr::checked_grants(
+            &grant_authorization_code,
+            &grant_refresh_token,
+            &grant_client_credentials,
+        ),
         require_pkce: !require_pkce.is_empty(),
         access_token_ttl,
         refresh_token_ttl,
@@ -385,11 +407,11 @@ pub async fn admin_update_client(
         is_public: existing.is_public,
         redirect_uris,
         scopes,
-        grants: [
-            !grant_authorization_code.is_empty(),
-            !grant_refresh_token.is_empty(),
-            !grant_client_credentials.is_empty(),
-        ],
+        grant_types: ssr::checked_grants(
+            &grant_authorization_code,
+            &grant_refresh_token,
+            &grant_client_credentials,
+        ),
         require_pkce: !require_pkce.is_empty(),
         access_token_ttl,
         refresh_token_ttl,
@@ -468,16 +490,11 @@ pub async fn admin_create_scope(csrf: String, name: String, description: String)
     let Some(a) = ssr::action(&csrf, back).await? else {
         return Ok(());
     };
-    let mut errors = BTreeMap::new();
-    let parsed_name = ssr::scope_name(&name)
-        .map_err(|e| errors.insert("name".to_owned(), e))
-        .ok();
-    let parsed_desc = ssr::scope_description(&description)
-        .map_err(|e| errors.insert("description".to_owned(), e))
-        .ok();
+    let valid = tessera_core::registration::validate_scope(&name, &description);
     let values = BTreeMap::from([("name".to_owned(), name), ("description".to_owned(), description)]);
-    let (Some(n), Some(d)) = (parsed_name, parsed_desc) else {
-        return a.back_with_errors(back, errors, values).await;
+    let (n, d) = match valid {
+        Ok(v) => v,
+        Err(errors) => return a.back_with_errors(back, errors, values).await,
     };
     match a.ctx.store.create_scope(&n, &d, crate::server::now()).await {
         Ok(_) => {}
@@ -501,7 +518,7 @@ pub async fn admin_update_scope(csrf: String, name: String, description: String)
         return Ok(());
     };
     let field = format!("description:{name}");
-    let d = match ssr::scope_description(&description) {
+    let d = match tessera_core::registration::scope_description(&description) {
         Ok(d) => d,
         Err(e) => {
             let values = BTreeMap::from([(field.clone(), description)]);
@@ -564,30 +581,19 @@ pub async fn admin_create_user(
     password: String,
     #[server(default)] is_admin: String,
 ) -> Result<(), ServerFnError> {
+    use tessera_core::registration::UserRegistration;
     use tessera_core::store::{NewUser, StoreError};
-    use tessera_core::types::{parse_email, Username};
     let back = "/admin/users/new";
     let Some(a) = ssr::action(&csrf, back).await? else {
         return Ok(());
     };
-    let mut errors = BTreeMap::new();
-    let uname = Username::parse(username.trim())
-        .map_err(|e| errors.insert("username".to_owned(), e.to_string()))
-        .ok();
-    let email_v = if email.trim().is_empty() {
-        None
-    } else {
-        parse_email(&email)
-            .map_err(|e| errors.insert("email".to_owned(), e.to_string()))
-            .ok()
-    };
-    let name_v = name.trim().to_owned();
-    if name_v.chars().count() > 100 || name_v.chars().any(char::is_control) {
-        errors.insert("name".into(), "Use at most 100 characters.".into());
+    let valid = UserRegistration {
+        username: username.clone(),
+        name: name.clone(),
+        email: email.clone(),
+        password: password.clone(),
     }
-    if let Err(e) = ssr::password_rule(&password) {
-        errors.insert("password".into(), e);
-    }
+    .validate();
     let mut values = BTreeMap::from([
         ("username".to_owned(), username.clone()),
         ("name".to_owned(), name.clone()),
@@ -596,15 +602,17 @@ pub async fn admin_create_user(
     if !is_admin.is_empty() {
         values.insert("is_admin".into(), "on".into());
     }
-    let Some(uname) = uname.filter(|_| errors.is_empty()) else {
-        return a.back_with_errors(back, errors, values).await;
+    let valid = match valid {
+        Ok(v) => v,
+        Err(errors) => return a.back_with_errors(back, errors, values).await,
     };
+    let uname = valid.username.clone();
     let hash = ssr::hash(password).await?;
     let user = NewUser {
-        username: uname.clone(),
+        username: valid.username,
         password_hash: hash,
-        email: email_v,
-        name: (!name_v.is_empty()).then_some(name_v),
+        email: valid.email,
+        name: valid.name,
         is_admin: !is_admin.is_empty(),
     };
     let user = match a.ctx.store.create_user(user, crate::server::now()).await {
@@ -632,27 +640,18 @@ pub async fn admin_reset_password(csrf: String, user_id: String, password: Strin
     let Some(a) = ssr::action(&csrf, &back).await? else {
         return Ok(());
     };
-    if let Err(e) = ssr::password_rule(&password) {
+    if let Err(e) = tessera_core::registration::password_rule(&password) {
         return a
             .back_with_errors(&back, BTreeMap::from([("password".to_owned(), e)]), BTreeMap::new())
             .await;
     }
-    let hash = ssr::hash(password).await?;
-    let Some(epoch) = a
-        .ctx
-        .store
-        .set_password(&user_id, &hash)
+    let store = a.ctx.store.as_ref();
+    if !tessera_services::password::reset(store, &a.session, &a.user, &user_id, password)
         .await
-        .map_err(ssr::store_err)?
-    else {
+        .map_err(crate::server::svc_err)?
+    {
         return a.notice("/admin/users", "That user no longer exists.").await;
-    };
-    // The user's sessions are signed out by the new epoch; an administrator resetting
-    // their own password keeps this one.
-    if user_id == a.user.id {
-        crate::server::keep_signed_in(&a.session, epoch).await?;
     }
-    tracing::info!(admin = %a.user.id, user = %user_id, "password reset by an administrator");
     a.notice(&back, "The password was reset.").await
 }
 
@@ -758,8 +757,9 @@ mod ssr {
     use std::collections::BTreeMap;
 
     use leptos::prelude::*;
-    use tessera_core::store::{Client, ClientSettings, ClientUpdate, GrantsOf, StoreError, User};
-    use tessera_core::types::{parse_client_name, RedirectUri, ScopeSet};
+    use tessera_core::model::{GrantType, SigningAlg};
+    use tessera_core::registration::{ClientRegistration, FieldErrors};
+    use tessera_core::store::{Client, ClientUpdate, GrantsOf, StoreError, User};
     use tower_sessions::Session;
 
     use super::*;
@@ -908,10 +908,10 @@ mod ssr {
     }
 
     pub fn client_view(c: Client) -> ClientView {
-        let grant_types = GRANT_TYPES
-            .iter()
+        let grant_types = GrantType::ALL
+            .into_iter()
             .filter(|g| c.allows_grant(g))
-            .map(|g| (*g).to_owned())
+            .map(String::from)
             .collect();
         ClientView {
             grant_types,
@@ -994,53 +994,65 @@ mod ssr {
         Ok(names)
     }
 
-    /// A new custom scope's name: one RFC 6749 §3.3 scope token, not a built-in one.
-    pub fn scope_name(raw: &str) -> Result<String, String> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err("Give the scope a name.".into());
-        }
-        if raw.len() > 64 {
-            return Err("Use at most 64 characters.".into());
-        }
-        let set = ScopeSet::parse(raw).map_err(|e| e.to_string())?;
-        if set.len() != 1 {
-            return Err("A scope name is one word, without spaces.".into());
-        }
-        if tessera_core::scope::is_builtin(raw) {
-            return Err(format!("\u{201c}{raw}\u{201d} is a built-in scope."));
-        }
-        Ok(raw.to_owned())
-    }
-
-    pub fn scope_description(raw: &str) -> Result<String, String> {
-        let d = raw.trim();
-        if d.is_empty() {
-            return Err("Describe what the scope allows; the consent screen shows it.".into());
-        }
-        if d.chars().count() > 200 || d.chars().any(char::is_control) {
-            return Err("Use at most 200 characters on one line.".into());
-        }
-        Ok(d.to_owned())
-    }
-
-    pub fn password_rule(password: &str) -> Result<(), String> {
-        let n = password.chars().count();
-        if n < tessera_core::password::MIN_LEN {
-            Err(format!("Use at least {} characters.", tessera_core::password::MIN_LEN))
-        } else if n > tessera_core::password::MAX_LEN {
-            Err(format!("Use at most {} characters.", tessera_core::password::MAX_LEN))
-        } else {
-            Ok(())
-        }
-    }
-
     /// Argon2id through the server's bounded Argon2 pool.
     pub async fn hash(password: String) -> Result<String, ServerFnError> {
-        server::argon2(move || tessera_core::password::hash_password(&password))
+        tessera_services::password::hash(password)
             .await
-            .map_err(ServerFnError::new)?
-            .map_err(|e| ServerFnError::new(e.to_string()))
+            .map_err(server::svc_err)
+    }
+
+    /// The signing algorithms the form offers, the access-token default first.
+    pub fn alg_options() -> Vec<String> {
+        let default = SigningAlg::ACCESS_TOKEN_DEFAULT;
+        std::iter::once(default)
+            .chain(SigningAlg::ALL.into_iter().filter(|a| *a != default))
+            .map(String::from)
+            .collect()
+    }
+
+    /// The "new client" form's starting values: what the core stores by default.
+    pub fn new_client_view() -> ClientView {
+        use tessera_core::registration::{NEW_CLIENT_GRANTS, NEW_CLIENT_SCOPES};
+        let s = tessera_core::store::ClientSettings::default();
+        ClientView {
+            client_id: String::new(),
+            name: String::new(),
+            description: String::new(),
+            logo_uri: String::new(),
+            is_public: false,
+            redirect_uris: Vec::new(),
+            scopes: NEW_CLIENT_SCOPES.into(),
+            grant_types: NEW_CLIENT_GRANTS.into_iter().map(String::from).collect(),
+            require_pkce: s.require_pkce,
+            access_token_ttl: s.access_token_ttl,
+            refresh_token_ttl: s.refresh_token_ttl,
+            access_token_alg: s.access_token_alg,
+            id_token_alg: s.id_token_alg,
+            created: String::new(),
+        }
+    }
+
+    /// "MIN to MAX" of the access and refresh token lifetimes a client may have.
+    pub fn ttl_hints() -> (String, String) {
+        use tessera_core::policy::{ACCESS_TOKEN_LIFETIME_RANGE as A, REFRESH_TOKEN_LIFETIME_RANGE as R};
+        (
+            format!("{} to {}", A.start(), A.end()),
+            format!("{} to {}", R.start(), R.end()),
+        )
+    }
+
+    /// The grant checkboxes as posted (one field `grant_{name}` per grant type), in
+    /// `GrantType::ALL` order.
+    pub fn checked_grants(authorization_code: &str, refresh_token: &str, client_credentials: &str) -> Vec<GrantType> {
+        [
+            (GrantType::AuthorizationCode, authorization_code),
+            (GrantType::RefreshToken, refresh_token),
+            (GrantType::ClientCredentials, client_credentials),
+        ]
+        .into_iter()
+        .filter(|(_, on)| !on.is_empty())
+        .map(|(g, _)| g)
+        .collect()
     }
 
     /// The client form as posted.
@@ -1051,24 +1063,12 @@ mod ssr {
         pub is_public: bool,
         pub redirect_uris: String,
         pub scopes: String,
-        /// authorization_code, refresh_token, client_credentials.
-        pub grants: [bool; 3],
+        pub grant_types: Vec<GrantType>,
         pub require_pkce: bool,
         pub access_token_ttl: String,
         pub refresh_token_ttl: String,
         pub access_token_alg: String,
         pub id_token_alg: String,
-    }
-
-    fn ttl(raw: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64, String> {
-        match raw.trim().parse::<i64>() {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(format!(
-                "A whole number of seconds from {} to {}.",
-                range.start(),
-                range.end()
-            )),
-        }
     }
 
     impl ClientForm {
@@ -1085,10 +1085,8 @@ mod ssr {
                 ("access_token_alg".to_owned(), self.access_token_alg.clone()),
                 ("id_token_alg".to_owned(), self.id_token_alg.clone()),
             ]);
-            for (g, on) in GRANT_TYPES.iter().zip(self.grants) {
-                if on {
-                    v.insert(format!("grant_{g}"), "on".into());
-                }
+            for g in &self.grant_types {
+                v.insert(format!("grant_{g}"), "on".into());
             }
             if self.require_pkce {
                 v.insert("require_pkce".into(), "on".into());
@@ -1096,119 +1094,30 @@ mod ssr {
             v
         }
 
-        /// Every field checked, every error reported, nothing written.
-        pub fn validate(&self, known_scopes: &[String]) -> Result<ClientUpdate, BTreeMap<String, String>> {
-            let mut errors = BTreeMap::new();
-            let mut err = |field: &str, text: String| {
-                errors.entry(field.to_owned()).or_insert(text);
-            };
-            let name = parse_client_name(&self.name)
-                .map_err(|e| err("name", e.to_string()))
-                .ok();
-            let description = self.description.trim();
-            if description.chars().count() > 500 {
-                err("description", "Use at most 500 characters.".into());
+        /// Every field checked by the core's one client validation, every error
+        /// reported, nothing written. Redirect URIs are one per line, blank lines skipped.
+        pub fn validate(&self, known_scopes: &[String]) -> Result<ClientUpdate, FieldErrors> {
+            ClientRegistration {
+                name: self.name.clone(),
+                description: self.description.clone(),
+                logo_uri: self.logo_uri.clone(),
+                is_public: self.is_public,
+                redirect_uris: self
+                    .redirect_uris
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                scopes: self.scopes.clone(),
+                grant_types: Some(self.grant_types.clone()),
+                require_pkce: self.require_pkce,
+                access_token_ttl: self.access_token_ttl.clone(),
+                refresh_token_ttl: self.refresh_token_ttl.clone(),
+                access_token_alg: self.access_token_alg.clone(),
+                id_token_alg: self.id_token_alg.clone(),
             }
-            let logo = self.logo_uri.trim();
-            if !logo.is_empty() {
-                let ok = url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some());
-                if !ok || logo.len() > 2000 {
-                    err("logo_uri", "Give an absolute https URL, or leave it empty.".into());
-                }
-            }
-            let mut uris = Vec::new();
-            for line in self.redirect_uris.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                match RedirectUri::parse(line) {
-                    Ok(u) if !uris.contains(&u) => uris.push(u),
-                    Ok(_) => {}
-                    Err(e) => err("redirect_uris", e.to_string()),
-                }
-            }
-            let [code, refresh, credentials] = self.grants;
-            if !(code || refresh || credentials) {
-                err("grant_types", "Choose at least one grant type.".into());
-            }
-            if credentials && self.is_public {
-                err(
-                    "grant_types",
-                    "A public client cannot use client_credentials: it has no secret.".into(),
-                );
-            }
-            if code && uris.is_empty() {
-                err(
-                    "redirect_uris",
-                    "The authorization code grant needs at least one redirect URI.".into(),
-                );
-            }
-            if self.is_public && !self.require_pkce {
-                err(
-                    "require_pkce",
-                    "A public client always needs PKCE (RFC 9700 §2.1.1).".into(),
-                );
-            }
-            let scopes = match ScopeSet::parse(&self.scopes) {
-                Ok(s) if s.is_empty() => {
-                    err("scopes", "List at least one scope.".into());
-                    None
-                }
-                Ok(s) => {
-                    let unknown = s
-                        .iter()
-                        .find(|n| !known_scopes.iter().any(|k| k == n))
-                        .map(str::to_owned);
-                    match unknown {
-                        Some(unknown) => {
-                            err(
-                                "scopes",
-                                format!("Unknown scope \u{201c}{unknown}\u{201d}: define it under Scopes first."),
-                            );
-                            None
-                        }
-                        None => Some(s),
-                    }
-                }
-                Err(e) => {
-                    err("scopes", e.to_string());
-                    None
-                }
-            };
-            let access_ttl = ttl(&self.access_token_ttl, 60..=86_400)
-                .map_err(|e| err("access_token_ttl", e))
-                .ok();
-            let refresh_ttl = ttl(&self.refresh_token_ttl, 3600..=31_536_000)
-                .map_err(|e| err("refresh_token_ttl", e))
-                .ok();
-            if !ALGS.contains(&self.access_token_alg.as_str()) {
-                err("access_token_alg", "Choose ES256, RS256 or EdDSA.".into());
-            }
-            if !ALGS.contains(&self.id_token_alg.as_str()) {
-                err("id_token_alg", "Choose RS256, ES256 or EdDSA.".into());
-            }
-            match (name, scopes, access_ttl, refresh_ttl) {
-                (Some(name), Some(scopes), Some(access_token_ttl), Some(refresh_token_ttl)) if errors.is_empty() => {
-                    Ok(ClientUpdate {
-                        name,
-                        redirect_uris: uris,
-                        scopes,
-                        settings: ClientSettings {
-                            description: (!description.is_empty()).then(|| description.to_owned()),
-                            logo_uri: (!logo.is_empty()).then(|| logo.to_owned()),
-                            grant_types: GRANT_TYPES
-                                .iter()
-                                .zip(self.grants)
-                                .filter(|(_, on)| *on)
-                                .map(|(g, _)| (*g).to_owned())
-                                .collect(),
-                            require_pkce: self.is_public || self.require_pkce,
-                            access_token_ttl,
-                            refresh_token_ttl,
-                            access_token_alg: self.access_token_alg.clone(),
-                            id_token_alg: self.id_token_alg.clone(),
-                        },
-                    })
-                }
-                _ => Err(errors),
-            }
+            .validate(known_scopes)
         }
     }
 }

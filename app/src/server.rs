@@ -77,18 +77,6 @@ pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Opti
         .map_err(svc_err)
 }
 
-/// After this session changed its own user's password: it stays signed in.
-pub async fn keep_signed_in(session: &Session, epoch: i64) -> Result<(), ServerFnError> {
-    tessera_services::session::keep_signed_in(session, epoch)
-        .await
-        .map_err(svc_err)
-}
-
-/// Argon2id work through the bounded pool ([`tessera_services::argon::argon2`]).
-pub async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    tessera_services::argon::argon2(work).await
-}
-
 /// The client address (the TCP peer, `ConnectInfo`); none for a server run without it
 /// (router tests), which then counts sign-in failures per account only.
 pub async fn peer() -> Option<std::net::IpAddr> {

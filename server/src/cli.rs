@@ -9,10 +9,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
+use tessera_core::model::{GrantType, SigningAlg};
 use tessera_core::password::hash_password;
+use tessera_core::policy;
+use tessera_core::registration::{ClientRegistration, FieldErrors, UserRegistration};
 use tessera_core::secret::{random_id, ClientSecret};
-use tessera_core::store::{ClientSettings, NewClient, NewUser, StoreError};
-use tessera_core::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Username};
+use tessera_core::store::{NewClient, NewUser, StoreError};
+use tessera_core::types::RedirectUri;
 
 use crate::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_SITE_ROOT};
 use crate::logging::{self, LogFormat};
@@ -150,7 +153,7 @@ pub struct ClientAdd {
     #[arg(long = "redirect-uri", required = true)]
     pub redirect_uris: Vec<String>,
     /// Scopes the client may request, space-separated
-    #[arg(long, default_value = "openid profile email offline_access")]
+    #[arg(long, default_value = tessera_core::registration::NEW_CLIENT_SCOPES)]
     pub scope: String,
     /// A public client (no secret; PKCE required), e.g. a single-page or native app
     #[arg(long)]
@@ -159,15 +162,45 @@ pub struct ClientAdd {
     /// recommends it for everyone)
     #[arg(long)]
     pub pkce_optional: bool,
-    /// Access token signing algorithm: ES256, RS256 or EdDSA
-    #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
-    pub access_token_alg: String,
-    /// ID token signing algorithm (`id_token_signed_response_alg`): RS256, ES256 or EdDSA
-    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
-    pub id_token_alg: String,
-    /// Access token lifetime in seconds (at most 86400)
-    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(60..=86400))]
+    /// A grant type the client may use (repeat for several) [default: all a client of its
+    /// type may use]
+    #[arg(long = "grant-type", value_parser = one_of::<GrantType>(GrantType::names()))]
+    pub grant_types: Vec<GrantType>,
+    /// Access token signing algorithm
+    #[arg(long, default_value_t = SigningAlg::ACCESS_TOKEN_DEFAULT, value_parser = one_of::<SigningAlg>(SigningAlg::names()))]
+    pub access_token_alg: SigningAlg,
+    /// ID token signing algorithm (`id_token_signed_response_alg`)
+    #[arg(long, default_value_t = SigningAlg::ID_TOKEN_DEFAULT, value_parser = one_of::<SigningAlg>(SigningAlg::names()))]
+    pub id_token_alg: SigningAlg,
+    /// Access token lifetime in seconds (60 to 86400)
+    #[arg(long, default_value_t = policy::ACCESS_TOKEN_LIFETIME_DEFAULT)]
     pub access_token_ttl: i64,
+    /// Refresh token lifetime in seconds (3600 to 31536000)
+    #[arg(long, default_value_t = policy::REFRESH_TOKEN_LIFETIME_DEFAULT)]
+    pub refresh_token_ttl: i64,
+}
+
+/// Clap's parser for one of the core's names (its `ALL` list), listed in `--help`.
+fn one_of<T>(names: Vec<&'static str>) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = tessera_core::model::UnknownName> + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
+/// The core's field errors as one line, each named as the command line spells it.
+fn refused(what: &str, errors: FieldErrors) -> anyhow::Error {
+    let flag = |field: &str| match field {
+        "username" | "password" => field.to_owned(),
+        "redirect_uris" => "--redirect-uri".to_owned(),
+        "scopes" => "--scope".to_owned(),
+        "grant_types" => "--grant-type".to_owned(),
+        "require_pkce" => "--pkce-optional".to_owned(),
+        other => format!("--{}", other.replace('_', "-")),
+    };
+    let parts: Vec<String> = errors.iter().map(|(f, m)| format!("{}: {m}", flag(f))).collect();
+    anyhow::anyhow!("{what} refused: {}", parts.join("; "))
 }
 
 #[derive(Debug, Args)]
@@ -299,28 +332,34 @@ fn read_password_from_stdin() -> anyhow::Result<String> {
 }
 
 async fn user_add(db_url: &str, add: UserAdd) -> anyhow::Result<()> {
-    // Validate everything before touching the database: bad input writes nothing.
-    let username = Username::parse(&add.username)?;
-    let email = add.email.as_deref().map(parse_email).transpose()?;
-    let name = add.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    // Validate everything before touching the database (the console's rules): bad input
+    // writes nothing.
     let password = read_password_from_stdin()?;
-    let password_hash = hash_password(&password)?;
+    let valid = UserRegistration {
+        username: add.username,
+        name: add.name.unwrap_or_default(),
+        email: add.email.unwrap_or_default(),
+        password,
+    };
+    let user = valid.validate().map_err(|e| refused("user", e))?;
+    let username = user.username.clone();
+    let password_hash = hash_password(&valid.password)?;
     let db = store::open(db_url).await?;
     let user = db
         .store
         .create_user(
             NewUser {
-                username,
+                username: user.username,
                 password_hash,
-                email,
-                name,
+                email: user.email,
+                name: user.name,
                 is_admin: add.admin,
             },
             crate::now(),
         )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => anyhow::anyhow!("user {:?} already exists", add.username.to_ascii_lowercase()),
+            StoreError::Conflict(_) => anyhow::anyhow!("user {:?} already exists", username.as_str()),
             other => other.into(),
         })?;
     println!(
@@ -351,33 +390,39 @@ async fn user_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
 }
 
 async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
-    let name = parse_client_name(&add.name)?;
-    let redirect_uris = add
-        .redirect_uris
+    // The console's rules, which need the scopes defined in the database: open it first,
+    // but write nothing unless every field passes.
+    let db = store::open(db_url).await?;
+    let mut known: Vec<String> = tessera_core::scope::builtin_scopes()
         .iter()
-        .map(|u| RedirectUri::parse(u))
-        .collect::<Result<Vec<_>, _>>()?;
-    let scopes = ScopeSet::parse(&add.scope)?;
+        .map(|s| s.name.to_string())
+        .collect();
+    known.extend(db.store.custom_scopes().await?.into_iter().map(|s| s.name));
+    let valid = ClientRegistration {
+        name: add.name,
+        is_public: add.public,
+        redirect_uris: add.redirect_uris,
+        scopes: add.scope,
+        grant_types: (!add.grant_types.is_empty()).then_some(add.grant_types),
+        require_pkce: !add.pkce_optional,
+        access_token_ttl: add.access_token_ttl.to_string(),
+        refresh_token_ttl: add.refresh_token_ttl.to_string(),
+        access_token_alg: add.access_token_alg.to_string(),
+        id_token_alg: add.id_token_alg.to_string(),
+        ..Default::default()
+    }
+    .validate(&known)
+    .map_err(|e| refused("client", e))?;
     let secret = (!add.public).then(ClientSecret::generate);
     let client = NewClient {
         client_id: random_id(),
-        name,
+        name: valid.name,
         secret_hash: secret.as_ref().map(ClientSecret::hash),
-        redirect_uris,
-        scopes,
+        redirect_uris: valid.redirect_uris,
+        scopes: valid.scopes,
         is_public: add.public,
-        settings: ClientSettings {
-            require_pkce: add.public || !add.pkce_optional,
-            access_token_alg: add.access_token_alg,
-            id_token_alg: add.id_token_alg,
-            access_token_ttl: add.access_token_ttl,
-            ..Default::default()
-        },
+        settings: valid.settings,
     };
-    if add.public && add.pkce_optional {
-        bail!("--pkce-optional applies to confidential clients only: a public client always needs PKCE");
-    }
-    let db = store::open(db_url).await?;
     let client = db.store.create_client(client, crate::now()).await?;
     let out = match secret {
         Some(secret) => json!({ "client_id": client.client_id, "client_secret": secret.expose() }),
@@ -421,14 +466,16 @@ async fn keys_rotate(db_url: &str, alg: &str, signs_in: i64) -> anyhow::Result<(
         (0..=86_400).contains(&signs_in),
         "--signs-in must be between 0 and 86400 seconds"
     );
-    use crate::crypto::jwt::SigningAlg;
     // Validate before touching the database.
     let algs: Vec<SigningAlg> = if alg == "all" {
         SigningAlg::ALL.to_vec()
     } else {
-        vec![alg
-            .parse()
-            .map_err(|_| anyhow::anyhow!("unknown algorithm {alg:?} (expected RS256, ES256, EdDSA or all)"))?]
+        vec![alg.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "unknown algorithm {alg:?} (expected {} or all)",
+                SigningAlg::names().join(", ")
+            )
+        })?]
     };
     let db = store::open(db_url).await?;
     let secret = crate::crypto::server_secret::ServerSecret::load_existing()?;

@@ -43,9 +43,8 @@ pub const SESSION_COOKIE: &str = "tessera_session";
 /// other host — a subdomain — can plant a session id (#18 item 7).
 pub const SECURE_SESSION_COOKIE: &str = "__Host-tessera_session";
 
-/// The largest request body read at all (axum's default is 2 MiB). The admin console's
-/// forms are the largest legitimate bodies, a few KiB.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest request body read at all (from the policy file).
+pub use tessera_core::policy::MAX_BODY_BYTES;
 
 /// What every handler shares. axum clones the state for each request, so it is one `Arc`.
 #[derive(Clone)]

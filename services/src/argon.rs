@@ -23,9 +23,8 @@ pub async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static
 }
 
 /// At most this many password checks wait for an Argon2 slot; beyond that the answer is
-/// "busy, try again" at once, so a burst of logins cannot queue without limit (#18 item
-/// 3). At ~50 ms a hash on 2 cores the last in the queue waits about 0.8 s.
-pub const ARGON2_QUEUE: usize = 32;
+/// "busy, try again" at once (the policy file's bound).
+pub use tessera_core::policy::ARGON2_QUEUE;
 
 /// Every Argon2 slot is taken and [`ARGON2_QUEUE`] callers already wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +89,8 @@ pub struct AccountTurn {
 }
 
 /// The longest wait for an account's turn.
-pub const ACCOUNT_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const ACCOUNT_TURN_WAIT: std::time::Duration =
+    std::time::Duration::from_secs(tessera_core::policy::ACCOUNT_TURN_WAIT);
 
 type TurnMap = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>;
 

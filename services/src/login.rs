@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use tessera_core::password;
 use tessera_core::store::{Store, User};
 use tessera_core::throttle::{self, account_key, address_key, Backoff, PER_ACCOUNT, PER_ADDRESS};
+use tessera_core::types::Username;
 use tower_sessions::Session;
 
 use crate::argon::{self, ArgonSlot};
@@ -117,9 +118,7 @@ pub async fn check_password(
     username: &str,
     password: &str,
 ) -> Result<Option<User>, ServiceError> {
-    let found = store
-        .credentials_by_username(&username.trim().to_ascii_lowercase())
-        .await?;
+    let found = store.credentials_by_username(&Username::normalise(username)).await?;
     let password = password.to_owned();
     let checked = slot
         .run(move || match found {

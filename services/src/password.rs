@@ -2,7 +2,8 @@
 //! wrong one counts against the account's back-off), and an administrator resetting one.
 //! Either ends the user's other sessions: the new password epoch no longer matches theirs.
 
-use tessera_core::password::{self, PasswordError, MAX_LEN, MIN_LEN};
+use tessera_core::password::{self, PasswordError};
+use tessera_core::policy::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use tessera_core::store::{Store, User};
 use tessera_core::throttle::{account_key, PER_ACCOUNT};
 use tower_sessions::Session;
@@ -73,10 +74,10 @@ pub async fn change(
         return Ok(Change::Mismatch);
     }
     let len = new.chars().count();
-    if len < MIN_LEN {
+    if len < PASSWORD_MIN_CHARS {
         return Ok(Change::TooShort);
     }
-    if len > MAX_LEN {
+    if len > PASSWORD_MAX_CHARS {
         return Ok(Change::TooLong);
     }
     let Ok(_turn) = argon::account_turn(&key).await else {

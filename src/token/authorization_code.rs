@@ -7,9 +7,7 @@ use crate::error::OAuthError;
 use crate::pkce::PkceChallenge;
 use crate::types::{RedirectUri, ScopeSet};
 
-/// How long a code lives, in seconds. RFC 6749 §4.1.2: "a maximum authorization code
-/// lifetime of 10 minutes is RECOMMENDED"; one minute is plenty for a redirect.
-pub const CODE_LIFETIME: i64 = 60;
+use crate::policy::CODE_LIFETIME;
 
 /// What the server stores for an authorization code (keyed by the code's SHA-256 hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

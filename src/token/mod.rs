@@ -1,6 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2): parse the request into one variant per grant,
 //! then check it with that grant's file. The `match` in [`TokenRequest::parse`] is the
-//! index of what Tessera supports:
+//! index of what Tessera supports (the names are [`GrantType`]'s):
 //!
 //! | `grant_type`         | variant                              | checks in                |
 //! |----------------------|--------------------------------------|--------------------------|
@@ -16,10 +16,11 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::error::{ErrorCode, OAuthError};
+use crate::model::GrantType;
 use crate::params;
 use crate::types::ScopeSet;
 
-pub use authorization_code::{check_code, CodeRecord, CODE_LIFETIME};
+pub use authorization_code::{check_code, CodeRecord};
 pub use client_credentials::check_client_credentials;
 pub use refresh_token::{check_refresh, RefreshRecord};
 
@@ -67,32 +68,32 @@ impl TokenRequest {
                 .ok_or_else(|| OAuthError::invalid_request(description))
         };
         let grant_type = get("grant_type").ok_or_else(|| OAuthError::invalid_request("missing grant_type"))?;
-        match grant_type {
-            "authorization_code" => Ok(Self::AuthorizationCode {
+        let unsupported = || {
+            OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type")
+                .with_detail(format!("grant_type {grant_type:?}"))
+        };
+        match grant_type.parse::<GrantType>().map_err(|_| unsupported())? {
+            GrantType::AuthorizationCode => Ok(Self::AuthorizationCode {
                 code: required("code", "missing code")?,
                 redirect_uri: get("redirect_uri").map(str::to_owned),
                 code_verifier: get("code_verifier").map(str::to_owned),
             }),
-            "refresh_token" => Ok(Self::RefreshToken {
+            GrantType::RefreshToken => Ok(Self::RefreshToken {
                 refresh_token: required("refresh_token", "missing refresh_token")?,
                 scope: parse_scope(get("scope"))?,
             }),
-            "client_credentials" => Ok(Self::ClientCredentials {
+            GrantType::ClientCredentials => Ok(Self::ClientCredentials {
                 scope: parse_scope(get("scope"))?,
             }),
-            other => Err(
-                OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type")
-                    .with_detail(format!("grant_type {other:?}")),
-            ),
         }
     }
 
-    /// The `grant_type` value of this request.
-    pub fn grant_type(&self) -> &'static str {
+    /// The `grant_type` of this request.
+    pub fn grant_type(&self) -> GrantType {
         match self {
-            Self::AuthorizationCode { .. } => "authorization_code",
-            Self::RefreshToken { .. } => "refresh_token",
-            Self::ClientCredentials { .. } => "client_credentials",
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
         }
     }
 }
@@ -168,7 +169,7 @@ mod tests {
     fn grant_type_names() {
         for gt in ["authorization_code", "refresh_token", "client_credentials"] {
             let p = pairs(&[("grant_type", gt), ("code", "c"), ("refresh_token", "r")]);
-            assert_eq!(TokenRequest::parse(&p).unwrap().grant_type(), gt);
+            assert_eq!(TokenRequest::parse(&p).unwrap().grant_type().as_str(), gt);
         }
     }
 }

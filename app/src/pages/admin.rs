@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::CopyButton;
 use crate::admin_api::{
     admin_client, admin_clients, admin_overview, admin_scopes, admin_user, admin_users, AdminPage, ClientDetail,
-    ClientView, Flash, Gate, Grants, ScopeRow, UserDetail, UserView, ALGS, GRANT_TYPES,
+    ClientView, Flash, Gate, Grants, ScopeRow, UserDetail, UserView,
 };
 
 /// Renders a loaded admin page, or the login redirect, or 403.
@@ -126,13 +126,19 @@ fn TextArea(
 }
 
 #[component]
-fn AlgSelect(name: &'static str, label: &'static str, value: String, error: Option<String>) -> impl IntoView {
+fn AlgSelect(
+    name: &'static str,
+    label: &'static str,
+    options: Vec<String>,
+    value: String,
+    error: Option<String>,
+) -> impl IntoView {
     view! {
         <div class="field">
             <label for=name>{label}</label>
             <select id=name name=name aria-invalid=error.is_some().then_some("true")>
-                {ALGS.into_iter().map(|alg| view! {
-                    <option value=alg selected=alg == value>{alg}</option>
+                {options.into_iter().map(|alg| view! {
+                    <option value=alg.clone() selected=alg == value>{alg.clone()}</option>
                 }).collect_view()}
             </select>
             {error.map(|e| view! { <p class="field-error" id=format!("{name}-error")>{e}</p> })}
@@ -239,7 +245,9 @@ pub fn AdminClientNewPage() -> impl IntoView {
                     <section class="card">
                         <h1>"New client"</h1>
                         <FlashLines flash=p.flash.clone()/>
-                        <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names/>
+                        <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names
+                            grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
+                            ttl_hints=p.data.ttl_hints/>
                     </section>
                 }.into_any())
             })}
@@ -290,7 +298,9 @@ fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView {
             </div>
             <FlashLines flash=p.flash.clone()/>
             {p.flash.secret.clone().map(|s| view! { <SecretBox secret=s/> })}
-            <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names/>
+            <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names
+                grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
+                ttl_hints=p.data.ttl_hints/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf.clone() back=back.clone() of_client=true/>
         <ClientDangerCard client=c csrf=p.csrf confirm/>
@@ -317,24 +327,23 @@ fn SecretBox(secret: String) -> impl IntoView {
 }
 
 #[component]
-fn ClientForm(csrf: String, flash: Flash, client: Option<ClientView>, scope_names: Vec<String>) -> impl IntoView {
+fn ClientForm(
+    csrf: String,
+    flash: Flash,
+    client: Option<ClientView>,
+    scope_names: Vec<String>,
+    /// The grant types to offer, one checkbox each (from the core's list).
+    grant_types: Vec<String>,
+    /// The signing algorithms to offer (from the core's list).
+    algs: Vec<String>,
+    /// A new client's starting values (the core's defaults).
+    defaults: ClientView,
+    /// The allowed access and refresh token lifetimes, as hints.
+    ttl_hints: (String, String),
+) -> impl IntoView {
     let new = client.is_none();
-    let c = client.unwrap_or_else(|| ClientView {
-        client_id: String::new(),
-        name: String::new(),
-        description: String::new(),
-        logo_uri: String::new(),
-        is_public: false,
-        redirect_uris: Vec::new(),
-        scopes: "openid profile email offline_access".into(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        require_pkce: true,
-        access_token_ttl: 3600,
-        refresh_token_ttl: 30 * 24 * 3600,
-        access_token_alg: "ES256".into(),
-        id_token_alg: "RS256".into(),
-        created: String::new(),
-    });
+    let c = client.unwrap_or(defaults);
+    let (access_ttl_hint, refresh_ttl_hint) = ttl_hints;
     let action = if new {
         "/ui/admin/clients/create"
     } else {
@@ -367,9 +376,9 @@ fn ClientForm(csrf: String, flash: Flash, client: Option<ClientView>, scope_name
                 error=flash.error("scopes") hint=scope_hint/>
             <fieldset class="field">
                 <legend>"Grant types"</legend>
-                {GRANT_TYPES.into_iter().map(|g| {
+                {grant_types.into_iter().map(|g| {
                     let name = format!("grant_{g}");
-                    let checked = flash.checked(&name, c.grant_types.iter().any(|x| x == g));
+                    let checked = flash.checked(&name, c.grant_types.contains(&g));
                     view! { <label class="check"><input type="checkbox" name=name checked=checked/><code>{g}</code></label> }
                 }).collect_view()}
                 {flash.error("grant_types").map(|e| view! { <p class="field-error">{e}</p> })}
@@ -382,15 +391,15 @@ fn ClientForm(csrf: String, flash: Flash, client: Option<ClientView>, scope_name
             <div class="field-row">
                 <Field name="access_token_ttl" label="Access token lifetime (s)" kind="number"
                     value=flash.value("access_token_ttl", &c.access_token_ttl.to_string())
-                    error=flash.error("access_token_ttl") hint="60 to 86400"/>
+                    error=flash.error("access_token_ttl") hint=access_ttl_hint/>
                 <Field name="refresh_token_ttl" label="Refresh token lifetime (s)" kind="number"
                     value=flash.value("refresh_token_ttl", &c.refresh_token_ttl.to_string())
-                    error=flash.error("refresh_token_ttl") hint="3600 to 31536000"/>
+                    error=flash.error("refresh_token_ttl") hint=refresh_ttl_hint/>
             </div>
             <div class="field-row">
-                <AlgSelect name="access_token_alg" label="Access token algorithm"
+                <AlgSelect name="access_token_alg" label="Access token algorithm" options=algs.clone()
                     value=flash.value("access_token_alg", &c.access_token_alg) error=flash.error("access_token_alg")/>
-                <AlgSelect name="id_token_alg" label="ID token algorithm"
+                <AlgSelect name="id_token_alg" label="ID token algorithm" options=algs
                     value=flash.value("id_token_alg", &c.id_token_alg) error=flash.error("id_token_alg")/>
             </div>
             <div class="form-actions">
@@ -765,7 +774,7 @@ pub fn AdminUserNewPage() -> impl IntoView {
                                 <Field name="email" label="Email (optional)" kind="email" value=f.value("email", "")
                                     error=f.error("email")/>
                                 <Field name="password" label="Password" kind="password" value=String::new()
-                                    error=f.error("password") required=true hint="At least 8 characters."/>
+                                    error=f.error("password") required=true hint=p.data.password_hint/>
                                 <label class="check"><input type="checkbox" name="is_admin"
                                     checked=f.checked("is_admin", false)/>"Administrator"</label>
                                 <div class="form-actions">
@@ -817,7 +826,8 @@ fn user_page(p: AdminPage<UserDetail>) -> AnyView {
                 <dt>"Status"</dt><dd data-testid="user-status"><UserBadges admin=u.is_admin disabled=u.disabled/></dd>
                 <dt>"Created"</dt><dd>{u.created.clone()}</dd>
             </dl>
-            <UserActions user=u csrf=p.csrf.clone() flash=p.flash is_self=p.data.is_self/>
+            <UserActions user=u csrf=p.csrf.clone() flash=p.flash is_self=p.data.is_self
+                password_hint=p.data.password_hint/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf back of_client=false/>
     }
@@ -825,7 +835,7 @@ fn user_page(p: AdminPage<UserDetail>) -> AnyView {
 }
 
 #[component]
-fn UserActions(user: UserView, csrf: String, flash: Flash, is_self: bool) -> impl IntoView {
+fn UserActions(user: UserView, csrf: String, flash: Flash, is_self: bool, password_hint: String) -> impl IntoView {
     let toggle = |action: &'static str, field: &'static str, value: bool, label: &'static str, class: &'static str| {
         view! {
             <form method="post" action=action class="inline-form">
@@ -885,7 +895,7 @@ fn UserActions(user: UserView, csrf: String, flash: Flash, is_self: bool) -> imp
             <input type="hidden" name="csrf" value=csrf.clone()/>
             <input type="hidden" name="user_id" value=user.id.clone()/>
             <Field name="password" label="New password" kind="password" value=String::new()
-                error=flash.error("password") required=true hint="At least 8 characters."/>
+                error=flash.error("password") required=true hint=password_hint/>
             <div class="form-actions"><button type="submit" class="button">"Reset password"</button></div>
         </form>
     }

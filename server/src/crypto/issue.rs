@@ -20,7 +20,7 @@ use crate::http::response::server_error;
 use crate::web::AppState;
 
 /// OIDC Core §2 leaves the ID token lifetime to us; it is consumed right away.
-pub const ID_TOKEN_TTL: i64 = 3600;
+pub const ID_TOKEN_TTL: i64 = tessera_core::policy::ID_TOKEN_LIFETIME;
 
 /// The audience of access tokens: the sample protected resource (`/api/resource`).
 /// RFC 9068 §3: `aud` names the resource the token is meant for.
@@ -202,7 +202,8 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
         // OIDC Core §11: offline_access asks for a refresh token; RFC 6749 §6 needs the
         // client to be allowed the refresh_token grant to use one.
         RefreshIssue::StoreNew
-            if grant.grant_scopes.contains(OFFLINE_ACCESS) && client.allows_grant("refresh_token") =>
+            if grant.grant_scopes.contains(OFFLINE_ACCESS)
+                && client.allows_grant(tessera_core::model::GrantType::RefreshToken) =>
         {
             let refresh_token = random_token();
             let record = RefreshRecord {

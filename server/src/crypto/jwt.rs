@@ -14,7 +14,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
@@ -30,7 +29,7 @@ use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use thiserror::Error;
 
@@ -39,58 +38,18 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// `typ` header of ID tokens (RFC 7519 §5.1 recommends "JWT").
 pub const ID_TOKEN_TYP: &str = "JWT";
 
-/// Clock skew tolerated on `exp`. Issuer and verifier are the same deployment on
-/// NTP-synchronised hosts, so a few seconds is plenty.
-pub const LEEWAY_SECS: u64 = 5;
+/// Clock skew tolerated on `exp` (the policy file's `JWT_LEEWAY`).
+pub const LEEWAY_SECS: u64 = tessera_core::policy::JWT_LEEWAY;
 
-/// The JWS algorithms Tessera signs with (RFC 7518 §3.1, RFC 8037 §3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum SigningAlg {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 on a 2048-bit key; OIDC Core §15.1 requires it.
-    RS256,
-    /// ECDSA on P-256 with SHA-256.
-    ES256,
-    /// EdDSA on Ed25519.
-    EdDSA,
-}
+/// The JWS algorithms, named in the core so discovery, the console and the CLI share them.
+pub use tessera_core::model::SigningAlg;
 
-impl SigningAlg {
-    /// Every supported algorithm, RS256 first (the OIDC default).
-    pub const ALL: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::RS256 => "RS256",
-            SigningAlg::ES256 => "ES256",
-            SigningAlg::EdDSA => "EdDSA",
-        }
-    }
-
-    fn jwt_alg(self) -> Algorithm {
-        match self {
-            SigningAlg::RS256 => Algorithm::RS256,
-            SigningAlg::ES256 => Algorithm::ES256,
-            SigningAlg::EdDSA => Algorithm::EdDSA,
-        }
-    }
-}
-
-impl fmt::Display for SigningAlg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Error)]
-#[error("unsupported signing algorithm")]
-pub struct UnknownAlg;
-
-impl FromStr for SigningAlg {
-    type Err = UnknownAlg;
-
-    /// JWA names are case-sensitive (RFC 7518 §3.1).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SigningAlg::ALL.into_iter().find(|a| a.as_str() == s).ok_or(UnknownAlg)
+/// The jsonwebtoken name of `alg`, for verification.
+fn jwt_alg(alg: SigningAlg) -> Algorithm {
+    match alg {
+        SigningAlg::RS256 => Algorithm::RS256,
+        SigningAlg::ES256 => Algorithm::ES256,
+        SigningAlg::EdDSA => Algorithm::EdDSA,
     }
 }
 
@@ -457,7 +416,7 @@ impl KeySet {
     /// base64url(signature over the first two parts).
     pub fn sign<T: Serialize>(&self, alg: SigningAlg, typ: &str, claims: &T) -> anyhow::Result<String> {
         let key = self.active(alg).ok_or_else(|| anyhow!("no active {alg} signing key"))?;
-        let mut header = Header::new(alg.jwt_alg());
+        let mut header = Header::new(jwt_alg(alg));
         header.typ = Some(typ.to_owned());
         header.kid = Some(key.kid.clone());
         let header = serde_json::to_vec(&header).context("encoding JWT header")?;
@@ -520,7 +479,7 @@ impl KeySet {
             .as_deref()
             .and_then(|kid| self.get(kid))
             .ok_or(VerifyError::UnknownKey)?;
-        if header.alg != key.alg.jwt_alg() {
+        if header.alg != jwt_alg(key.alg) {
             return Err(VerifyError::BadSignature);
         }
         if !header
@@ -531,7 +490,7 @@ impl KeySet {
             return Err(VerifyError::WrongType);
         }
 
-        let mut validation = Validation::new(key.alg.jwt_alg());
+        let mut validation = Validation::new(jwt_alg(key.alg));
         validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[issuer]);
         let mut required = vec!["exp", "iss"];
@@ -598,6 +557,7 @@ pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     const ISS: &str = "https://issuer.example";
 

@@ -19,8 +19,8 @@ use crate::crypto::server_secret::{Sealer, ServerSecret};
 
 /// How long a retired key stays published: longer than any token it can have signed
 /// (access and ID tokens live at most this long).
-pub const MAX_TOKEN_LIFETIME: i64 = 24 * 3600;
-const RELOAD_EVERY: i64 = 60;
+pub use tessera_core::policy::MAX_TOKEN_LIFETIME;
+const RELOAD_EVERY: i64 = tessera_core::policy::KEY_RELOAD_EVERY;
 /// At most one reload for unknown kids this often (#18 item 9): a stream of tokens naming
 /// made-up kids costs one query per window, and nobody waits in a queue for it. A key
 /// rotated elsewhere is still found within this many seconds.
@@ -206,10 +206,8 @@ impl KeyRing {
     }
 }
 
-/// How long `tessera keys rotate` publishes a new key before it signs: relying parties
-/// may cache the JWKS for five minutes (its `Cache-Control`), and a token signed with a
-/// key they have not seen would fail there until their cache expires.
-pub const PUBLISH_BEFORE_SIGNING: i64 = 300;
+/// How long `tessera keys rotate` publishes a new key before it signs (the policy file's).
+pub use tessera_core::policy::PUBLISH_BEFORE_SIGNING;
 
 /// `tessera keys rotate`: a new key for `alg`, published at once and signing from
 /// `signs_from` on; the previous ones sign until then, are retired at that moment and stay

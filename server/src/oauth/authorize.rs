@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tessera_core::authorize::{self, Authentication, AuthorizeDecision, AuthorizeRequest, Pending};
 use tessera_core::error::{AuthorizeError, ErrorCode, OAuthError};
+use tessera_core::model::GrantType;
 use tessera_core::scope;
 use tessera_core::secret::{hash_secret, random_id, random_token};
 use tessera_core::token::CodeRecord;
@@ -84,11 +85,8 @@ pub async fn post(
     }
 }
 
-/// How many authorization requests one client address may leave pending (for the login or
-/// consent page) per minute, and in a burst; and how many live ones one client may have
-/// (#18 item 1). Beyond either, `temporarily_unavailable` (RFC 6749 §4.1.2.1).
-pub const PENDING_PER_ADDRESS_PER_MINUTE: u32 = 60;
-pub const MAX_PENDING_PER_CLIENT: i64 = 10_000;
+/// The limits on pending requests (#18 item 1), from the policy file.
+pub use tessera_core::policy::{MAX_PENDING_PER_CLIENT, PENDING_PER_ADDRESS_PER_MINUTE};
 
 /// Pending requests started per client address: a keyed rate limiter (governor), by the
 /// address's back-off key (IPv6 per /64). Its memory is one small entry per address seen
@@ -159,7 +157,10 @@ async fn handle(
         Ok(r) => r,
         Err(e) => return refuse(e, &state.issuer),
     };
-    if !client.as_ref().is_some_and(|c| c.allows_grant("authorization_code")) {
+    if !client
+        .as_ref()
+        .is_some_and(|c| c.allows_grant(GrantType::AuthorizationCode))
+    {
         let e = OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "client may not use the authorization code grant",

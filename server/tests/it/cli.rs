@@ -638,3 +638,104 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
         assert_eq!(v["purged"]["refresh_tokens"], 0, "{v}");
     }
 }
+
+/// `client add` with `extra` arguments is refused with `want` (the console's message, named
+/// by the command line's flag) on every backend, and writes nothing. `client add` applies
+/// the console's rules (the core's `registration`).
+async fn client_add_is_refused(extra: &[&str], want: &str) {
+    for tdb in common::databases().await {
+        let mut args = vec![
+            "client",
+            "add",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://x.example.com/cb",
+            "--database-url",
+            &tdb.url,
+        ];
+        args.extend(extra.iter());
+        let err = one_line_error(&tessera(&args, None));
+        assert!(err.contains(want), "{}: {extra:?}: {err}", tdb.name);
+        assert!(err.contains("client refused"), "{err}");
+        assert_eq!(client_count(&tdb.url), 0, "{}: no client was written", tdb.name);
+    }
+}
+
+#[tokio::test]
+async fn client_add_refuses_an_undefined_scope() {
+    client_add_is_refused(
+        &["--scope", "openid invoices:read"],
+        "--scope: Unknown scope \u{201c}invoices:read\u{201d}: define it under Scopes first.",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn client_add_refuses_an_empty_scope() {
+    client_add_is_refused(&["--scope", ""], "--scope: List at least one scope.").await;
+}
+
+#[tokio::test]
+async fn client_add_refuses_a_refresh_lifetime_out_of_range() {
+    client_add_is_refused(
+        &["--refresh-token-ttl", "60"],
+        "--refresh-token-ttl: A whole number of seconds from 3600 to 31536000.",
+    )
+    .await;
+    client_add_is_refused(
+        &["--refresh-token-ttl", "31536001"],
+        "--refresh-token-ttl: A whole number of seconds from 3600 to 31536000.",
+    )
+    .await;
+}
+
+/// A public client whose only grant is client_credentials (which needs a secret) would be
+/// left with no grant it can use.
+#[tokio::test]
+async fn client_add_refuses_a_client_with_no_usable_grant() {
+    client_add_is_refused(
+        &["--public", "--grant-type", "client_credentials"],
+        "--grant-type: A public client cannot use client_credentials: it has no secret.",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn client_add_accepts_defined_scopes_chosen_grants_and_lifetimes() {
+    for tdb in common::databases().await {
+        let db = common::open(&tdb).await;
+        db.store
+            .create_scope("invoices:read", "Read your invoices", 1)
+            .await
+            .unwrap();
+        let v = stdout_json(&tessera(
+            &[
+                "client",
+                "add",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "https://x.example.com/cb",
+                "--scope",
+                "openid invoices:read",
+                "--grant-type",
+                "authorization_code",
+                "--refresh-token-ttl",
+                "7200",
+                "--database-url",
+                &tdb.url,
+            ],
+            None,
+        ));
+        let c = db
+            .store
+            .client_by_id(v["client_id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(c.allows_grant("authorization_code") && !c.allows_grant("refresh_token"));
+        assert_eq!(c.settings.refresh_token_ttl, 7200);
+        assert!(c.scopes.contains("invoices:read"));
+    }
+}

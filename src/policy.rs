@@ -1,0 +1,177 @@
+//! Every lifetime and bound Tessera enforces, in one place (in the spirit of
+//! node-oidc-provider's `lib/helpers/defaults.js`). Each constant says what it bounds and
+//! why it has that value; the modules that enforce them re-export them under their old
+//! names where other crates use those. Times are seconds, lengths say their unit.
+
+use std::ops::RangeInclusive;
+
+use crate::throttle::Backoff;
+
+// --- Lifetimes ---------------------------------------------------------------------
+
+/// How long an authorization code lives. RFC 6749 §4.1.2: "a maximum authorization code
+/// lifetime of 10 minutes is RECOMMENDED"; one minute is plenty for a redirect.
+pub const CODE_LIFETIME: i64 = 60;
+
+/// How long a user has to sign in and decide on a pending authorization request: long
+/// enough to type a password and read the consent screen, short enough that an abandoned
+/// request does not linger in the store.
+pub const PENDING_LIFETIME: i64 = 600;
+
+/// How long an ID token is valid. It is read once, at sign-in (OIDC Core §3.1.3.7), so an
+/// hour is generous.
+pub const ID_TOKEN_LIFETIME: i64 = 3600;
+
+/// The longest any token Tessera signs can live. A retired signing key stays published
+/// this long, so that every token it signed still verifies until it expires.
+pub const MAX_TOKEN_LIFETIME: i64 = 24 * 3600;
+
+/// A new client's access token lifetime: an hour, the common default; RFC 9700 §2.2 asks
+/// for short-lived access tokens.
+pub const ACCESS_TOKEN_LIFETIME_DEFAULT: i64 = 3600;
+
+/// The access token lifetimes a client may be registered with: at least a minute (less
+/// only produces refresh traffic), at most [`MAX_TOKEN_LIFETIME`] (a JWT access token
+/// cannot be recalled before it expires, RFC 9068 §6).
+pub const ACCESS_TOKEN_LIFETIME_RANGE: RangeInclusive<i64> = 60..=MAX_TOKEN_LIFETIME;
+
+/// A new client's refresh token lifetime: 30 days, so a regular user stays signed in.
+pub const REFRESH_TOKEN_LIFETIME_DEFAULT: i64 = 30 * 24 * 3600;
+
+/// The refresh token lifetimes a client may be registered with: at least an hour (shorter
+/// than an access token's would be pointless), at most a year (a grant nobody uses for a
+/// year should be given again).
+pub const REFRESH_TOKEN_LIFETIME_RANGE: RangeInclusive<i64> = 3600..=365 * 24 * 3600;
+
+// --- Passwords and names -------------------------------------------------------------
+
+/// The shortest password (characters): NIST SP 800-63B §5.1.1.2's minimum for a
+/// password the user chose.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+
+/// The longest password (characters): enough for any passphrase, bounded so that a huge
+/// body cannot make hashing expensive.
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+
+/// The longest username (characters): fits an email address used as a login name.
+pub const USERNAME_MAX_CHARS: usize = 64;
+
+/// The longest display name of a user (characters); shown in the console and in claims.
+pub const USER_NAME_MAX_CHARS: usize = 100;
+
+/// The longest email address (bytes): RFC 5321 §4.5.3.1.3's path limit less the brackets.
+pub const EMAIL_MAX_BYTES: usize = 254;
+
+/// The longest client name (characters); the consent screen shows it in a heading.
+pub const CLIENT_NAME_MAX_CHARS: usize = 100;
+
+/// The longest client description (characters); the consent screen shows it.
+pub const CLIENT_DESCRIPTION_MAX_CHARS: usize = 500;
+
+/// The longest logo URL (bytes); a URL longer than this is not a logo.
+pub const LOGO_URI_MAX_BYTES: usize = 2000;
+
+/// The longest custom scope name (bytes; a scope token is ASCII, RFC 6749 §3.3).
+pub const SCOPE_NAME_MAX_BYTES: usize = 64;
+
+/// The longest scope description (characters): one line on the consent screen.
+pub const SCOPE_DESCRIPTION_MAX_CHARS: usize = 200;
+
+// --- Requests ------------------------------------------------------------------------
+
+/// The largest query or form body the protocol endpoints read (bytes), whoever sends it
+/// (anonymous callers included): generous for every real client, small enough that
+/// nothing is parsed or stored at an attacker's chosen size.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The most parameters in one query or form body (a few dozen at most in any real request).
+pub const MAX_PARAMS: usize = 64;
+
+// Length bounds (bytes) on what `/authorize` accepts and keeps while the user signs in:
+// generous for real clients, small enough that an anonymous request cannot make the
+// server store much (the whole request is kept as the pending authorization).
+
+/// `client_id` at `/authorize` (bytes).
+pub const MAX_CLIENT_ID: usize = 255;
+/// `redirect_uri` at `/authorize` (bytes).
+pub const MAX_REDIRECT_URI: usize = 2048;
+/// `scope` at `/authorize` (bytes).
+pub const MAX_SCOPE: usize = 1024;
+/// `state` at `/authorize` (bytes).
+pub const MAX_STATE: usize = 2048;
+/// `nonce` at `/authorize` (bytes).
+pub const MAX_NONCE: usize = 512;
+/// `login_hint` at `/authorize` (bytes).
+pub const MAX_LOGIN_HINT: usize = 256;
+/// `id_token_hint` at `/authorize` (bytes): an RS256 ID token with Tessera's claims is
+/// well under 2 KiB.
+pub const MAX_ID_TOKEN_HINT: usize = 4096;
+
+// --- Login throttling (see `crate::throttle` for how a rule is applied) ---------------
+
+/// Per username, known or not (so that blocking does not reveal which names exist):
+/// the 5th failure in 15 minutes blocks for 1 s, doubling to at most 15 minutes.
+pub const LOGIN_BACKOFF_PER_ACCOUNT: Backoff = Backoff {
+    threshold: 5,
+    window: 15 * 60,
+    max_block: 15 * 60,
+};
+
+/// Per client address: a higher threshold (20), because several people may share one
+/// address.
+pub const LOGIN_BACKOFF_PER_ADDRESS: Backoff = Backoff {
+    threshold: 20,
+    window: 15 * 60,
+    max_block: 15 * 60,
+};
+
+// --- Anonymous load and sign-in capacity ---------------------------------------------
+
+/// Authorization requests one client address may leave pending (for the login or consent
+/// page) per minute, and in a burst (#18 item 1); beyond, `temporarily_unavailable`.
+pub const PENDING_PER_ADDRESS_PER_MINUTE: u32 = 60;
+
+/// Live pending authorization requests one client may have at once (#18 item 1): what
+/// anonymous callers can leave stored stays bounded even from many addresses.
+pub const MAX_PENDING_PER_CLIENT: i64 = 10_000;
+
+/// Password checks that may wait for an Argon2 slot (one slot per core); beyond that the
+/// answer is "busy, try again" at once (#18 item 3). At ~50 ms a hash on 2 cores the last
+/// in the queue waits about 0.8 s.
+pub const ARGON2_QUEUE: usize = 32;
+
+/// The longest wait (seconds) for an account's turn: one password check per account at a
+/// time on each instance, so a double-clicked "Sign in" still works (#18 item 3).
+pub const ACCOUNT_TURN_WAIT: u64 = 5;
+
+/// The largest request body the server reads at all (bytes; axum's default is 2 MiB).
+/// The admin console's forms are the largest legitimate bodies, a few KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+// --- Signing keys ----------------------------------------------------------------------
+
+/// Clock skew tolerated on `exp` when verifying our own JWTs (seconds). Issuer and
+/// verifier are the same deployment on NTP-synchronised hosts, so a few seconds is plenty.
+pub const JWT_LEEWAY: u64 = 5;
+
+/// How long `tessera keys rotate` publishes a new key before it signs: relying parties
+/// may cache the JWKS for five minutes (its `Cache-Control`), and a token signed with a
+/// key they have not seen would fail there until their cache expires.
+pub const PUBLISH_BEFORE_SIGNING: i64 = 300;
+
+/// How often each server reloads the key set from the database, so a rotation by the CLI
+/// or another instance is picked up without a restart.
+pub const KEY_RELOAD_EVERY: i64 = 60;
+
+// The defaults must be allowed values, and the bounds consistent: checked when compiling.
+const _: () = {
+    assert!(*ACCESS_TOKEN_LIFETIME_RANGE.start() <= ACCESS_TOKEN_LIFETIME_DEFAULT);
+    assert!(ACCESS_TOKEN_LIFETIME_DEFAULT <= *ACCESS_TOKEN_LIFETIME_RANGE.end());
+    assert!(*REFRESH_TOKEN_LIFETIME_RANGE.start() <= REFRESH_TOKEN_LIFETIME_DEFAULT);
+    assert!(REFRESH_TOKEN_LIFETIME_DEFAULT <= *REFRESH_TOKEN_LIFETIME_RANGE.end());
+    assert!(*ACCESS_TOKEN_LIFETIME_RANGE.end() <= MAX_TOKEN_LIFETIME);
+    assert!(ID_TOKEN_LIFETIME <= MAX_TOKEN_LIFETIME);
+    // RFC 6749 §4.1.2: at most 10 minutes.
+    assert!(CODE_LIFETIME <= 600);
+    assert!(PASSWORD_MIN_CHARS < PASSWORD_MAX_CHARS);
+};

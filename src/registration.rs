@@ -1,0 +1,567 @@
+//! The one validation of what an administrator registers — clients, users, custom
+//! scopes — used by the admin console and the CLI alike, so both refuse the same things.
+//! Every field is checked and every error reported, field by field (field → message,
+//! worded for the console, which shows each next to its field); nothing is written here.
+
+use std::collections::BTreeMap;
+
+use crate::model::{GrantType, SigningAlg};
+use crate::policy;
+use crate::scope;
+use crate::store::{ClientSettings, ClientUpdate};
+use crate::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Username};
+
+/// Field name → message. The console's field names: a client's `name`, `description`,
+/// `logo_uri`, `redirect_uris`, `scopes`, `grant_types`, `require_pkce`,
+/// `access_token_ttl`, `refresh_token_ttl`, `access_token_alg`, `id_token_alg`; a user's
+/// `username`, `name`, `email`, `password`; a scope's `name`, `description`.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Collects the first error of each field.
+#[derive(Default)]
+struct Errors(FieldErrors);
+
+impl Errors {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_insert_with(|| message.into());
+    }
+
+    /// `value` if no error was recorded, else every error.
+    fn or<T>(self, value: Option<T>) -> Result<T, FieldErrors> {
+        match value {
+            Some(v) if self.0.is_empty() => Ok(v),
+            _ => Err(self.0),
+        }
+    }
+}
+
+/// The scopes a new client starts with (the console's form, the CLI's `--scope` default).
+pub const NEW_CLIENT_SCOPES: &str = "openid profile email offline_access";
+
+/// The grants the console's "new client" form starts with checked: what a web app needs.
+pub const NEW_CLIENT_GRANTS: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+/// A client as submitted (text as typed; the console and the CLI parse nothing first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRegistration {
+    pub name: String,
+    pub description: String,
+    pub logo_uri: String,
+    pub is_public: bool,
+    /// Each redirect URI, exactly as it is to be matched (RFC 9700 §4.1.3); repeats are
+    /// kept once.
+    pub redirect_uris: Vec<String>,
+    /// Space-separated scope names.
+    pub scopes: String,
+    /// `None`: the defaults for the client's type (see [`crate::store::Client::allows_grant`]).
+    pub grant_types: Option<Vec<GrantType>>,
+    pub require_pkce: bool,
+    /// Seconds, as typed.
+    pub access_token_ttl: String,
+    /// Seconds, as typed.
+    pub refresh_token_ttl: String,
+    pub access_token_alg: String,
+    pub id_token_alg: String,
+}
+
+impl Default for ClientRegistration {
+    /// A new client's form: what [`ClientSettings::default`] stores.
+    fn default() -> Self {
+        let s = ClientSettings::default();
+        Self {
+            name: String::new(),
+            description: String::new(),
+            logo_uri: String::new(),
+            is_public: false,
+            redirect_uris: Vec::new(),
+            scopes: String::new(),
+            grant_types: None,
+            require_pkce: s.require_pkce,
+            access_token_ttl: s.access_token_ttl.to_string(),
+            refresh_token_ttl: s.refresh_token_ttl.to_string(),
+            access_token_alg: s.access_token_alg,
+            id_token_alg: s.id_token_alg,
+        }
+    }
+}
+
+/// A lifetime in seconds within `range`.
+fn lifetime(raw: &str, range: &std::ops::RangeInclusive<i64>) -> Result<i64, String> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "A whole number of seconds from {} to {}.",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// "Choose A, B or C.", the default first.
+fn choose_alg(default: SigningAlg) -> String {
+    let mut names = vec![default.as_str()];
+    names.extend(SigningAlg::ALL.iter().filter(|a| **a != default).map(|a| a.as_str()));
+    let last = names.pop().unwrap_or_default();
+    format!("Choose {} or {last}.", names.join(", "))
+}
+
+impl ClientRegistration {
+    /// Checks every field against the rules below, given the names of every scope a
+    /// client may list (built-in and defined). Returns what to store, or every error.
+    pub fn validate(&self, known_scopes: &[String]) -> Result<ClientUpdate, FieldErrors> {
+        let mut err = Errors::default();
+        let name = parse_client_name(&self.name)
+            .map_err(|e| err.add("name", e.to_string()))
+            .ok();
+        let description = self.description.trim();
+        if description.chars().count() > policy::CLIENT_DESCRIPTION_MAX_CHARS {
+            err.add(
+                "description",
+                format!("Use at most {} characters.", policy::CLIENT_DESCRIPTION_MAX_CHARS),
+            );
+        }
+        let logo = self.logo_uri.trim();
+        if !logo.is_empty() {
+            let ok = url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some());
+            if !ok || logo.len() > policy::LOGO_URI_MAX_BYTES {
+                err.add("logo_uri", "Give an absolute https URL, or leave it empty.");
+            }
+        }
+        let mut uris = Vec::new();
+        for raw in &self.redirect_uris {
+            match RedirectUri::parse(raw) {
+                Ok(u) if !uris.contains(&u) => uris.push(u),
+                Ok(_) => {}
+                Err(e) => err.add("redirect_uris", e.to_string()),
+            }
+        }
+        let grants: Vec<GrantType> = match &self.grant_types {
+            Some(chosen) => GrantType::ALL.into_iter().filter(|g| chosen.contains(g)).collect(),
+            None => GrantType::ALL
+                .into_iter()
+                .filter(|g| !self.is_public || g.allowed_for_public_client())
+                .collect(),
+        };
+        if grants.is_empty() {
+            err.add("grant_types", "Choose at least one grant type.");
+        }
+        // RFC 6749 §4.4: the client authenticates itself, which needs a secret.
+        if self.is_public && grants.iter().any(|g| !g.allowed_for_public_client()) {
+            err.add(
+                "grant_types",
+                "A public client cannot use client_credentials: it has no secret.",
+            );
+        }
+        // RFC 6749 §3.1.2.2: the code grant redirects to a registered URI.
+        if grants.contains(&GrantType::AuthorizationCode) && uris.is_empty() {
+            err.add(
+                "redirect_uris",
+                "The authorization code grant needs at least one redirect URI.",
+            );
+        }
+        if self.is_public && !self.require_pkce {
+            err.add("require_pkce", "A public client always needs PKCE (RFC 9700 §2.1.1).");
+        }
+        let scopes = match ScopeSet::parse(&self.scopes) {
+            Ok(s) if s.is_empty() => {
+                err.add("scopes", "List at least one scope.");
+                None
+            }
+            Ok(s) => {
+                let unknown = s
+                    .iter()
+                    .find(|n| !known_scopes.iter().any(|k| k == n))
+                    .map(str::to_owned);
+                match unknown {
+                    Some(unknown) => {
+                        err.add(
+                            "scopes",
+                            format!("Unknown scope \u{201c}{unknown}\u{201d}: define it under Scopes first."),
+                        );
+                        None
+                    }
+                    None => Some(s),
+                }
+            }
+            Err(e) => {
+                err.add("scopes", e.to_string());
+                None
+            }
+        };
+        let access_token_ttl = lifetime(&self.access_token_ttl, &policy::ACCESS_TOKEN_LIFETIME_RANGE)
+            .map_err(|e| err.add("access_token_ttl", e))
+            .ok();
+        let refresh_token_ttl = lifetime(&self.refresh_token_ttl, &policy::REFRESH_TOKEN_LIFETIME_RANGE)
+            .map_err(|e| err.add("refresh_token_ttl", e))
+            .ok();
+        if self.access_token_alg.parse::<SigningAlg>().is_err() {
+            err.add("access_token_alg", choose_alg(SigningAlg::ACCESS_TOKEN_DEFAULT));
+        }
+        if self.id_token_alg.parse::<SigningAlg>().is_err() {
+            err.add("id_token_alg", choose_alg(SigningAlg::ID_TOKEN_DEFAULT));
+        }
+        let valid = match (name, scopes, access_token_ttl, refresh_token_ttl) {
+            (Some(name), Some(scopes), Some(access_token_ttl), Some(refresh_token_ttl)) => Some(ClientUpdate {
+                name,
+                redirect_uris: uris,
+                scopes,
+                settings: ClientSettings {
+                    description: (!description.is_empty()).then(|| description.to_owned()),
+                    logo_uri: (!logo.is_empty()).then(|| logo.to_owned()),
+                    // Left empty, the type's defaults apply when the client asks.
+                    grant_types: match self.grant_types {
+                        Some(_) => grants.iter().map(|g| g.as_str().to_owned()).collect(),
+                        None => Vec::new(),
+                    },
+                    require_pkce: self.is_public || self.require_pkce,
+                    access_token_ttl,
+                    refresh_token_ttl,
+                    access_token_alg: self.access_token_alg.clone(),
+                    id_token_alg: self.id_token_alg.clone(),
+                },
+            }),
+            _ => None,
+        };
+        err.or(valid)
+    }
+}
+
+/// A user as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserRegistration {
+    pub username: String,
+    /// Display name; empty for none.
+    pub name: String,
+    /// Empty for none.
+    pub email: String,
+    pub password: String,
+}
+
+/// A user that passed [`UserRegistration::validate`]; the password still needs hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidUser {
+    pub username: Username,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl UserRegistration {
+    pub fn validate(&self) -> Result<ValidUser, FieldErrors> {
+        let mut err = Errors::default();
+        let username = Username::parse(self.username.trim())
+            .map_err(|e| err.add("username", e.to_string()))
+            .ok();
+        let email = if self.email.trim().is_empty() {
+            None
+        } else {
+            parse_email(&self.email)
+                .map_err(|e| err.add("email", e.to_string()))
+                .ok()
+        };
+        let name = self.name.trim();
+        if name.chars().count() > policy::USER_NAME_MAX_CHARS || name.chars().any(char::is_control) {
+            err.add(
+                "name",
+                format!("Use at most {} characters.", policy::USER_NAME_MAX_CHARS),
+            );
+        }
+        if let Err(e) = password_rule(&self.password) {
+            err.add("password", e);
+        }
+        err.or(username.map(|username| ValidUser {
+            username,
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            email,
+        }))
+    }
+}
+
+/// A new password's length ([`policy::PASSWORD_MIN_CHARS`] to
+/// [`policy::PASSWORD_MAX_CHARS`] characters), with the console's message.
+pub fn password_rule(password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < policy::PASSWORD_MIN_CHARS {
+        Err(format!("Use at least {} characters.", policy::PASSWORD_MIN_CHARS))
+    } else if n > policy::PASSWORD_MAX_CHARS {
+        Err(format!("Use at most {} characters.", policy::PASSWORD_MAX_CHARS))
+    } else {
+        Ok(())
+    }
+}
+
+/// A new custom scope's name: one RFC 6749 §3.3 scope token, not a built-in one.
+pub fn scope_name(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("Give the scope a name.".into());
+    }
+    if raw.len() > policy::SCOPE_NAME_MAX_BYTES {
+        return Err(format!("Use at most {} characters.", policy::SCOPE_NAME_MAX_BYTES));
+    }
+    let set = ScopeSet::parse(raw).map_err(|e| e.to_string())?;
+    if set.len() != 1 {
+        return Err("A scope name is one word, without spaces.".into());
+    }
+    if scope::is_builtin(raw) {
+        return Err(format!("\u{201c}{raw}\u{201d} is a built-in scope."));
+    }
+    Ok(raw.to_owned())
+}
+
+/// A custom scope's description: the consent screen shows it, on one line.
+pub fn scope_description(raw: &str) -> Result<String, String> {
+    let d = raw.trim();
+    if d.is_empty() {
+        return Err("Describe what the scope allows; the consent screen shows it.".into());
+    }
+    if d.chars().count() > policy::SCOPE_DESCRIPTION_MAX_CHARS || d.chars().any(char::is_control) {
+        return Err(format!(
+            "Use at most {} characters on one line.",
+            policy::SCOPE_DESCRIPTION_MAX_CHARS
+        ));
+    }
+    Ok(d.to_owned())
+}
+
+/// A new custom scope: its name and description, each checked.
+pub fn validate_scope(name: &str, description: &str) -> Result<(String, String), FieldErrors> {
+    let mut err = Errors::default();
+    let name = scope_name(name).map_err(|e| err.add("name", e)).ok();
+    let description = scope_description(description)
+        .map_err(|e| err.add("description", e))
+        .ok();
+    err.or(name.zip(description))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `None`: accepted; else the field refused and a part of its message.
+    type Want = Option<(&'static str, &'static str)>;
+
+    fn known() -> Vec<String> {
+        ["openid", "profile", "email", "offline_access", "invoices:read"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    /// A confidential client every rule accepts.
+    fn good() -> ClientRegistration {
+        ClientRegistration {
+            name: "Shop".into(),
+            redirect_uris: vec!["https://shop.example/cb".into()],
+            scopes: "openid profile".into(),
+            grant_types: Some(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),
+            ..Default::default()
+        }
+    }
+
+    fn public() -> ClientRegistration {
+        ClientRegistration {
+            is_public: true,
+            ..good()
+        }
+    }
+
+    #[test]
+    fn client_rules() {
+        use GrantType::*;
+        type Change = fn(&mut ClientRegistration);
+        // (what, change to the good client, None if accepted or Some((field, message part)))
+        #[rustfmt::skip]
+        let table: &[(&str, ClientRegistration, Change, Want)] = &[
+            ("the good client", good(), |_| {}, None),
+            ("a public client", public(), |_| {}, None),
+            ("name trimmed", good(), |c| c.name = "  Shop ".into(), None),
+            ("no name", good(), |c| c.name = "  ".into(), Some(("name", "client name must be 1 to 100 characters"))),
+            ("name too long", good(), |c| c.name = "x".repeat(101), Some(("name", "1 to 100"))),
+            ("name of 100", good(), |c| c.name = "x".repeat(100), None),
+            ("description of 500", good(), |c| c.description = "d".repeat(500), None),
+            ("description too long", good(), |c| c.description = "d".repeat(501), Some(("description", "Use at most 500 characters."))),
+            ("https logo", good(), |c| c.logo_uri = "https://shop.example/logo.png".into(), None),
+            ("http logo", good(), |c| c.logo_uri = "http://shop.example/logo.png".into(), Some(("logo_uri", "Give an absolute https URL, or leave it empty."))),
+            ("relative logo", good(), |c| c.logo_uri = "/logo.png".into(), Some(("logo_uri", "absolute https"))),
+            ("logo too long", good(), |c| c.logo_uri = format!("https://a.example/{}", "x".repeat(2000)), Some(("logo_uri", "absolute https"))),
+            ("redirect URI with a fragment", good(), |c| c.redirect_uris.push("https://shop.example/cb#x".into()), Some(("redirect_uris", "must not contain a fragment"))),
+            ("plain http redirect URI", good(), |c| c.redirect_uris = vec!["http://shop.example/cb".into()], Some(("redirect_uris", "plain http on a host that is not loopback"))),
+            ("loopback redirect URI", good(), |c| c.redirect_uris = vec!["http://127.0.0.1:8080/cb".into()], None),
+            ("code grant without redirect URI", good(), |c| c.redirect_uris.clear(), Some(("redirect_uris", "The authorization code grant needs at least one redirect URI."))),
+            ("client_credentials without redirect URI", good(), |c| { c.redirect_uris.clear(); c.grant_types = Some(vec![ClientCredentials]) }, None),
+            ("no grant", good(), |c| c.grant_types = Some(vec![]), Some(("grant_types", "Choose at least one grant type."))),
+            ("public client_credentials", public(), |c| c.grant_types = Some(vec![ClientCredentials]), Some(("grant_types", "A public client cannot use client_credentials: it has no secret."))),
+            ("confidential client_credentials", good(), |c| c.grant_types = Some(vec![ClientCredentials]), None),
+            ("public client without PKCE", public(), |c| c.require_pkce = false, Some(("require_pkce", "A public client always needs PKCE (RFC 9700 §2.1.1)."))),
+            ("confidential client without PKCE", good(), |c| c.require_pkce = false, None),
+            ("no scope", good(), |c| c.scopes = " ".into(), Some(("scopes", "List at least one scope."))),
+            ("undefined scope", good(), |c| c.scopes = "openid invoices:write".into(), Some(("scopes", "Unknown scope \u{201c}invoices:write\u{201d}: define it under Scopes first."))),
+            ("defined custom scope", good(), |c| c.scopes = "openid invoices:read".into(), None),
+            ("malformed scope", good(), |c| c.scopes = "a\"b".into(), Some(("scopes", "not allowed in a scope token"))),
+            ("access lifetime 60", good(), |c| c.access_token_ttl = "60".into(), None),
+            ("access lifetime 86400", good(), |c| c.access_token_ttl = " 86400 ".into(), None),
+            ("access lifetime 59", good(), |c| c.access_token_ttl = "59".into(), Some(("access_token_ttl", "A whole number of seconds from 60 to 86400."))),
+            ("access lifetime 86401", good(), |c| c.access_token_ttl = "86401".into(), Some(("access_token_ttl", "from 60 to 86400"))),
+            ("access lifetime not a number", good(), |c| c.access_token_ttl = "1h".into(), Some(("access_token_ttl", "from 60 to 86400"))),
+            ("refresh lifetime 3600", good(), |c| c.refresh_token_ttl = "3600".into(), None),
+            ("refresh lifetime a year", good(), |c| c.refresh_token_ttl = "31536000".into(), None),
+            ("refresh lifetime 3599", good(), |c| c.refresh_token_ttl = "3599".into(), Some(("refresh_token_ttl", "A whole number of seconds from 3600 to 31536000."))),
+            ("refresh lifetime over a year", good(), |c| c.refresh_token_ttl = "31536001".into(), Some(("refresh_token_ttl", "from 3600 to 31536000"))),
+            ("EdDSA access tokens", good(), |c| c.access_token_alg = "EdDSA".into(), None),
+            ("unknown access alg", good(), |c| c.access_token_alg = "HS256".into(), Some(("access_token_alg", "Choose ES256, RS256 or EdDSA."))),
+            ("lower-case alg", good(), |c| c.access_token_alg = "es256".into(), Some(("access_token_alg", "Choose ES256"))),
+            ("unknown ID token alg", good(), |c| c.id_token_alg = "none".into(), Some(("id_token_alg", "Choose RS256, ES256 or EdDSA."))),
+        ];
+        for (what, base, change, want) in table {
+            let mut c = base.clone();
+            change(&mut c);
+            let got = c.validate(&known());
+            match want {
+                None => assert!(got.is_ok(), "{what}: {got:?}"),
+                Some((field, part)) => {
+                    let errors = got.expect_err(what);
+                    let message = errors.get(*field).unwrap_or_else(|| panic!("{what}: {errors:?}"));
+                    assert!(message.contains(part), "{what}: {message}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let c = ClientRegistration {
+            name: String::new(),
+            scopes: "nope".into(),
+            access_token_ttl: "0".into(),
+            ..public()
+        };
+        let errors = c.validate(&known()).unwrap_err();
+        let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["access_token_ttl", "name", "scopes"]);
+    }
+
+    #[test]
+    fn what_a_valid_client_stores() {
+        let mut c = good();
+        c.name = " Shop ".into();
+        c.description = "  ".into();
+        c.redirect_uris = vec!["https://a.example/cb".into(), "https://a.example/cb".into()];
+        c.require_pkce = false;
+        let u = c.validate(&known()).unwrap();
+        assert_eq!(u.name, "Shop");
+        assert_eq!(u.redirect_uris.len(), 1, "repeats kept once");
+        assert_eq!(u.settings.description, None);
+        assert_eq!(u.settings.grant_types, ["authorization_code", "refresh_token"]);
+        assert!(!u.settings.require_pkce);
+        assert_eq!(
+            (u.settings.access_token_ttl, u.settings.refresh_token_ttl),
+            (
+                policy::ACCESS_TOKEN_LIFETIME_DEFAULT,
+                policy::REFRESH_TOKEN_LIFETIME_DEFAULT
+            )
+        );
+        assert_eq!(
+            (u.settings.access_token_alg.as_str(), u.settings.id_token_alg.as_str()),
+            ("ES256", "RS256")
+        );
+        // Grants in ALL order, whatever order they were chosen in.
+        c.grant_types = Some(vec![GrantType::ClientCredentials, GrantType::AuthorizationCode]);
+        let u = c.validate(&known()).unwrap();
+        assert_eq!(u.settings.grant_types, ["authorization_code", "client_credentials"]);
+        // No list: stored empty, the type's defaults apply; a public client always has PKCE.
+        let p = ClientRegistration {
+            grant_types: None,
+            ..public()
+        };
+        let u = p.validate(&known()).unwrap();
+        assert!(u.settings.grant_types.is_empty() && u.settings.require_pkce);
+    }
+
+    #[test]
+    fn user_rules() {
+        type Change = fn(&mut UserRegistration);
+        let good = || UserRegistration {
+            username: "Alice".into(),
+            name: "Alice Example".into(),
+            email: "alice@example.com".into(),
+            password: "correct horse".into(),
+        };
+        #[rustfmt::skip]
+        let table: &[(&str, Change, Want)] = &[
+            ("good", |_| {}, None),
+            ("username trimmed", |u| u.username = " alice ".into(), None),
+            ("username with a space", |u| u.username = "bad name".into(), Some(("username", "username must be 1 to 64 characters"))),
+            ("username too long", |u| u.username = "a".repeat(65), Some(("username", "1 to 64"))),
+            ("no email", |u| u.email = " ".into(), None),
+            ("bad email", |u| u.email = "nope".into(), Some(("email", "is not a valid address"))),
+            ("no display name", |u| u.name = String::new(), None),
+            ("display name too long", |u| u.name = "n".repeat(101), Some(("name", "Use at most 100 characters."))),
+            ("display name with a newline", |u| u.name = "a\nb".into(), Some(("name", "Use at most 100 characters."))),
+            ("password of 8", |u| u.password = "12345678".into(), None),
+            ("password of 7", |u| u.password = "1234567".into(), Some(("password", "Use at least 8 characters."))),
+            ("password of 1024", |u| u.password = "p".repeat(1024), None),
+            ("password of 1025", |u| u.password = "p".repeat(1025), Some(("password", "Use at most 1024 characters."))),
+        ];
+        for (what, change, want) in table {
+            let mut u = good();
+            change(&mut u);
+            let got = u.validate();
+            match want {
+                None => assert!(got.is_ok(), "{what}: {got:?}"),
+                Some((field, part)) => {
+                    let errors = got.expect_err(what);
+                    let message = errors.get(*field).unwrap_or_else(|| panic!("{what}: {errors:?}"));
+                    assert!(message.contains(part), "{what}: {message}");
+                }
+            }
+        }
+        let v = good().validate().unwrap();
+        assert_eq!(
+            (v.username.as_str(), v.name.as_deref(), v.email.as_deref()),
+            ("alice", Some("Alice Example"), Some("alice@example.com"))
+        );
+    }
+
+    #[test]
+    fn scope_rules() {
+        // (name, description, None if accepted or Some((field, message part)))
+        #[rustfmt::skip]
+        let table: &[(&str, &str, Want)] = &[
+            ("invoices:read", "Read your invoices", None),
+            (" invoices:read ", " Read your invoices ", None),
+            ("", "d", Some(("name", "Give the scope a name."))),
+            (&"s".repeat(64), "d", None),
+            (&"s".repeat(65), "d", Some(("name", "Use at most 64 characters."))),
+            ("two words", "d", Some(("name", "A scope name is one word, without spaces."))),
+            // RFC 6749 §3.3: no '"' or '\' in a scope token.
+            ("a\"b", "d", Some(("name", "not allowed in a scope token"))),
+            ("a\\b", "d", Some(("name", "not allowed in a scope token"))),
+            ("openid", "d", Some(("name", "\u{201c}openid\u{201d} is a built-in scope."))),
+            ("offline_access", "d", Some(("name", "is a built-in scope"))),
+            ("x", " ", Some(("description", "Describe what the scope allows; the consent screen shows it."))),
+            ("x", &"d".repeat(200), None),
+            ("x", &"d".repeat(201), Some(("description", "Use at most 200 characters on one line."))),
+            ("x", "two\nlines", Some(("description", "on one line"))),
+        ];
+        for (name, description, want) in table {
+            let got = validate_scope(name, description);
+            match want {
+                None => assert!(got.is_ok(), "{name:?}: {got:?}"),
+                Some((field, part)) => {
+                    let errors = got.expect_err(name);
+                    let message = errors.get(*field).unwrap_or_else(|| panic!("{name:?}: {errors:?}"));
+                    assert!(message.contains(part), "{name:?}: {message}");
+                }
+            }
+        }
+        assert_eq!(
+            validate_scope(" a:b ", " Does b ").unwrap(),
+            ("a:b".to_owned(), "Does b".to_owned())
+        );
+    }
+
+    #[test]
+    fn alg_choices_put_the_default_first() {
+        assert_eq!(choose_alg(SigningAlg::ES256), "Choose ES256, RS256 or EdDSA.");
+        assert_eq!(choose_alg(SigningAlg::RS256), "Choose RS256, ES256 or EdDSA.");
+    }
+}
