@@ -4,13 +4,11 @@
 //! - [`shell`] and [`App`]: the HTML document and the routes.
 //! - `pages/`: one module per page (home, login, consent, account, demo, admin).
 //! - [`api`]: the server functions the pages call, one module per area (`sign_in`,
-//!   `home`, `account`, `demo`), adapting the sign-in layer (`tessera_services`).
-//! - [`admin_api`]: the server functions of the admin console under `/admin` (clients,
-//!   scopes, users, grants), administrators only.
+//!   `home`, `account`, `demo`, and `admin/` split by resource: clients, scopes, users,
+//!   grants), adapting the sign-in layer (`tessera_services`) and the store.
 //! - `server` (ssr only): what the server functions need from the host — the store, the
 //!   session, CSRF checks, authentication.
 
-pub mod admin_api;
 pub mod api;
 mod pages;
 #[cfg(feature = "ssr")]

@@ -7,8 +7,10 @@
 //! - [`account`]: `/account` and `/account/apps` (password change, the apps a user has
 //!   allowed, revoking one).
 //! - [`demo`]: the step-by-step demo's page data (the demo's client runs in the server).
+//! - [`admin`]: the admin console, one module per resource, administrators only.
 
 pub mod account;
+pub mod admin;
 pub mod demo;
 pub mod home;
 pub mod sign_in;

@@ -1,0 +1,277 @@
+//! The console's clients: the list, one client with its grants, create, update, rotate
+//! the secret, delete.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::grants::Grants;
+#[cfg(feature = "ssr")]
+use super::ssr;
+#[cfg(feature = "ssr")]
+use super::Flash;
+use super::Gate;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    pub logo_uri: String,
+    pub is_public: bool,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+    pub grant_types: Vec<String>,
+    pub require_pkce: bool,
+    pub access_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub access_token_alg: String,
+    pub id_token_alg: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientDetail {
+    /// `None`: no such client.
+    pub client: Option<ClientView>,
+    pub grants: Grants,
+    /// Every scope a client may list (built-in, then custom).
+    pub scope_names: Vec<String>,
+    /// The grant types a client may be given (the core's `GrantType::ALL`).
+    pub grant_types: Vec<String>,
+    /// The signing algorithms a client may choose (the core's `SigningAlg::ALL`, the
+    /// access-token default first).
+    pub algs: Vec<String>,
+    /// What the "new client" form starts with (the core's defaults).
+    pub new_client: ClientView,
+    /// The allowed access and refresh token lifetimes, e.g. "60 to 86400" (the core's policy).
+    pub ttl_hints: (String, String),
+}
+
+#[server(prefix = "/ui", endpoint = "admin/clients")]
+pub async fn admin_clients() -> Result<Gate<Vec<ClientView>>, ServerFnError> {
+    let (a, flash) = match ssr::page().await? {
+        Ok(x) => x,
+        Err(gate) => return Ok(gate),
+    };
+    let clients = a.ctx.store.list_clients().await.map_err(ssr::store_err)?;
+    Ok(a.page(flash, clients.into_iter().map(ssr::client_view).collect()))
+}
+
+/// One client with its grants; with an empty id, the "new client" form's data.
+#[server(prefix = "/ui", endpoint = "admin/client")]
+pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, ServerFnError> {
+    use tessera_core::model::GrantType;
+    use tessera_core::store::GrantsOf;
+    let (a, flash) = match ssr::page().await? {
+        Ok(x) => x,
+        Err(gate) => return Ok(gate),
+    };
+    let scope_names = ssr::scope_names(&a.ctx).await?;
+    let (client, grants) = if client_id.is_empty() {
+        (None, Grants::default())
+    } else {
+        let client = a.ctx.store.client_by_id(&client_id).await.map_err(ssr::store_err)?;
+        let grants = ssr::grants(&a.ctx, GrantsOf::Client(&client_id)).await?;
+        (client.map(ssr::client_view), grants)
+    };
+    Ok(a.page(
+        flash,
+        ClientDetail {
+            client,
+            grants,
+            scope_names,
+            grant_types: GrantType::names().into_iter().map(String::from).collect(),
+            algs: ssr::alg_options(),
+            new_client: ssr::new_client_view(),
+            ttl_hints: ssr::ttl_hints(),
+        },
+    ))
+}
+
+/// Registers a client. A confidential client's secret is shown once, on the next page.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/ui", endpoint = "admin/clients/create")]
+pub async fn admin_create_client(
+    csrf: String,
+    name: String,
+    #[server(default)] description: String,
+    #[server(default)] logo_uri: String,
+    #[server(default)] client_type: String,
+    #[server(default)] redirect_uris: String,
+    #[server(default)] scopes: String,
+    #[server(default)] grant_authorization_code: String,
+    #[server(default)] grant_refresh_token: String,
+    #[server(default)] grant_client_credentials: String,
+    #[server(default)] require_pkce: String,
+    #[server(default)] access_token_ttl: String,
+    #[server(default)] refresh_token_ttl: String,
+    #[server(default)] access_token_alg: String,
+    #[server(default)] id_token_alg: String,
+) -> Result<(), ServerFnError> {
+    use tessera_core::secret::{random_id, ClientSecret};
+    use tessera_core::store::NewClient;
+    let back = "/admin/clients/new";
+    let Some(a) = ssr::action(&csrf, back).await? else {
+        return Ok(());
+    };
+    let form = ssr::ClientForm {
+        name,
+        description,
+        logo_uri,
+        is_public: client_type == "public",
+        redirect_uris,
+        scopes,
+        grant_types: ssr::checked_grants(
+            &grant_authorization_code,
+            &grant_refresh_token,
+            &grant_client_credentials,
+        ),
+        require_pkce: !require_pkce.is_empty(),
+        access_token_ttl,
+        refresh_token_ttl,
+        access_token_alg,
+        id_token_alg,
+    };
+    let known = ssr::scope_names(&a.ctx).await?;
+    let update = match form.validate(&known) {
+        Ok(u) => u,
+        Err(errors) => {
+            let mut values = form.values();
+            values.insert("client_type".into(), client_type);
+            return a.back_with_errors(back, errors, values).await;
+        }
+    };
+    let secret = (!form.is_public).then(ClientSecret::generate);
+    let client = NewClient {
+        client_id: random_id(),
+        name: update.name,
+        secret_hash: secret.as_ref().map(ClientSecret::hash),
+        redirect_uris: update.redirect_uris,
+        scopes: update.scopes,
+        is_public: form.is_public,
+        settings: update.settings,
+    };
+    let client = a
+        .ctx
+        .store
+        .create_client(client, crate::server::now())
+        .await
+        .map_err(ssr::store_err)?;
+    tracing::info!(admin = %a.user.id, client = %client.client_id, "client created");
+    let flash = Flash {
+        notice: Some(format!("Client \u{201c}{}\u{201d} was created.", client.name)),
+        secret: secret.map(|s| s.expose().to_owned()),
+        ..Default::default()
+    };
+    a.redirect_with(&ssr::client_path(&client.client_id), flash).await
+}
+
+/// Changes a client's settings; its id and type stay as registered.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/ui", endpoint = "admin/clients/update")]
+pub async fn admin_update_client(
+    csrf: String,
+    client_id: String,
+    name: String,
+    #[server(default)] description: String,
+    #[server(default)] logo_uri: String,
+    #[server(default)] redirect_uris: String,
+    #[server(default)] scopes: String,
+    #[server(default)] grant_authorization_code: String,
+    #[server(default)] grant_refresh_token: String,
+    #[server(default)] grant_client_credentials: String,
+    #[server(default)] require_pkce: String,
+    #[server(default)] access_token_ttl: String,
+    #[server(default)] refresh_token_ttl: String,
+    #[server(default)] access_token_alg: String,
+    #[server(default)] id_token_alg: String,
+) -> Result<(), ServerFnError> {
+    let back = ssr::client_path(&client_id);
+    let Some(a) = ssr::action(&csrf, &back).await? else {
+        return Ok(());
+    };
+    let Some(existing) = a.ctx.store.client_by_id(&client_id).await.map_err(ssr::store_err)? else {
+        return a.notice("/admin/clients", "That client no longer exists.").await;
+    };
+    let form = ssr::ClientForm {
+        name,
+        description,
+        logo_uri,
+        is_public: existing.is_public,
+        redirect_uris,
+        scopes,
+        grant_types: ssr::checked_grants(
+            &grant_authorization_code,
+            &grant_refresh_token,
+            &grant_client_credentials,
+        ),
+        require_pkce: !require_pkce.is_empty(),
+        access_token_ttl,
+        refresh_token_ttl,
+        access_token_alg,
+        id_token_alg,
+    };
+    let known = ssr::scope_names(&a.ctx).await?;
+    let update = match form.validate(&known) {
+        Ok(u) => u,
+        Err(errors) => return a.back_with_errors(&back, errors, form.values()).await,
+    };
+    a.ctx
+        .store
+        .update_client(&client_id, &update)
+        .await
+        .map_err(ssr::store_err)?;
+    tracing::info!(admin = %a.user.id, client = %client_id, "client updated");
+    a.notice(&back, "Changes saved.").await
+}
+
+/// Replaces a confidential client's secret; the new one is shown once.
+#[server(prefix = "/ui", endpoint = "admin/clients/rotate")]
+pub async fn admin_rotate_secret(csrf: String, client_id: String) -> Result<(), ServerFnError> {
+    use tessera_core::secret::ClientSecret;
+    let back = ssr::client_path(&client_id);
+    let Some(a) = ssr::action(&csrf, &back).await? else {
+        return Ok(());
+    };
+    match a.ctx.store.client_by_id(&client_id).await.map_err(ssr::store_err)? {
+        Some(c) if !c.is_public => {}
+        Some(_) => return a.form_error(&back, "A public client has no secret.").await,
+        None => return a.notice("/admin/clients", "That client no longer exists.").await,
+    }
+    let secret = ClientSecret::generate();
+    a.ctx
+        .store
+        .set_client_secret_hash(&client_id, &secret.hash())
+        .await
+        .map_err(ssr::store_err)?;
+    tracing::info!(admin = %a.user.id, client = %client_id, "client secret rotated");
+    let flash = Flash {
+        notice: Some("A new secret was generated; the old one no longer works.".into()),
+        secret: Some(secret.expose().to_owned()),
+        ..Default::default()
+    };
+    a.redirect_with(&back, flash).await
+}
+
+/// Deletes a client and everything issued to it (the confirmation is the page's step).
+#[server(prefix = "/ui", endpoint = "admin/clients/delete")]
+pub async fn admin_delete_client(csrf: String, client_id: String) -> Result<(), ServerFnError> {
+    let back = ssr::client_path(&client_id);
+    let Some(a) = ssr::action(&csrf, &back).await? else {
+        return Ok(());
+    };
+    let name = a
+        .ctx
+        .store
+        .client_by_id(&client_id)
+        .await
+        .map_err(ssr::store_err)?
+        .map(|c| c.name);
+    a.ctx.store.delete_client(&client_id).await.map_err(ssr::store_err)?;
+    tracing::info!(admin = %a.user.id, client = %client_id, "client deleted");
+    let text = match name {
+        Some(n) => format!("Client \u{201c}{n}\u{201d} was deleted."),
+        None => "That client no longer exists.".to_owned(),
+    };
+    a.notice("/admin/clients", &text).await
+}
