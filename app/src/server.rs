@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use tessera_core::store::{Store, User};
-use tessera_services::ServiceError;
 use tower_sessions::Session;
 
 pub use tessera_services::clock::now;
@@ -39,8 +38,11 @@ pub async fn session() -> Result<Session, ServerFnError> {
         .map_err(|e| ServerFnError::new(format!("no session: {e}")))
 }
 
-/// A failure below the UI, as a server function error.
-pub fn svc_err(e: ServiceError) -> ServerFnError {
+/// The UI's one error path: a failure below it (the store, the session, the sign-in
+/// layer) becomes a server function error; the page shows its error state. What a user
+/// did wrong is never an error here: it is a redirect with feedback (the login page's
+/// `?error=`, the console's flash, the account page's `?pw=`).
+pub fn fail(e: impl std::fmt::Display) -> ServerFnError {
     ServerFnError::new(e.to_string())
 }
 
@@ -55,7 +57,7 @@ pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
     let cookie = tessera_services::csrf::cookie_in(&request_headers().await, secure);
     let token = tessera_services::csrf::token(session, cookie, secure)
         .await
-        .map_err(svc_err)?;
+        .map_err(fail)?;
     if let (Some(cookie), Some(res)) = (&token.set_cookie, use_context::<leptos_axum::ResponseOptions>()) {
         if let Ok(value) = http::HeaderValue::from_str(cookie) {
             res.append_header(http::header::SET_COOKIE, value);
@@ -74,7 +76,7 @@ pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
 pub async fn current_user(ctx: &ServerContext, session: &Session) -> Result<Option<User>, ServerFnError> {
     tessera_services::session::current_user(ctx.store.as_ref(), session)
         .await
-        .map_err(svc_err)
+        .map_err(fail)
 }
 
 /// The client address (the TCP peer, `ConnectInfo`); none for a server run without it

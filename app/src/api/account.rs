@@ -85,7 +85,7 @@ pub async fn change_password(
         &confirm_password,
     )
     .await
-    .map_err(server::svc_err)?
+    .map_err(server::fail)?
     {
         Change::NoSuchUser => leptos_axum::redirect(&server::login_url("/account", "", None)),
         outcome => back(outcome.code()),
@@ -103,13 +103,12 @@ pub async fn my_apps(#[server(default)] revoked: String) -> Result<Option<MyApps
     let Some(user) = crate::server::current_user(&ctx, &session).await? else {
         return Ok(None);
     };
-    let store_err = |e: tessera_core::store::StoreError| ServerFnError::new(e.to_string());
-    let custom = ctx.store.custom_scopes().await.map_err(store_err)?;
+    let custom = ctx.store.custom_scopes().await.map_err(crate::server::fail)?;
     let apps = ctx
         .store
         .consents_for_user(&user.id)
         .await
-        .map_err(store_err)?
+        .map_err(crate::server::fail)?
         .into_iter()
         .map(|c| AppView {
             scopes: describe_scopes(&c.consent.scopes, &custom),
@@ -124,7 +123,7 @@ pub async fn my_apps(#[server(default)] revoked: String) -> Result<Option<MyApps
         ctx.store
             .client_by_id(&revoked)
             .await
-            .map_err(store_err)?
+            .map_err(crate::server::fail)?
             .map(|c| c.name)
     };
     Ok(Some(MyAppsView { apps, revoked, csrf }))
@@ -147,7 +146,7 @@ pub async fn revoke_app(csrf: String, client_id: String) -> Result<(), ServerFnE
     ctx.store
         .revoke_consent(&user.id, &client_id, server::now())
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(crate::server::fail)?;
     tracing::info!(user = %user.id, client = %client_id, "consent revoked by the user");
     leptos_axum::redirect(&format!("/account/apps?revoked={}", server::urlencode(&client_id)));
     Ok(())

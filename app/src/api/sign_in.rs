@@ -41,7 +41,7 @@ pub async fn login(
     next: String,
     #[server(default)] request: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server::{self, svc_err};
+    use crate::server::{self, fail};
     use tessera_services::login::{self, Outcome};
     let session = server::session().await?;
     let ctx = server::context()?;
@@ -60,12 +60,12 @@ pub async fn login(
         server::peer().await,
     )
     .await
-    .map_err(svc_err)?;
+    .map_err(fail)?;
     let url = match outcome {
         Outcome::SignedIn(user) if !request.is_empty() => {
             tessera_services::pending::logged_in(ctx.store.as_ref(), &request, &user.id, server::now())
                 .await
-                .map_err(svc_err)?;
+                .map_err(fail)?;
             server::resume_url(&request)
         }
         Outcome::SignedIn(_) => next,
@@ -100,7 +100,7 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
     let session = crate::server::session().await?;
     let Some(pending) = tessera_services::pending::load(ctx.store.as_ref(), &request, crate::server::now())
         .await
-        .map_err(crate::server::svc_err)?
+        .map_err(crate::server::fail)?
     else {
         return Ok(None);
     };
@@ -108,15 +108,11 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
         .store
         .client_by_id(&pending.request.client_id)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(crate::server::fail)?;
     let Some(client) = client else {
         return Ok(None);
     };
-    let custom = ctx
-        .store
-        .custom_scopes()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let custom = ctx.store.custom_scopes().await.map_err(crate::server::fail)?;
     let scopes = crate::api::account::describe_scopes(&pending.request.scopes, &custom);
     let user = crate::server::current_user(&ctx, &session).await?;
     Ok(Some(PendingView {
@@ -147,7 +143,7 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
     };
     let Some(mut pending) = tessera_services::pending::load(ctx.store.as_ref(), &request, server::now())
         .await
-        .map_err(server::svc_err)?
+        .map_err(server::fail)?
     else {
         // Expired or already finished: the resume route explains.
         leptos_axum::redirect(&server::resume_url(&request));
@@ -162,16 +158,16 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
                 server::now(),
             )
             .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+            .map_err(crate::server::fail)?;
         pending.interaction.consented_as(&user.id);
         tessera_services::pending::save(ctx.store.as_ref(), &request, &pending)
             .await
-            .map_err(server::svc_err)?;
+            .map_err(server::fail)?;
         leptos_axum::redirect(&server::resume_url(&request));
     } else {
         tessera_services::pending::take(ctx.store.as_ref(), &request)
             .await
-            .map_err(server::svc_err)?;
+            .map_err(server::fail)?;
         match pending.request.deny().redirect_url(&ctx.issuer) {
             Some(url) => leptos_axum::redirect(&url),
             None => leptos_axum::redirect("/"),
@@ -186,7 +182,7 @@ pub async fn logout(csrf: String) -> Result<(), ServerFnError> {
     if crate::server::csrf_ok(&session, &csrf).await {
         tessera_services::session::sign_out(&session)
             .await
-            .map_err(crate::server::svc_err)?;
+            .map_err(crate::server::fail)?;
     }
     leptos_axum::redirect("/");
     Ok(())

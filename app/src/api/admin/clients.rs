@@ -53,7 +53,7 @@ pub async fn admin_clients() -> Result<Gate<Vec<ClientView>>, ServerFnError> {
         Ok(x) => x,
         Err(gate) => return Ok(gate),
     };
-    let clients = a.ctx.store.list_clients().await.map_err(ssr::store_err)?;
+    let clients = a.ctx.store.list_clients().await.map_err(crate::server::fail)?;
     Ok(a.page(flash, clients.into_iter().map(ssr::client_view).collect()))
 }
 
@@ -70,7 +70,12 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
     let (client, grants) = if client_id.is_empty() {
         (None, Grants::default())
     } else {
-        let client = a.ctx.store.client_by_id(&client_id).await.map_err(ssr::store_err)?;
+        let client = a
+            .ctx
+            .store
+            .client_by_id(&client_id)
+            .await
+            .map_err(crate::server::fail)?;
         let grants = ssr::grants(&a.ctx, GrantsOf::Client(&client_id)).await?;
         (client.map(ssr::client_view), grants)
     };
@@ -156,7 +161,7 @@ pub async fn admin_create_client(
         .store
         .create_client(client, crate::server::now())
         .await
-        .map_err(ssr::store_err)?;
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, client = %client.client_id, "client created");
     let flash = Flash {
         notice: Some(format!("Client \u{201c}{}\u{201d} was created.", client.name)),
@@ -190,7 +195,13 @@ pub async fn admin_update_client(
     let Some(a) = ssr::action(&csrf, &back).await? else {
         return Ok(());
     };
-    let Some(existing) = a.ctx.store.client_by_id(&client_id).await.map_err(ssr::store_err)? else {
+    let Some(existing) = a
+        .ctx
+        .store
+        .client_by_id(&client_id)
+        .await
+        .map_err(crate::server::fail)?
+    else {
         return a.notice("/admin/clients", "That client no longer exists.").await;
     };
     let form = ssr::ClientForm {
@@ -220,7 +231,7 @@ pub async fn admin_update_client(
         .store
         .update_client(&client_id, &update)
         .await
-        .map_err(ssr::store_err)?;
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, client = %client_id, "client updated");
     a.notice(&back, "Changes saved.").await
 }
@@ -233,7 +244,13 @@ pub async fn admin_rotate_secret(csrf: String, client_id: String) -> Result<(), 
     let Some(a) = ssr::action(&csrf, &back).await? else {
         return Ok(());
     };
-    match a.ctx.store.client_by_id(&client_id).await.map_err(ssr::store_err)? {
+    match a
+        .ctx
+        .store
+        .client_by_id(&client_id)
+        .await
+        .map_err(crate::server::fail)?
+    {
         Some(c) if !c.is_public => {}
         Some(_) => return a.form_error(&back, "A public client has no secret.").await,
         None => return a.notice("/admin/clients", "That client no longer exists.").await,
@@ -243,7 +260,7 @@ pub async fn admin_rotate_secret(csrf: String, client_id: String) -> Result<(), 
         .store
         .set_client_secret_hash(&client_id, &secret.hash())
         .await
-        .map_err(ssr::store_err)?;
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, client = %client_id, "client secret rotated");
     let flash = Flash {
         notice: Some("A new secret was generated; the old one no longer works.".into()),
@@ -265,9 +282,13 @@ pub async fn admin_delete_client(csrf: String, client_id: String) -> Result<(), 
         .store
         .client_by_id(&client_id)
         .await
-        .map_err(ssr::store_err)?
+        .map_err(crate::server::fail)?
         .map(|c| c.name);
-    a.ctx.store.delete_client(&client_id).await.map_err(ssr::store_err)?;
+    a.ctx
+        .store
+        .delete_client(&client_id)
+        .await
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, client = %client_id, "client deleted");
     let text = match name {
         Some(n) => format!("Client \u{201c}{n}\u{201d} was deleted."),

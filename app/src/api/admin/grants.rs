@@ -51,7 +51,7 @@ pub async fn admin_revoke_consent(
         .store
         .revoke_consent(&user_id, &client_id, crate::server::now())
         .await
-        .map_err(ssr::store_err)?;
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, user = %user_id, client = %client_id, "consent revoked by an administrator");
     a.notice(&back, "The consent was revoked.").await
 }
@@ -67,7 +67,7 @@ pub async fn admin_revoke_family(csrf: String, family_id: String, back: String) 
         .store
         .revoke_family(&family_id, crate::server::now())
         .await
-        .map_err(ssr::store_err)?;
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, family = %family_id, "token family revoked by an administrator");
     a.notice(&back, "The refresh token was revoked.").await
 }

@@ -85,9 +85,9 @@ pub async fn admin_overview() -> Result<Gate<Overview>, ServerFnError> {
         Ok(x) => x,
         Err(gate) => return Ok(gate),
     };
-    let clients = a.ctx.store.list_clients().await.map_err(ssr::store_err)?.len();
-    let users = a.ctx.store.count_users().await.map_err(ssr::store_err)? as usize;
-    let custom_scopes = a.ctx.store.custom_scopes().await.map_err(ssr::store_err)?.len();
+    let clients = a.ctx.store.list_clients().await.map_err(crate::server::fail)?.len();
+    let users = a.ctx.store.count_users().await.map_err(crate::server::fail)? as usize;
+    let custom_scopes = a.ctx.store.custom_scopes().await.map_err(crate::server::fail)?.len();
     Ok(a.page(
         flash,
         Overview {

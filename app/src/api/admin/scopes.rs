@@ -26,7 +26,7 @@ pub async fn admin_scopes() -> Result<Gate<Vec<ScopeRow>>, ServerFnError> {
         Ok(x) => x,
         Err(gate) => return Ok(gate),
     };
-    let clients = a.ctx.store.list_clients().await.map_err(ssr::store_err)?;
+    let clients = a.ctx.store.list_clients().await.map_err(crate::server::fail)?;
     let used_by = |name: &str| -> Vec<String> {
         clients
             .iter()
@@ -43,7 +43,7 @@ pub async fn admin_scopes() -> Result<Gate<Vec<ScopeRow>>, ServerFnError> {
             used_by: used_by(&s.name),
         })
         .collect();
-    for s in a.ctx.store.custom_scopes().await.map_err(ssr::store_err)? {
+    for s in a.ctx.store.custom_scopes().await.map_err(crate::server::fail)? {
         rows.push(ScopeRow {
             used_by: used_by(&s.name),
             name: s.name,
@@ -76,7 +76,7 @@ pub async fn admin_create_scope(csrf: String, name: String, description: String)
             )]);
             return a.back_with_errors(back, errors, values).await;
         }
-        Err(e) => return Err(ssr::store_err(e)),
+        Err(e) => return Err(crate::server::fail(e)),
     }
     tracing::info!(admin = %a.user.id, scope = %n, "scope created");
     a.notice(back, &format!("Scope \u{201c}{n}\u{201d} was created.")).await
@@ -96,7 +96,7 @@ pub async fn admin_update_scope(csrf: String, name: String, description: String)
             return a.back_with_errors(back, BTreeMap::from([(field, e)]), values).await;
         }
     };
-    if !a.ctx.store.update_scope(&name, &d).await.map_err(ssr::store_err)? {
+    if !a.ctx.store.update_scope(&name, &d).await.map_err(crate::server::fail)? {
         return a.form_error(back, "Only custom scopes can be changed.").await;
     }
     a.notice(back, &format!("Scope \u{201c}{name}\u{201d} was saved."))
@@ -118,7 +118,7 @@ pub async fn admin_delete_scope(csrf: String, name: String) -> Result<(), Server
         .store
         .list_clients()
         .await
-        .map_err(ssr::store_err)?
+        .map_err(crate::server::fail)?
         .into_iter()
         .filter(|c| c.scopes.contains(&name))
         .map(|c| c.name)
@@ -137,7 +137,7 @@ pub async fn admin_delete_scope(csrf: String, name: String) -> Result<(), Server
             .back_with_errors(back, BTreeMap::from([(format!("scope:{name}"), text)]), BTreeMap::new())
             .await;
     }
-    a.ctx.store.delete_scope(&name).await.map_err(ssr::store_err)?;
+    a.ctx.store.delete_scope(&name).await.map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, scope = %name, "scope deleted");
     a.notice(back, &format!("Scope \u{201c}{name}\u{201d} was deleted."))
         .await

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use tessera_core::model::{GrantType, SigningAlg};
 use tessera_core::registration::{ClientRegistration, FieldErrors};
-use tessera_core::store::{Client, ClientUpdate, GrantsOf, StoreError, User};
+use tessera_core::store::{Client, ClientUpdate, GrantsOf, User};
 use tower_sessions::Session;
 
 use super::clients::ClientView;
@@ -17,10 +17,6 @@ use super::{AdminPage, Flash, Gate};
 use crate::server::{self, ServerContext};
 
 const FLASH_KEY: &str = "admin_flash";
-
-pub fn store_err(e: StoreError) -> ServerFnError {
-    ServerFnError::new(e.to_string())
-}
 
 fn session_err(e: tower_sessions::session::Error) -> ServerFnError {
     ServerFnError::new(format!("session: {e}"))
@@ -199,7 +195,7 @@ pub async fn grants(ctx: &ServerContext, of: GrantsOf<'_>) -> Result<Grants, Ser
         .store
         .consents_of(of)
         .await
-        .map_err(store_err)?
+        .map_err(crate::server::fail)?
         .into_iter()
         .map(|c| ConsentRow {
             user_id: c.consent.user_id,
@@ -214,7 +210,7 @@ pub async fn grants(ctx: &ServerContext, of: GrantsOf<'_>) -> Result<Grants, Ser
         .store
         .active_families(of, server::now())
         .await
-        .map_err(store_err)?
+        .map_err(crate::server::fail)?
         .into_iter()
         .map(|f| FamilyRow {
             family_id: f.family_id,
@@ -238,7 +234,7 @@ pub async fn scope_names(ctx: &ServerContext) -> Result<Vec<String>, ServerFnErr
         ctx.store
             .custom_scopes()
             .await
-            .map_err(store_err)?
+            .map_err(crate::server::fail)?
             .into_iter()
             .map(|s| s.name),
     );
@@ -247,9 +243,7 @@ pub async fn scope_names(ctx: &ServerContext) -> Result<Vec<String>, ServerFnErr
 
 /// Argon2id through the server's bounded Argon2 pool.
 pub async fn hash(password: String) -> Result<String, ServerFnError> {
-    tessera_services::password::hash(password)
-        .await
-        .map_err(server::svc_err)
+    tessera_services::password::hash(password).await.map_err(server::fail)
 }
 
 /// The signing algorithms the form offers, the access-token default first.

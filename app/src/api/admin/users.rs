@@ -39,7 +39,7 @@ pub async fn admin_users(#[server(default)] q: String) -> Result<Gate<Vec<UserVi
         Ok(x) => x,
         Err(gate) => return Ok(gate),
     };
-    let users = a.ctx.store.search_users(&q).await.map_err(ssr::store_err)?;
+    let users = a.ctx.store.search_users(&q).await.map_err(crate::server::fail)?;
     Ok(a.page(flash, users.into_iter().map(ssr::user_view).collect()))
 }
 
@@ -54,7 +54,7 @@ pub async fn admin_user(user_id: String) -> Result<Gate<UserDetail>, ServerFnErr
     let (user, grants) = if user_id.is_empty() {
         (None, Grants::default())
     } else {
-        let user = a.ctx.store.user_by_id(&user_id).await.map_err(ssr::store_err)?;
+        let user = a.ctx.store.user_by_id(&user_id).await.map_err(crate::server::fail)?;
         (
             user.map(ssr::user_view),
             ssr::grants(&a.ctx, GrantsOf::User(&user_id)).await?,
@@ -125,7 +125,7 @@ pub async fn admin_create_user(
             )]);
             return a.back_with_errors(back, errors, values).await;
         }
-        Err(e) => return Err(ssr::store_err(e)),
+        Err(e) => return Err(crate::server::fail(e)),
     };
     tracing::info!(admin = %a.user.id, user = %user.id, "user created");
     a.notice(
@@ -149,7 +149,7 @@ pub async fn admin_reset_password(csrf: String, user_id: String, password: Strin
     let store = a.ctx.store.as_ref();
     if !tessera_services::password::reset(store, &a.session, &a.user, &user_id, password)
         .await
-        .map_err(crate::server::svc_err)?
+        .map_err(crate::server::fail)?
     {
         return a.notice("/admin/users", "That user no longer exists.").await;
     }
@@ -172,7 +172,7 @@ pub async fn admin_set_disabled(csrf: String, user_id: String, disabled: String)
         .store
         .set_user_disabled(&user_id, disabled)
         .await
-        .map_err(ssr::store_err)?;
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, user = %user_id, disabled, "user disabled flag changed");
     a.notice(
         &back,
@@ -202,7 +202,7 @@ pub async fn admin_set_admin(csrf: String, user_id: String, admin: String) -> Re
         .store
         .set_user_admin(&user_id, admin)
         .await
-        .map_err(ssr::store_err)?;
+        .map_err(crate::server::fail)?;
     tracing::info!(admin = %a.user.id, user = %user_id, is_admin = admin, "user admin flag changed");
     a.notice(
         &back,
