@@ -1,7 +1,7 @@
 //! Property-based fuzzing of the protocol core (security issue #18): the form parser and its
 //! bounds, the `/authorize` request validation, redirect-URI matching, PKCE, scopes and
 //! usernames, client authentication and token request parsing. JWT parsing is not here: the
-//! core has none (it lives in the server crate, `server/src/keys.rs`).
+//! core has none (it lives in the server crate, `server/src/crypto/jwt.rs`).
 //!
 //! Each property asserts what the RFC (or the documented contract in `src/`) says the answer
 //! must be, usually against a small reference model written here from the specification.

@@ -1,7 +1,7 @@
 //! The step-by-step demo (`/demo`): the shape of a run as the page shows it, the ten
 //! steps of the authorization code flow, and the server function that reads the run from
 //! the browser's session. The demo client itself (the OAuth protocol side) runs in the
-//! server crate (`demo_client.rs`) and writes the run into the session; the page only
+//! server crate (`server/src/demo/`) and writes the run into the session; the page only
 //! renders it.
 
 use leptos::prelude::*;

@@ -3,7 +3,7 @@
 //!
 //! Introspection and the sample resource ask, on every request, whether the token (or its
 //! grant) was revoked and whether its user still exists and is enabled. With signatures
-//! already cached (`oauth::verified`), that database round trip was half of such a
+//! already cached (`crypto::verify`), that database round trip was half of such a
 //! request's cost, and its answer almost never changes.
 //!
 //! Freshness, two counters:
