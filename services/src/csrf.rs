@@ -93,3 +93,44 @@ pub fn set_cookie(token: &str, secure: bool) -> String {
         if secure { "; Secure" } else { "" }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookie: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::COOKIE, http::HeaderValue::from_str(cookie).unwrap());
+        h
+    }
+
+    #[test]
+    fn only_a_well_formed_cookie_of_the_right_name_counts() {
+        let token = "a".repeat(43);
+        let table = [
+            (format!("tessera_csrf={token}"), false, Some(token.clone())),
+            (format!("x=1; tessera_csrf={token}; y=2"), false, Some(token.clone())),
+            // On https only the __Host- cookie, which no subdomain can plant.
+            (format!("tessera_csrf={token}"), true, None),
+            (format!("__Host-tessera_csrf={token}"), true, Some(token.clone())),
+            // Not a token we could have made: wrong length or alphabet.
+            ("tessera_csrf=short".to_owned(), false, None),
+            (format!("tessera_csrf={}", "a".repeat(42) + "!"), false, None),
+        ];
+        for (cookie, secure, want) in table {
+            assert_eq!(cookie_in(&headers(&cookie), secure), want, "{cookie} secure={secure}");
+        }
+    }
+
+    #[test]
+    fn the_anonymous_cookie_is_strict_http_only_and_secure_on_https() {
+        assert_eq!(
+            set_cookie("t", false),
+            "tessera_csrf=t; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"
+        );
+        assert_eq!(
+            set_cookie("t", true),
+            "__Host-tessera_csrf=t; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure"
+        );
+    }
+}

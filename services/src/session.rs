@@ -143,3 +143,17 @@ pub async fn sign_out(session: &Session) -> Result<(), ServiceError> {
     session.flush().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_are_stored_as_their_amr_values() {
+        // RFC 8176 §2: "pwd". What a session stores is what an ID token's `amr` will say.
+        assert_eq!(serde_json::to_string(&vec![Method::Password]).unwrap(), r#"["pwd"]"#);
+        assert_eq!(serde_json::from_str::<Method>(r#""pwd""#).unwrap(), Method::Password);
+        assert!(serde_json::from_str::<Method>(r#""otp""#).is_err());
+        assert_eq!(Method::Password.amr(), "pwd");
+    }
+}
