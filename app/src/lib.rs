@@ -2,7 +2,9 @@
 //!
 //! # Layout
 //! - [`shell`] and [`App`]: the HTML document and the routes.
-//! - `pages/`: one module per page (home, login, consent, account, demo, admin).
+//! - `pages/`: one module per page (home, login, consent, account, demo, and `admin/`
+//!   split by resource).
+//! - `components`: pieces more than one page uses (the copy button, labelled fields).
 //! - [`api`]: the server functions the pages call, one module per area (`sign_in`,
 //!   `home`, `account`, `demo`, and `admin/` split by resource: clients, scopes, users,
 //!   grants), adapting the sign-in layer (`tessera_services`) and the store.
@@ -10,6 +12,7 @@
 //!   session, CSRF checks, authentication.
 
 pub mod api;
+mod components;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -62,7 +62,7 @@ pub struct Shared {
     /// Access tokens whose signature was already checked here.
     pub verified: crate::crypto::verify::VerifiedTokens,
     /// Authorization requests left pending per client address (#18 item 1).
-    pub pending_limiter: crate::oauth::authorize::PendingLimiter,
+    pub pending_limiter: tessera_services::pending::Limiter,
 }
 
 impl std::ops::Deref for AppState {

@@ -17,7 +17,8 @@
 //!   [`session::Method`] with [`session::sign_in`].
 //! - [`password`]: a user changing their own password, an administrator resetting one.
 //! - [`csrf`]: the per-session CSRF token, and the anonymous double-submit cookie.
-//! - [`pending`]: pending authorization requests by the opaque id the browser carries.
+//! - [`pending`]: pending authorization requests by the opaque id the browser carries, and
+//!   the per-address limit on starting new ones.
 //! - [`argon`]: the bounded Argon2 pool and the per-account turn.
 //! - [`clock`]: the time, passed in everywhere else.
 //! - [`error`]: [`ServiceError`], what can fail below the UI (storage, session).

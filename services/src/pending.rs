@@ -1,6 +1,7 @@
 //! Pending authorization requests: what `/authorize` validated and keeps while the user
 //! signs in and decides. The browser carries only an opaque 256-bit id; the store keeps
-//! the request under the id's SHA-256 hash, for [`PENDING_LIFETIME`] seconds.
+//! the request under the id's SHA-256 hash, for [`PENDING_LIFETIME`] seconds. Starting
+//! one is bounded per client address ([`Limiter`]) and per client ([`create`]).
 
 use tessera_core::authorize::{Pending, PENDING_LIFETIME};
 use tessera_core::secret::{hash_secret, random_token};
@@ -62,4 +63,43 @@ pub async fn logged_in(store: &dyn Store, id: &str, user_id: &str, now: i64) -> 
         save(store, id, &pending).await?;
     }
     Ok(())
+}
+
+/// Pending requests started per client address: a keyed rate limiter (governor), by the
+/// address's back-off key (IPv6 per /64). Its memory is one small entry per address seen
+/// recently; addresses whose allowance is full again are dropped as it goes.
+pub struct Limiter {
+    limiter: governor::RateLimiter<
+        String,
+        governor::state::keyed::DefaultKeyedStateStore<String>,
+        governor::clock::DefaultClock,
+    >,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        let per_minute = std::num::NonZeroU32::new(tessera_core::policy::PENDING_PER_ADDRESS_PER_MINUTE)
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        Self {
+            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
+            checks: Default::default(),
+        }
+    }
+}
+
+impl Limiter {
+    /// Whether `peer` may leave one more request pending now. Every 4096 checks, the state
+    /// of addresses whose allowance is full again is dropped, so the map holds only the
+    /// addresses seen in about the last minute.
+    pub fn allow(&self, peer: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = peer else {
+            return true;
+        };
+        if self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 4095 {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        self.limiter.check_key(&tessera_core::throttle::address_key(ip)).is_ok()
+    }
 }

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use super::CopyButton;
 use crate::api::home::{home_info, server_status, HomeView, StatusView};
+use crate::components::CopyButton;
 
 #[component]
 pub fn HomePage() -> impl IntoView {

@@ -22,23 +22,3 @@ pub fn NotFound() -> impl IntoView {
         </section>
     }
 }
-
-/// A button that copies `value` to the clipboard once the page is hydrated, then says so.
-#[component]
-pub fn CopyButton(value: String, #[prop(default = "button secondary")] class: &'static str) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let _ = window().navigator().clipboard().write_text(&value);
-            copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &value;
-    };
-    view! {
-        <button type="button" class=class on:click=copy>
-            {move || if copied.get() { "Copied" } else { "Copy" }}
-        </button>
-    }
-}

@@ -88,44 +88,6 @@ pub async fn post(
 /// The limits on pending requests (#18 item 1), from the policy file.
 pub use tessera_core::policy::{MAX_PENDING_PER_CLIENT, PENDING_PER_ADDRESS_PER_MINUTE};
 
-/// Pending requests started per client address: a keyed rate limiter (governor), by the
-/// address's back-off key (IPv6 per /64). Its memory is one small entry per address seen
-/// recently; [`PendingLimiter::forget_idle`] drops the rest.
-pub struct PendingLimiter {
-    limiter: governor::RateLimiter<
-        String,
-        governor::state::keyed::DefaultKeyedStateStore<String>,
-        governor::clock::DefaultClock,
-    >,
-    checks: std::sync::atomic::AtomicU64,
-}
-
-impl Default for PendingLimiter {
-    fn default() -> Self {
-        let per_minute = std::num::NonZeroU32::new(PENDING_PER_ADDRESS_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN);
-        Self {
-            limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)),
-            checks: Default::default(),
-        }
-    }
-}
-
-impl PendingLimiter {
-    /// Whether `peer` may leave one more request pending now. Every 4096 checks, the state
-    /// of addresses whose allowance is full again is dropped, so the map holds only the
-    /// addresses seen in about the last minute.
-    pub fn allow(&self, peer: Option<std::net::IpAddr>) -> bool {
-        let Some(ip) = peer else {
-            return true;
-        };
-        if self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 4095 {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-        }
-        self.limiter.check_key(&tessera_core::throttle::address_key(ip)).is_ok()
-    }
-}
-
 async fn handle(
     state: &AppState,
     session: &Session,

@@ -4,12 +4,12 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::form::{AlgSelect, Field, FlashLines, TextArea};
+use super::form::{AlgSelect, FlashLines};
 use super::grants::GrantsCard;
 use super::{gated, AdminNav};
 use crate::api::admin::clients::{admin_client, admin_clients, ClientDetail, ClientView};
 use crate::api::admin::{AdminPage, Flash};
-use crate::pages::CopyButton;
+use crate::components::{CopyButton, Field, TextArea};
 
 #[component]
 pub fn AdminClientsPage() -> impl IntoView {

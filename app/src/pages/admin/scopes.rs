@@ -2,10 +2,11 @@
 
 use leptos::prelude::*;
 
-use super::form::{Field, FlashLines};
+use super::form::FlashLines;
 use super::{gated, AdminNav};
 use crate::api::admin::scopes::{admin_scopes, ScopeRow};
 use crate::api::admin::Flash;
+use crate::components::Field;
 
 #[component]
 pub fn AdminScopesPage() -> impl IntoView {

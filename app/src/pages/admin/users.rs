@@ -4,11 +4,12 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::form::{Field, FlashLines};
+use super::form::FlashLines;
 use super::grants::GrantsCard;
 use super::{gated, AdminNav};
 use crate::api::admin::users::{admin_user, admin_users, UserDetail, UserView};
 use crate::api::admin::{AdminPage, Flash};
+use crate::components::Field;
 
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
