@@ -20,6 +20,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use tessera_app::api::demo::{Message, Param, DEMO_CLIENT_ID, DEMO_SCOPES};
+use tessera_core::model::GrantType;
 use tessera_core::secret::{constant_time_eq, ClientSecret};
 use tessera_core::store::{ClientSettings, NewClient};
 use tessera_core::types::{RedirectUri, ScopeSet};
@@ -32,7 +33,7 @@ pub const DEMO_CLIENT_NAME: &str = "Tessera demo client";
 /// Domain separation for what derives from the server secret.
 const SECRET_LABEL: &str = "tessera-demo-client";
 /// The grants the demo uses, and so the only ones its client has.
-const DEMO_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+const DEMO_GRANTS: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
 const MASKED: &str = "[client secret, hidden]";
 
 pub fn redirect_uri(issuer: &str) -> String {
@@ -55,7 +56,7 @@ pub async fn ensure(db: &Database, issuer: &str, server_secret: &ServerSecret) -
     let redirect = RedirectUri::parse(&redirect_uri(issuer))?;
     if let Some(existing) = store.client_by_id(DEMO_CLIENT_ID).await? {
         let up_to_date = existing.redirect_uris == [redirect.clone()]
-            && existing.settings.grant_types == DEMO_GRANTS
+            && existing.settings.grant_types == DEMO_GRANTS.map(GrantType::as_str)
             && existing
                 .secret_hash
                 .as_deref()
@@ -77,7 +78,7 @@ pub async fn ensure(db: &Database, issuer: &str, server_secret: &ServerSecret) -
                 is_public: false,
                 settings: ClientSettings {
                     description: Some("Built in: the step-by-step demo at /demo".into()),
-                    grant_types: DEMO_GRANTS.map(str::to_owned).to_vec(),
+                    grant_types: DEMO_GRANTS.map(|g| g.as_str().to_owned()).to_vec(),
                     ..Default::default()
                 },
             },
