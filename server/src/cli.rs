@@ -109,6 +109,11 @@ pub struct ServeArgs {
     /// Seconds a request may take, body upload included; then 408 [default: 30]
     #[arg(long, env = "TESSERA_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,
+    /// A reverse proxy (address or network, repeatable; comma-separated in the
+    /// environment) whose X-Forwarded-For names the client [default: none]
+    #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = crate::http::client_ip::parse_trusted)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,6 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::ensure!(secs > 0, "--request-timeout must be at least 1 second");
                 config.request_timeout = std::time::Duration::from_secs(secs);
             }
+            config.trusted_proxies = crate::http::client_ip::TrustedProxies::new(args.trusted_proxies.clone());
             config.demo = args.demo || args.demo_client;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await

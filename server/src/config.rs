@@ -27,6 +27,9 @@ pub struct Config {
     /// What secrets at rest derive from ([`crate::crypto::server_secret`]). `resolve` makes a random
     /// one; `serve` loads the configured one.
     pub secret: std::sync::Arc<crate::crypto::server_secret::ServerSecret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none
+    /// by default: the TCP peer is the client.
+    pub trusted_proxies: crate::http::client_ip::TrustedProxies,
 }
 
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
@@ -62,6 +65,7 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
             demo: false,
             secret: std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::random()),
+            trusted_proxies: Default::default(),
         })
     }
 }

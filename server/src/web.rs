@@ -171,9 +171,13 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     let outer = ServiceBuilder::new().layer(SetRequestIdLayer::new(x_request_id.clone(), RequestIds::new()));
     // Inside the security headers: the 503 of load shedding and the 408 of a request that
     // took too long (a slow upload included) carry them too (#18 item 2).
+    let hsts = config.issuer.starts_with("https://");
+    let proxies = config.trusted_proxies.clone();
     let inner = ServiceBuilder::new()
+        // First, so that everything after sees the client behind a trusted proxy.
+        .map_request(move |req: Request<Body>| proxies.rewrite(req))
         .layer(PropagateRequestIdLayer::new(x_request_id))
-        .layer(MapResponseLayer::new(security_headers))
+        .layer(MapResponseLayer::new(move |res| security_headers(res, hsts)))
         .layer(ShedLayer::new(config.max_in_flight))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -381,9 +385,16 @@ fn request_log_enabled() -> bool {
 
 /// On every response: no framing anywhere (RFC 9700 §4.16: clickjacking), no MIME
 /// sniffing, no referrer (authorization responses carry codes in the URL). Pages set their
-/// own nonce-based CSP; everything else gets the strictest one.
-fn security_headers(mut res: Response) -> Response {
+/// own nonce-based CSP; everything else gets the strictest one. With an https issuer,
+/// HSTS (RFC 6797): browsers then never use plain http to this host for a year.
+fn security_headers(mut res: Response, hsts: bool) -> Response {
     let h = res.headers_mut();
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -496,8 +507,9 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "Tessera is ready"
     );
-    // The peer address feeds the per-address login back-off. It is the TCP peer: behind a
-    // reverse proxy that is the proxy; X-Forwarded-For is deliberately not trusted.
+    // The peer address feeds the per-address login back-off and pending-request limit. It
+    // is the TCP peer, or behind a `--trusted-proxy` the client its X-Forwarded-For names
+    // (http::client_ip); a header from anyone else is not believed.
     axum::serve(
         listener,
         axum::ServiceExt::into_make_service_with_connect_info::<std::net::SocketAddr>(app),

@@ -5,12 +5,15 @@
 //!
 //! - [`form`]: query strings and `application/x-www-form-urlencoded` bodies, read strictly.
 //! - [`client_auth`]: who the client is at `/token`, `/revoke`, `/introspect` (RFC 6749 §2.3).
+//! - [`client_ip`]: which address a request comes from (the TCP peer, or the client a
+//!   trusted reverse proxy names).
 //! - [`bearer`]: access tokens presented to a protected resource (RFC 6750).
 //! - [`cors`]: the CORS layer of the endpoints a browser app calls.
 //! - [`response`]: how an `OAuthError` becomes HTTP.
 
 pub mod bearer;
 pub mod client_auth;
+pub mod client_ip;
 pub mod cors;
 pub mod form;
 pub mod response;

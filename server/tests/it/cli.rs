@@ -226,6 +226,11 @@ fn bad_input_gets_one_line_errors() {
     let tdb = common::sqlite();
     let cases: &[(&[&str], Option<&str>, &str)] = &[
         (&["--no-such-flag"], None, "unexpected argument"),
+        (
+            &["serve", "--trusted-proxy", "proxy.internal"],
+            None,
+            "is not an IP address or network",
+        ),
         (&["user", "add", "hal"], None, "--password-stdin"),
         (
             &["user", "add", "hal", "--password-stdin", "--database-url", &tdb.url],

@@ -759,3 +759,77 @@ async fn on_https_the_session_cookie_has_the_host_prefix() {
         "{session}"
     );
 }
+
+/// A browser whose requests say, in `X-Forwarded-For`, that they come from `client`.
+fn forwarded_browser(client: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", client.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Fails the per-address threshold's worth of sign-ins as `client` (each as another
+/// unknown name, so that no account's own counter is reached).
+async fn fail_from(server: &common::TestServer, client: &str) {
+    let browser = forwarded_browser(client);
+    for i in 0..tessera_core::throttle::PER_ADDRESS.threshold {
+        let to = common::sign_in(&browser, server, &format!("nobody{i}"), "wrong").await;
+        assert!(to.contains("error=invalid") || to.contains("error=throttled"), "{to}");
+    }
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    let tdb = common::sqlite();
+    // Behind a trusted proxy (here: the test's own loopback address), each client counts
+    // on its own: a guesser at 203.0.113.5 is blocked, the user at 203.0.113.6 is not.
+    let server = common::serve_with(&tdb.url, |c| {
+        c.trusted_proxies = tessera::http::client_ip::TrustedProxies::new(vec![
+            tessera::http::client_ip::parse_trusted("127.0.0.1").unwrap(),
+        ]);
+    })
+    .await;
+    add_user(&server, "ivy", "ivy-password").await;
+    fail_from(&server, "203.0.113.5").await;
+    let guesser = common::sign_in(&forwarded_browser("203.0.113.5"), &server, "ivy", "ivy-password").await;
+    assert!(guesser.contains("error=throttled"), "{guesser}");
+    let user = common::sign_in(&forwarded_browser("203.0.113.6"), &server, "ivy", "ivy-password").await;
+    assert_eq!(user, "/");
+
+    // Without it, the header is anyone's word and ignored: every request is the peer's,
+    // so the same failures block everyone behind it.
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    add_user(&server, "ivy", "ivy-password").await;
+    fail_from(&server, "203.0.113.5").await;
+    let user = common::sign_in(&forwarded_browser("203.0.113.6"), &server, "ivy", "ivy-password").await;
+    assert!(user.contains("error=throttled"), "{user}");
+}
+
+#[tokio::test]
+async fn hsts_only_when_the_issuer_is_https() {
+    let tdb = common::sqlite();
+    let plain = common::serve(&tdb.url).await;
+    let res = common::browser()
+        .get(format!("{}/healthz", plain.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
+
+    let tdb = common::sqlite();
+    let https = common::serve_with(&tdb.url, |c| c.issuer = "https://login.example.com".into()).await;
+    for path in ["/healthz", "/.well-known/openid-configuration", "/login"] {
+        let res = common::browser()
+            .get(format!("{}{path}", https.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000", "{path}");
+    }
+}
