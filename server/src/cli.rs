@@ -58,6 +58,12 @@ pub enum Command {
     /// Delete expired codes, refresh tokens and grants now (a running server does it every
     /// 15 minutes); prints what went
     Purge,
+    /// Copy a SQLite database to PATH, consistently, while servers use it (PostgreSQL:
+    /// use pg_dump); prints {"backup": PATH, "bytes": N}
+    Backup {
+        /// Where the copy goes; must not exist yet
+        path: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +314,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Purge => purge(&db_url).await,
+        Command::Backup { path } => {
+            let bytes = store::backup(&db_url, &path).await?;
+            println!("{}", json!({ "backup": path.display().to_string(), "bytes": bytes }));
+            Ok(())
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //!   `users.rs`, `clients.rs`, `scopes.rs`, `keys.rs` (signing keys), `pending.rs`
 //!   (pending authorization requests), `grants.rs` (codes, token families, refresh and
 //!   revoked access tokens; the few statements the engines spell differently),
-//!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor).
+//!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor), `backup.rs` (`tessera backup`).
 //! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`) and the
 //!   traits' implementation, with every cache invalidation.
 //! - `warm.rs`: connections kept between queries; `sessions.rs`: browser sessions.
@@ -19,6 +19,7 @@
 //! it has one, its queries in a new file here, and a delegating line per trait method in
 //! `cached.rs`.
 
+mod backup;
 mod cached;
 mod client_cache;
 mod clients;
@@ -44,6 +45,7 @@ use tessera_core::store::Store;
 use cached::CachedStore;
 use engine::SqlStore;
 
+pub use backup::backup;
 pub use engine::redact_url;
 pub use sessions::SessionBackend;
 

@@ -744,3 +744,59 @@ async fn client_add_accepts_defined_scopes_chosen_grants_and_lifetimes() {
         assert!(c.scopes.contains("invoices:read"));
     }
 }
+
+#[tokio::test]
+async fn backup_copies_a_serving_sqlite_database_and_never_overwrites() {
+    let tdb = common::sqlite();
+    // A server is using the database while the copy is taken.
+    let server = common::serve(&tdb.url).await;
+    common::add_user(&server, "bea", "bea-password", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_s = copy.to_str().unwrap();
+
+    let out = tessera(&["backup", copy_s, "--database-url", &tdb.url], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = stdout_json(&out);
+    assert_eq!(printed["backup"], copy_s);
+    assert!(printed["bytes"].as_u64().unwrap() > 0);
+    // The copy is a working database with what the original held.
+    let copy_url = format!("sqlite://{copy_s}");
+    let list = tessera(&["user", "list", "--json", "--database-url", &copy_url], None);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(String::from_utf8_lossy(&list.stdout).contains("\"bea\""));
+
+    // Never over an existing file, never from a database that is not there, and
+    // PostgreSQL is pg_dump's job: one line each, exit 1.
+    let missing = format!("sqlite://{}/nothing-here.db", dir.path().display());
+    let other = dir.path().join("other.db");
+    let cases = [
+        (
+            vec!["backup", copy_s, "--database-url", tdb.url.as_str()],
+            "already exists",
+        ),
+        (
+            vec!["backup", other.to_str().unwrap(), "--database-url", missing.as_str()],
+            "cannot open",
+        ),
+        (
+            vec![
+                "backup",
+                other.to_str().unwrap(),
+                "--database-url",
+                "postgres://u@127.0.0.1:1/db",
+            ],
+            "pg_dump",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = tessera(&args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            one_line_error(&out).contains(want),
+            "{args:?}: {}",
+            one_line_error(&out)
+        );
+    }
+    assert!(!other.exists(), "nothing written on a refusal");
+}
