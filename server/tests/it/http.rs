@@ -773,13 +773,25 @@ fn forwarded_browser(client: &str) -> reqwest::Client {
         .unwrap()
 }
 
-/// Fails the per-address threshold's worth of sign-ins as `client` (each as another
-/// unknown name, so that no account's own counter is reached).
-async fn fail_from(server: &common::TestServer, client: &str) {
+/// Fails one sign-in short of the per-address threshold as `client` (each as another
+/// unknown name, so that no account's own counter is reached), then counts six more
+/// failures against `key` directly, as another instance would. Only if the server counted
+/// the first ones against `key` too is it now blocked, for 2^5 s: long enough that the
+/// checks after it do not race the block's end.
+async fn fail_from(server: &common::TestServer, client: &str, key: &str) {
+    use tessera_core::throttle::PER_ADDRESS;
     let browser = forwarded_browser(client);
-    for i in 0..tessera_core::throttle::PER_ADDRESS.threshold {
+    for i in 1..PER_ADDRESS.threshold {
         let to = common::sign_in(&browser, server, &format!("nobody{i}"), "wrong").await;
-        assert!(to.contains("error=invalid") || to.contains("error=throttled"), "{to}");
+        assert!(to.contains("error=invalid"), "{to}");
+    }
+    for _ in 0..6 {
+        server
+            .db
+            .store
+            .record_login_failure(key, &PER_ADDRESS, tessera::now())
+            .await
+            .unwrap();
     }
 }
 
@@ -795,7 +807,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     })
     .await;
     add_user(&server, "ivy", "ivy-password").await;
-    fail_from(&server, "203.0.113.5").await;
+    fail_from(&server, "203.0.113.5", "ip:203.0.113.5").await;
     let guesser = common::sign_in(&forwarded_browser("203.0.113.5"), &server, "ivy", "ivy-password").await;
     assert!(guesser.contains("error=throttled"), "{guesser}");
     let user = common::sign_in(&forwarded_browser("203.0.113.6"), &server, "ivy", "ivy-password").await;
@@ -806,7 +818,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     let tdb = common::sqlite();
     let server = common::serve(&tdb.url).await;
     add_user(&server, "ivy", "ivy-password").await;
-    fail_from(&server, "203.0.113.5").await;
+    fail_from(&server, "203.0.113.5", "ip:127.0.0.1").await;
     let user = common::sign_in(&forwarded_browser("203.0.113.6"), &server, "ivy", "ivy-password").await;
     assert!(user.contains("error=throttled"), "{user}");
 }
