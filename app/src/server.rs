@@ -23,7 +23,7 @@ pub struct ServerContext {
 
 impl ServerContext {
     /// Whether this server is served over https (cookies then get `__Host-` and `Secure`).
-    pub fn secure(&self) -> bool {
+    pub fn https(&self) -> bool {
         self.issuer.starts_with("https://")
     }
 }
@@ -53,7 +53,7 @@ async fn request_headers() -> http::HeaderMap {
 /// The session's CSRF token, created on first use ([`tessera_services::csrf::token`]); a
 /// new anonymous token's cookie is set on the response.
 pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
-    let secure = use_context::<ServerContext>().is_some_and(|c| c.secure());
+    let secure = use_context::<ServerContext>().is_some_and(|c| c.https());
     let cookie = tessera_services::csrf::cookie_in(&request_headers().await, secure);
     let token = tessera_services::csrf::token(session, cookie, secure)
         .await
@@ -68,7 +68,7 @@ pub async fn csrf_token(session: &Session) -> Result<String, ServerFnError> {
 
 /// Whether a form's token is this session's ([`tessera_services::csrf::check`]).
 pub async fn csrf_ok(session: &Session, presented: &str) -> bool {
-    let secure = use_context::<ServerContext>().is_some_and(|c| c.secure());
+    let secure = use_context::<ServerContext>().is_some_and(|c| c.https());
     tessera_services::csrf::check(session, &request_headers().await, secure, presented).await
 }
 

@@ -32,6 +32,13 @@ pub struct Config {
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
 }
 
+impl Config {
+    /// Whether the issuer is https: cookies then get `__Host-` and `Secure`, responses HSTS.
+    pub fn https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 

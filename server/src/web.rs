@@ -116,7 +116,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     let routes = generate_route_list(App);
 
     let sessions = SessionManagerLayer::new(db.sessions.clone())
-        .with_name(if config.issuer.starts_with("https://") {
+        .with_name(if config.https() {
             SECURE_SESSION_COOKIE
         } else {
             SESSION_COOKIE
@@ -126,7 +126,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         // Lax, not Strict: a user arriving from a client's site via /authorize must keep
         // their session.
         .with_same_site(SameSite::Lax)
-        .with_secure(config.issuer.starts_with("https://"))
+        .with_secure(config.https())
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -171,7 +171,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
     let outer = ServiceBuilder::new().layer(SetRequestIdLayer::new(x_request_id.clone(), RequestIds::new()));
     // Inside the security headers: the 503 of load shedding and the 408 of a request that
     // took too long (a slow upload included) carry them too (#18 item 2).
-    let hsts = config.issuer.starts_with("https://");
+    let hsts = config.https();
     let proxies = config.trusted_proxies.clone();
     let inner = ServiceBuilder::new()
         // First, so that everything after sees the client behind a trusted proxy.

@@ -67,27 +67,28 @@ pub async fn password(
             retry_after: throttle::retry_after(until, now),
         });
     }
-    let Some((account, account_policy)) = keys.first().cloned() else {
+    let Some(account) = keys.first() else {
         return Err(ServiceError::Internal("no throttle key".into()));
     };
-    let Ok(_turn) = argon::account_turn(&account).await else {
-        return Ok(Outcome::Busy);
-    };
-    let Ok(slot) = argon::argon2_slot().await else {
-        return Ok(Outcome::Busy);
-    };
-    let now = clock.now();
-    if let Some(until) = store.login_blocked_until(&key_names, now).await? {
-        return Ok(Outcome::Throttled {
-            retry_after: throttle::retry_after(until, now),
-        });
-    }
-    let account_blocked_until = store.record_login_failure(&account, account_policy, now).await?;
-    match check_password(store, slot, username, password).await? {
+    let (user, account_blocked_until, now) =
+        match guarded_check(store, clock, &key_names, account, username, password).await? {
+            Checked::Blocked { until, now } => {
+                return Ok(Outcome::Throttled {
+                    retry_after: throttle::retry_after(until, now),
+                })
+            }
+            Checked::Busy => return Ok(Outcome::Busy),
+            Checked::Done {
+                user,
+                account_blocked_until,
+                now,
+            } => (user, account_blocked_until, now),
+        };
+    match user {
         Some(user) => {
             // Success clears the account's counter (this attempt included); the
             // address's runs out on its own.
-            store.clear_login_failures(&account).await?;
+            store.clear_login_failures(&account.0).await?;
             session::sign_in(session, &user, Method::Password, now).await?;
             Ok(Outcome::SignedIn(user))
         }
@@ -106,6 +107,53 @@ pub async fn password(
             })
         }
     }
+}
+
+/// What a [`guarded_check`] found.
+pub(crate) enum Checked {
+    /// Blocked, as found when checked again after the waits.
+    Blocked { until: i64, now: i64 },
+    /// No turn for this account, or no hashing slot, in time.
+    Busy,
+    /// The password was checked (`user` if it was right); the account's counter already
+    /// counts this attempt.
+    Done {
+        user: Option<User>,
+        account_blocked_until: Option<i64>,
+        now: i64,
+    },
+}
+
+/// The part of every password check that keeps a burst of concurrent guesses from getting
+/// more tries than one at a time would (#18 item 3): one check per account at a time, a
+/// bounded wait for a hashing slot, the block (`key_names`) checked again after both
+/// waits, the attempt counted against `account` before the hash, then Argon2id. Signing
+/// in and changing a password both go through it.
+pub(crate) async fn guarded_check(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    key_names: &[String],
+    (account, policy): &(String, &'static Backoff),
+    username: &str,
+    password: &str,
+) -> Result<Checked, ServiceError> {
+    let Ok(_turn) = argon::account_turn(account).await else {
+        return Ok(Checked::Busy);
+    };
+    let Ok(slot) = argon::argon2_slot().await else {
+        return Ok(Checked::Busy);
+    };
+    let now = clock.now();
+    if let Some(until) = store.login_blocked_until(key_names, now).await? {
+        return Ok(Checked::Blocked { until, now });
+    }
+    let account_blocked_until = store.record_login_failure(account, policy, now).await?;
+    let user = check_password(store, slot, username, password).await?;
+    Ok(Checked::Done {
+        user,
+        account_blocked_until,
+        now,
+    })
 }
 
 /// Checks a username and password with an Argon2 slot already taken

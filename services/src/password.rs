@@ -10,7 +10,7 @@ use tower_sessions::Session;
 
 use crate::argon;
 use crate::clock::Clock;
-use crate::login::check_password;
+use crate::login::{guarded_check, Checked};
 use crate::session::keep_signed_in;
 use crate::ServiceError;
 
@@ -62,12 +62,9 @@ pub async fn change(
     new: String,
     confirm: &str,
 ) -> Result<Change, ServiceError> {
-    let key = account_key(&user.username);
-    let blocked = |now| {
-        let key = std::slice::from_ref(&key);
-        async move { store.login_blocked_until(key, now).await.map(|b| b.is_some()) }
-    };
-    if blocked(clock.now()).await? {
+    let account = (account_key(&user.username), &PER_ACCOUNT);
+    let keys = std::slice::from_ref(&account.0);
+    if store.login_blocked_until(keys, clock.now()).await?.is_some() {
         return Ok(Change::Throttled);
     }
     if new != confirm {
@@ -80,19 +77,13 @@ pub async fn change(
     if len > PASSWORD_MAX_CHARS {
         return Ok(Change::TooLong);
     }
-    let Ok(_turn) = argon::account_turn(&key).await else {
-        return Ok(Change::Busy);
-    };
-    let Ok(slot) = argon::argon2_slot().await else {
-        return Ok(Change::Busy);
-    };
-    let now = clock.now();
-    if blocked(now).await? {
-        return Ok(Change::Throttled);
-    }
-    store.record_login_failure(&key, &PER_ACCOUNT, now).await?;
-    if check_password(store, slot, &user.username, current).await?.is_none() {
-        return Ok(Change::WrongCurrent);
+    // As at sign-in: one check at a time, the block checked again, the attempt counted
+    // before the hash (a success clears it below).
+    match guarded_check(store, clock, keys, &account, &user.username, current).await? {
+        Checked::Blocked { .. } => return Ok(Change::Throttled),
+        Checked::Busy => return Ok(Change::Busy),
+        Checked::Done { user: None, .. } => return Ok(Change::WrongCurrent),
+        Checked::Done { user: Some(_), .. } => {}
     }
     let hash = match argon::argon2(move || password::hash_password(&new))
         .await
@@ -106,7 +97,7 @@ pub async fn change(
     let Some(epoch) = store.set_password(&user.id, &hash).await? else {
         return Ok(Change::NoSuchUser);
     };
-    store.clear_login_failures(&key).await?;
+    store.clear_login_failures(&account.0).await?;
     keep_signed_in(session, epoch).await?;
     session.cycle_id().await?;
     tracing::info!(user = %user.id, "password changed");
