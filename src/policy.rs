@@ -43,6 +43,29 @@ pub const REFRESH_TOKEN_LIFETIME_DEFAULT: i64 = 30 * 24 * 3600;
 /// year should be given again).
 pub const REFRESH_TOKEN_LIFETIME_RANGE: RangeInclusive<i64> = 3600..=365 * 24 * 3600;
 
+/// How long a grant may be refreshed in all, however often its refresh tokens rotate
+/// (`--refresh-family-max-age`): each rotation slides the token's own expiry forward (the
+/// client's refresh lifetime), so without a cap a grant used weekly would never end. 90
+/// days, then the user signs in and approves again.
+pub const REFRESH_FAMILY_MAX_AGE_DEFAULT: i64 = 90 * 24 * 3600;
+
+/// The caps an operator may set: from an hour (a shorter one than a refresh token's
+/// shortest lifetime is pointless) to five years.
+pub const REFRESH_FAMILY_MAX_AGE_RANGE: RangeInclusive<i64> = 3600..=5 * 365 * 24 * 3600;
+
+/// A browser session ends after this long without a request (sliding;
+/// `--session-idle-timeout`). OWASP ASVS 4.0 §3.3.2 (level 2): 12 hours.
+pub const SESSION_IDLE_TIMEOUT_DEFAULT: i64 = 12 * 3600;
+
+/// A browser session ends this long after its user signed in, however active
+/// (`--session-max-age`): ASVS §3.3.2 asks for periodic re-authentication "both when
+/// actively used or after an idle period", 30 days at level 1; we take a week (43200 for
+/// level 2's 12 hours).
+pub const SESSION_MAX_AGE_DEFAULT: i64 = 7 * 24 * 3600;
+
+/// Either session lifetime an operator may set: five minutes to a year.
+pub const SESSION_LIFETIME_RANGE: RangeInclusive<i64> = 300..=365 * 24 * 3600;
+
 // --- Passwords and names -------------------------------------------------------------
 
 /// The shortest password (characters): NIST SP 800-63B §5.1.1.2's minimum for a
@@ -171,7 +194,93 @@ const _: () = {
     assert!(REFRESH_TOKEN_LIFETIME_DEFAULT <= *REFRESH_TOKEN_LIFETIME_RANGE.end());
     assert!(*ACCESS_TOKEN_LIFETIME_RANGE.end() <= MAX_TOKEN_LIFETIME);
     assert!(ID_TOKEN_LIFETIME <= MAX_TOKEN_LIFETIME);
+    assert!(*REFRESH_FAMILY_MAX_AGE_RANGE.start() <= REFRESH_FAMILY_MAX_AGE_DEFAULT);
+    assert!(REFRESH_FAMILY_MAX_AGE_DEFAULT <= *REFRESH_FAMILY_MAX_AGE_RANGE.end());
+    assert!(*SESSION_LIFETIME_RANGE.start() <= SESSION_IDLE_TIMEOUT_DEFAULT);
+    assert!(SESSION_IDLE_TIMEOUT_DEFAULT <= SESSION_MAX_AGE_DEFAULT);
+    assert!(SESSION_MAX_AGE_DEFAULT <= *SESSION_LIFETIME_RANGE.end());
     // RFC 6749 §4.1.2: at most 10 minutes.
     assert!(CODE_LIFETIME <= 600);
     assert!(PASSWORD_MIN_CHARS < PASSWORD_MAX_CHARS);
 };
+
+/// The lifetimes an operator sets (`tessera serve --session-idle-timeout`,
+/// `--session-max-age`, `--refresh-family-max-age`), in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub session_idle_timeout: i64,
+    pub session_max_age: i64,
+    pub refresh_family_max_age: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            session_idle_timeout: SESSION_IDLE_TIMEOUT_DEFAULT,
+            session_max_age: SESSION_MAX_AGE_DEFAULT,
+            refresh_family_max_age: REFRESH_FAMILY_MAX_AGE_DEFAULT,
+        }
+    }
+}
+
+impl Lifetimes {
+    /// Each within its range, and the idle timeout no longer than the maximum age (it
+    /// would never apply). The message names the flag.
+    pub fn check(&self) -> Result<(), String> {
+        let within = |flag: &str, value: i64, range: &RangeInclusive<i64>| {
+            if range.contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "--{flag} {value}: must be {} to {} seconds",
+                    range.start(),
+                    range.end()
+                ))
+            }
+        };
+        within(
+            "session-idle-timeout",
+            self.session_idle_timeout,
+            &SESSION_LIFETIME_RANGE,
+        )?;
+        within("session-max-age", self.session_max_age, &SESSION_LIFETIME_RANGE)?;
+        within(
+            "refresh-family-max-age",
+            self.refresh_family_max_age,
+            &REFRESH_FAMILY_MAX_AGE_RANGE,
+        )?;
+        if self.session_idle_timeout > self.session_max_age {
+            return Err(format!(
+                "--session-idle-timeout {} is longer than --session-max-age {}: it would never apply",
+                self.session_idle_timeout, self.session_max_age
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_checked() {
+        assert_eq!(Lifetimes::default().check(), Ok(()));
+        let with = |f: fn(&mut Lifetimes)| {
+            let mut l = Lifetimes::default();
+            f(&mut l);
+            l.check()
+        };
+        let e = with(|l| l.session_max_age = 10).unwrap_err();
+        assert!(e.contains("--session-max-age 10"), "{e}");
+        let e = with(|l| l.refresh_family_max_age = 60).unwrap_err();
+        assert!(e.contains("--refresh-family-max-age"), "{e}");
+        let e = with(|l| {
+            l.session_idle_timeout = 7200;
+            l.session_max_age = 3600;
+        })
+        .unwrap_err();
+        assert!(e.contains("never apply"), "{e}");
+        assert_eq!(with(|l| l.session_idle_timeout = l.session_max_age), Ok(()));
+    }
+}

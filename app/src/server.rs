@@ -19,6 +19,8 @@ pub struct ServerContext {
     pub issuer: String,
     /// Whether the step-by-step demo is on (`serve --demo`): the pages link to it only then.
     pub demo: bool,
+    /// A sign-in's absolute lifetime in seconds (`--session-max-age`).
+    pub session_max_age: i64,
 }
 
 impl ServerContext {

@@ -120,6 +120,17 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',',
           value_parser = crate::http::client_ip::parse_trusted)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds without a request after which a browser session ends [default: 43200]
+    #[arg(long, env = "TESSERA_SESSION_IDLE_TIMEOUT")]
+    pub session_idle_timeout: Option<i64>,
+    /// Seconds after signing in at which a browser session ends however active
+    /// [default: 604800]
+    #[arg(long, env = "TESSERA_SESSION_MAX_AGE")]
+    pub session_max_age: Option<i64>,
+    /// Seconds after the user's approval at which a grant can no longer be refreshed,
+    /// however often its refresh tokens rotate [default: 7776000]
+    #[arg(long, env = "TESSERA_REFRESH_FAMILY_MAX_AGE")]
+    pub refresh_family_max_age: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +294,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.request_timeout = std::time::Duration::from_secs(secs);
             }
             config.trusted_proxies = crate::http::client_ip::TrustedProxies::new(args.trusted_proxies.clone());
+            let l = &mut config.lifetimes;
+            l.session_idle_timeout = args.session_idle_timeout.unwrap_or(l.session_idle_timeout);
+            l.session_max_age = args.session_max_age.unwrap_or(l.session_max_age);
+            l.refresh_family_max_age = args.refresh_family_max_age.unwrap_or(l.refresh_family_max_age);
+            l.check().map_err(anyhow::Error::msg)?;
             config.demo = args.demo || args.demo_client;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await

@@ -63,6 +63,8 @@ pub struct Shared {
     pub verified: crate::crypto::verify::VerifiedTokens,
     /// Authorization requests left pending per client address (#18 item 1).
     pub pending_limiter: tessera_services::pending::Limiter,
+    /// The operator's lifetimes (the refresh-token families' cap, here).
+    pub lifetimes: tessera_core::policy::Lifetimes,
 }
 
 impl std::ops::Deref for AppState {
@@ -103,11 +105,13 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         documents: Default::default(),
         verified: Default::default(),
         pending_limiter: Default::default(),
+        lifetimes: config.lifetimes,
     }));
     let ctx = ServerContext {
         store: db.store.clone(),
         issuer: config.issuer.clone(),
         demo: config.demo,
+        session_max_age: config.lifetimes.session_max_age,
     };
     let context = {
         let ctx = ctx.clone();
@@ -127,7 +131,9 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         // their session.
         .with_same_site(SameSite::Lax)
         .with_secure(config.https())
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            config.lifetimes.session_idle_timeout,
+        )));
 
     let x_request_id = HeaderName::from_static("x-request-id");
     // Browser sessions only where a browser is: pages, server functions, /authorize and
@@ -148,6 +154,10 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), require_sign_in))
         .layer(axum::middleware::from_fn_with_state(config.demo, demo_gate))
         .layer(axum::middleware::from_fn(server_fn_client_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            config.lifetimes.session_idle_timeout,
+            keep_alive,
+        ))
         .layer(sessions);
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -233,6 +243,26 @@ async fn server_fn_client_errors(req: Request<Body>, next: axum::middleware::Nex
         tracing::info!(status = parts.status.as_u16(), error = %text, "server function arguments refused");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A signed-in session used within its idle timeout stays signed in
+/// ([`tessera_services::session::touch`]), up to its absolute cap. Static files do not
+/// count (and load no session).
+async fn keep_alive(
+    State(idle): State<i64>,
+    session: tower_sessions::Session,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let asset = req.uri().path().starts_with("/pkg/");
+    let res = next.run(req).await;
+    if !asset {
+        let now = tessera_services::clock::now();
+        if let Err(e) = tessera_services::session::touch(&session, now, idle).await {
+            tracing::warn!(error = %e, "could not keep the session alive");
+        }
+    }
+    res
 }
 
 /// Whether `path` is the demo's: its page, its client's routes, its server functions.

@@ -49,8 +49,8 @@ pub fn throttle_keys(username: &str, peer: Option<IpAddr>) -> Vec<(String, &'sta
 ///    block checked again after both waits, and the attempt counted before the hash
 ///    (#18 item 3: a burst of concurrent guesses gets no more tries than one at a time);
 /// 3. Argon2id (an unknown username costs the same as a wrong password);
-/// 4. success clears the account's counter and signs the session in under a new id; a
-///    failure also counts against the client address.
+/// 4. success clears the account's counter and signs the session in under a new id, for
+///    at most `session_max_age` seconds; a failure also counts against the client address.
 pub async fn password(
     store: &dyn Store,
     session: &Session,
@@ -58,6 +58,7 @@ pub async fn password(
     username: &str,
     password: &str,
     peer: Option<IpAddr>,
+    session_max_age: i64,
 ) -> Result<Outcome, ServiceError> {
     let keys = throttle_keys(username, peer);
     let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
@@ -89,7 +90,7 @@ pub async fn password(
             // Success clears the account's counter (this attempt included); the
             // address's runs out on its own.
             store.clear_login_failures(&account.0).await?;
-            session::sign_in(session, &user, Method::Password, now).await?;
+            session::sign_in(session, &user, Method::Password, now, session_max_age).await?;
             Ok(Outcome::SignedIn(user))
         }
         None => {

@@ -24,6 +24,10 @@ pub struct RefreshRecord {
     pub rotated: bool,
     /// Revoked (RFC 7009) or its family revoked.
     pub revoked: bool,
+    /// When the family began (its code was redeemed): the absolute cap on refreshing
+    /// counts from here. Read from the family; storing a token ignores it.
+    #[serde(default)]
+    pub family_created_at: i64,
 }
 
 /// Checks a presented refresh token and returns the scopes of the new access token.
@@ -34,6 +38,7 @@ pub fn check_refresh(
     client_id: &str,
     requested: Option<&ScopeSet>,
     now: i64,
+    family_max_age: i64,
 ) -> Result<ScopeSet, OAuthError> {
     let fail = |detail: &str| OAuthError::invalid_grant("invalid refresh token").with_detail(detail.to_owned());
     // RFC 6749 §6: the token must have been issued to the authenticated client.
@@ -49,6 +54,12 @@ pub fn check_refresh(
     }
     if now >= record.expires_at {
         return Err(fail("refresh token expired"));
+    }
+    // The absolute cap (issue 20): rotation slides each token's expiry forward, but the
+    // grant as a whole ends this long after the user approved it (RFC 9700 §4.14.2
+    // leaves refresh token lifetimes to the server), and the user signs in again.
+    if now >= record.family_created_at.saturating_add(family_max_age) {
+        return Err(fail("the grant reached its maximum age; the user must sign in again"));
     }
     // RFC 6749 §6: the requested scope MUST NOT include any scope not originally
     // granted; omitted means the original scope.
@@ -75,6 +86,7 @@ mod tests {
             expires_at: 1000,
             rotated,
             revoked,
+            family_created_at: 0,
         }
     }
 
@@ -103,12 +115,20 @@ mod tests {
             ("last valid second", record(false, false), "app", None, 999, Ok(all)),
             ("expired", record(false, false), "app", None, 1000, Err(InvalidGrant)),
         ];
+        let max_age = i64::MAX;
         for (name, rec, client, requested, now, expected) in table {
             let requested = requested.map(|s| ScopeSet::parse(s).unwrap());
-            let got = check_refresh(rec, client, requested.as_ref(), *now)
+            let got = check_refresh(rec, client, requested.as_ref(), *now, max_age)
                 .map(|s| s.to_string())
                 .map_err(|e| e.code);
             assert_eq!(got, expected.map(str::to_owned), "{name}");
         }
+        // The family began at 0 and may refresh until 900: a token valid until 1000
+        // still ends with its family.
+        let rec = record(false, false);
+        assert!(check_refresh(&rec, "app", None, 899, 900).is_ok());
+        let err = check_refresh(&rec, "app", None, 900, 900).unwrap_err();
+        assert_eq!(err.code, InvalidGrant);
+        assert!(format!("{err:?}").contains("maximum age"), "{err:?}");
     }
 }

@@ -58,6 +58,7 @@ pub async fn login(
         &username,
         &password,
         server::peer().await,
+        ctx.session_max_age,
     )
     .await
     .map_err(fail)?;

@@ -172,9 +172,11 @@ pub enum RefreshIssue {
     Stored(String),
 }
 
-/// When a refresh token issued now expires (the client's setting, at least a second).
-pub fn refresh_expiry(client: &Client, now: i64) -> i64 {
+/// When a refresh token issued now expires: the client's setting (at least a second), but
+/// never after its family's absolute cap, counted from `family_created_at`.
+pub fn refresh_expiry(client: &Client, family_created_at: i64, family_max_age: i64, now: i64) -> i64 {
     now.saturating_add(client.settings.refresh_token_ttl.max(1))
+        .min(family_created_at.saturating_add(family_max_age))
 }
 
 /// Issues an access token, a refresh token (when the grant includes `offline_access` and
@@ -212,9 +214,10 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
                 user_id: grant.user.id.clone(),
                 scopes: grant.grant_scopes.clone(),
                 auth_time: grant.auth_time,
-                expires_at: refresh_expiry(client, now),
+                expires_at: refresh_expiry(client, now, state.lifetimes.refresh_family_max_age, now),
                 rotated: false,
                 revoked: false,
+                family_created_at: now,
             };
             state
                 .db

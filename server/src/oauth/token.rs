@@ -135,13 +135,15 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                     .with_detail("offline_access removed from the client"));
             }
             // RFC 6749 §6: same client, unexpired, scope no wider than the grant.
-            let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now)?;
+            let family_max_age = state.lifetimes.refresh_family_max_age;
+            let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now, family_max_age)?;
             let user = active_user(user)?;
             // RFC 9700 §4.14.2: rotate, storing the successor in the same round trip. Two
             // concurrent uses of one token: only one may rotate it; the loser is reuse.
             let successor = random_token();
+            let expires_at = issue::refresh_expiry(client, record.family_created_at, family_max_age, now);
             let rotated = store
-                .rotate_refresh_token(&hash, &hash_secret(&successor), issue::refresh_expiry(client, now), now)
+                .rotate_refresh_token(&hash, &hash_secret(&successor), expires_at, now)
                 .await
                 .map_err(server_error)?;
             if !rotated {

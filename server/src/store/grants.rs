@@ -240,7 +240,7 @@ impl SqlStore {
             .optional(
                 &format!(
                     "SELECT r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, r.expires_at, r.rotated_at, \
-                     {REFRESH_REVOKED_AT}, {JOINED_USER_COLUMNS} \
+                     COALESCE(f.created_at, r.created_at) AS family_created_at, {REFRESH_REVOKED_AT}, {JOINED_USER_COLUMNS} \
                      FROM refresh_tokens r LEFT JOIN token_families f ON f.family_id = r.family_id \
                      LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
                 ),

@@ -191,6 +191,7 @@ pub(super) struct RefreshRow {
     pub(super) expires_at: i64,
     pub(super) rotated_at: Option<i64>,
     pub(super) revoked_at: Option<i64>,
+    pub(super) family_created_at: i64,
 }
 
 impl TryFrom<RefreshRow> for RefreshRecord {
@@ -205,6 +206,7 @@ impl TryFrom<RefreshRow> for RefreshRecord {
             expires_at: r.expires_at,
             rotated: r.rotated_at.is_some(),
             revoked: r.revoked_at.is_some(),
+            family_created_at: r.family_created_at,
         })
     }
 }

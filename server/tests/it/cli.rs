@@ -231,6 +231,29 @@ fn bad_input_gets_one_line_errors() {
             None,
             "is not an IP address or network",
         ),
+        (
+            &["serve", "--session-max-age", "10", "--database-url", &tdb.url],
+            None,
+            "--session-max-age 10: must be 300 to",
+        ),
+        (
+            &[
+                "serve",
+                "--session-idle-timeout",
+                "7200",
+                "--session-max-age",
+                "3600",
+                "--database-url",
+                &tdb.url,
+            ],
+            None,
+            "would never apply",
+        ),
+        (
+            &["serve", "--refresh-family-max-age", "60", "--database-url", &tdb.url],
+            None,
+            "--refresh-family-max-age 60",
+        ),
         (&["user", "add", "hal"], None, "--password-stdin"),
         (
             &["user", "add", "hal", "--password-stdin", "--database-url", &tdb.url],
@@ -622,6 +645,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             expires_at,
             rotated: false,
             revoked: false,
+            family_created_at: 0,
         };
         // Expired two days ago: goes. Valid for another hour: stays, and so does its grant.
         s.put_refresh_token("old", &rt(now - 2 * 86_400), now - 3 * 86_400)

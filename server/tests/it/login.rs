@@ -9,6 +9,7 @@ use crate::common;
 
 use std::sync::Arc;
 
+use tessera_core::policy;
 use tessera_core::store::{NewUser, Store, User};
 use tessera_core::throttle::{PER_ACCOUNT, PER_ADDRESS};
 use tessera_services::clock::{Clock, FixedClock};
@@ -17,7 +18,8 @@ use tessera_services::password::{self, Change};
 use tessera_services::session::{self, Method};
 use tower_sessions::Session;
 
-const T0: i64 = 1_800_000_000;
+/// The tests' start: the real time, since a sign-in's absolute cap is checked against it.
+static T0: std::sync::LazyLock<i64> = std::sync::LazyLock::new(tessera_services::clock::now);
 
 async fn add_user(store: &dyn Store, name: &str, password: &str) -> User {
     store
@@ -29,7 +31,7 @@ async fn add_user(store: &dyn Store, name: &str, password: &str) -> User {
                 name: None,
                 is_admin: false,
             },
-            T0,
+            *T0,
         )
         .await
         .unwrap()
@@ -47,9 +49,17 @@ async fn attempt(
     pw: &str,
     peer: Option<std::net::IpAddr>,
 ) -> Outcome {
-    login::password(db.store.as_ref(), s, clock, user, pw, peer)
-        .await
-        .unwrap()
+    login::password(
+        db.store.as_ref(),
+        s,
+        clock,
+        user,
+        pw,
+        peer,
+        policy::SESSION_MAX_AGE_DEFAULT,
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -57,7 +67,7 @@ async fn right_password_signs_in_recording_how_and_when() {
     for tdb in common::databases().await {
         let db = common::open(&tdb).await;
         let ada = add_user(db.store.as_ref(), "ada", "ada-password").await;
-        let clock = FixedClock::at(T0);
+        let clock = FixedClock::at(*T0);
         let s = session(&db);
         s.insert("csrf", "before").await.unwrap();
 
@@ -66,7 +76,7 @@ async fn right_password_signs_in_recording_how_and_when() {
         let record = session::sign_in_record(&s).await.unwrap().expect("signed in");
         assert_eq!(record.user_id, ada.id);
         assert_eq!(record.methods, vec![Method::Password]);
-        assert_eq!(record.auth_time, T0);
+        assert_eq!(record.auth_time, *T0);
         assert_eq!(record.password_epoch, ada.password_epoch);
         assert_eq!(
             s.get::<String>("csrf").await.unwrap(),
@@ -83,7 +93,7 @@ async fn right_password_signs_in_recording_how_and_when() {
             Outcome::SignedIn(_)
         ));
         let record = session::sign_in_record(&s).await.unwrap().unwrap();
-        assert_eq!((record.methods, record.auth_time), (vec![Method::Password], T0 + 60));
+        assert_eq!((record.methods, record.auth_time), (vec![Method::Password], *T0 + 60));
         assert_eq!(Method::Password.amr(), "pwd");
     }
 }
@@ -93,7 +103,7 @@ async fn wrong_unknown_and_disabled_are_one_answer() {
     for tdb in common::databases().await {
         let db = common::open(&tdb).await;
         let bo = add_user(db.store.as_ref(), "bo", "bo-password").await;
-        let clock = FixedClock::at(T0);
+        let clock = FixedClock::at(*T0);
         let s = session(&db);
         assert_eq!(attempt(&db, &s, &clock, "bo", "wrong", None).await, Outcome::Invalid);
         assert_eq!(
@@ -116,7 +126,7 @@ async fn failures_back_off_per_account_and_success_clears_them() {
     for tdb in common::databases().await {
         let db = common::open(&tdb).await;
         add_user(db.store.as_ref(), "cy", "cy-password").await;
-        let clock = FixedClock::at(T0);
+        let clock = FixedClock::at(*T0);
         let s = session(&db);
         for _ in 1..PER_ACCOUNT.threshold {
             assert_eq!(attempt(&db, &s, &clock, "cy", "wrong", None).await, Outcome::Invalid);
@@ -150,7 +160,7 @@ async fn failures_count_per_client_address_across_usernames() {
     for tdb in common::databases().await {
         let db = common::open(&tdb).await;
         add_user(db.store.as_ref(), "dee", "dee-password").await;
-        let clock = FixedClock::at(T0);
+        let clock = FixedClock::at(*T0);
         let s = session(&db);
         let peer: std::net::IpAddr = "192.0.2.7".parse().unwrap();
         // Different names, so no account reaches its threshold: only the address counts.
@@ -183,7 +193,7 @@ async fn another_users_sign_in_starts_the_session_empty() {
         let db = common::open(&tdb).await;
         add_user(db.store.as_ref(), "eve", "eve-password").await;
         add_user(db.store.as_ref(), "fay", "fay-password").await;
-        let clock = FixedClock::at(T0);
+        let clock = FixedClock::at(*T0);
         let s = session(&db);
         // What an anonymous visitor started stays through their sign-in...
         s.insert("demo", "run").await.unwrap();
@@ -206,7 +216,7 @@ async fn password_change_checks_then_signs_out_other_sessions_only() {
     for tdb in common::databases().await {
         let db = common::open(&tdb).await;
         let gus = add_user(db.store.as_ref(), "gus", "gus-password").await;
-        let clock = FixedClock::at(T0);
+        let clock = FixedClock::at(*T0);
         let (mine, other) = (session(&db), session(&db));
         for s in [&mine, &other] {
             assert!(matches!(
@@ -250,6 +260,6 @@ async fn password_change_checks_then_signs_out_other_sessions_only() {
             attempt(&db, &other, &clock, "gus", "new-password-1", None).await,
             Outcome::SignedIn(_)
         ));
-        assert_eq!(clock.now(), T0);
+        assert_eq!(clock.now(), *T0);
     }
 }

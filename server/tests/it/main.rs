@@ -22,6 +22,7 @@ mod cli;
 mod demo;
 mod flow;
 mod http;
+mod lifetimes;
 mod login;
 mod storage;
 mod sweep;

@@ -330,6 +330,7 @@ mod oauth {
             expires_at: 5000,
             rotated: false,
             revoked: false,
+            family_created_at: 0,
         };
         db.store.put_refresh_token("rt-fam1", &refresh, 1001).await.unwrap();
         assert!(!db.store.is_family_revoked("fam1").await.unwrap(), "{}", tdb.name);
@@ -364,6 +365,8 @@ mod oauth {
             expires_at: 10_000,
             rotated: false,
             revoked: false,
+            // Read from the family, started at 10 above: the absolute cap counts from it.
+            family_created_at: 10,
         };
         s.put_refresh_token("r1", &rec, 10).await.unwrap();
         assert_eq!(s.refresh_token("r1").await.unwrap().unwrap(), rec, "{}", tdb.name);
@@ -685,6 +688,7 @@ mod account {
             expires_at: 10_000,
             rotated: false,
             revoked: false,
+            family_created_at: 0,
         }
     }
 
@@ -1036,6 +1040,7 @@ mod admin {
             expires_at,
             rotated: false,
             revoked: false,
+            family_created_at: 0,
         };
         // f1: live; f2: its only token expired; f3: revoked; f4: other client.
         for (fam, client, created) in [("f1", "c1", 20), ("f2", "c1", 21), ("f3", "c1", 22), ("f4", "c2", 23)] {
@@ -1120,6 +1125,7 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter(tdb: comm
         expires_at,
         rotated: false,
         revoked: false,
+        family_created_at: 0,
     };
 
     // A live grant: its spent code (expired, within the grace), a current and a
