@@ -24,6 +24,7 @@ mod flow;
 mod http;
 mod lifetimes;
 mod login;
+mod shutdown;
 mod storage;
 mod sweep;
 mod token;
