@@ -64,7 +64,7 @@ async fn sigterm_finishes_the_request_in_flight_then_exits() {
     );
     assert!(child.try_wait().unwrap().is_none(), "exited with a request in flight");
     // ...but the request in flight is answered: the unknown client is refused properly.
-    conn.write_all(body[10..].as_bytes()).unwrap();
+    conn.write_all(&body.as_bytes()[10..]).unwrap();
     let mut answer = String::new();
     let _ = conn.read_to_string(&mut answer);
     // RFC 6749 §5.2: 400 for a client that authenticated in the body.
