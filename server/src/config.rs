@@ -30,6 +30,8 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none
     /// by default: the TCP peer is the client.
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// Days the periodic sweep keeps audit events (`--audit-retention-days`).
+    pub audit_retention_days: u32,
 }
 
 impl Config {
@@ -73,6 +75,7 @@ impl Config {
             demo: false,
             secret: std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::random()),
             trusted_proxies: Default::default(),
+            audit_retention_days: tessera_core::policy::AUDIT_RETENTION_DAYS_DEFAULT,
         })
     }
 }
