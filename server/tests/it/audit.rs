@@ -442,3 +442,40 @@ async fn purge_removes_only_events_past_their_retention() {
         "a refused purge deletes nothing"
     );
 }
+
+/// Each event is also one `tessera::audit` log line; `--log-format json` makes it a
+/// machine-readable object with the row's fields.
+#[tokio::test]
+async fn each_event_is_one_json_log_line() {
+    let tdb = common::sqlite();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_SECRET", common::TEST_SECRET)
+        .env_remove("RUST_LOG")
+        .args([
+            "--log-format",
+            "json",
+            "keys",
+            "rotate",
+            "--alg",
+            "ES256",
+            "--database-url",
+            &tdb.url,
+        ])
+        .output()
+        .unwrap();
+    let printed = stdout_json(&out);
+    let kid = printed["rotated"][0]["kid"].as_str().unwrap();
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "tessera::audit")
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let line = &lines[0];
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["kind"], "key.rotated");
+    assert_eq!(line["actor"], "cli");
+    assert_eq!(line["subject"], kid);
+    let detail: Value = serde_json::from_str(line["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["alg"], "ES256");
+}
