@@ -479,3 +479,70 @@ async fn each_event_is_one_json_log_line() {
     let detail: Value = serde_json::from_str(line["detail"].as_str().unwrap()).unwrap();
     assert_eq!(detail["alg"], "ES256");
 }
+
+/// The address recorded is the client's as the server sees it: behind a trusted proxy,
+/// the one its `X-Forwarded-For` names; from anyone else, the TCP peer.
+#[tokio::test]
+async fn the_address_is_the_client_behind_a_trusted_proxy() {
+    let tdb = common::sqlite();
+    let forwarded = |client: &str| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    };
+    let behind = common::serve_with(&tdb.url, |c| {
+        c.trusted_proxies = tessera::http::client_ip::TrustedProxies::new(vec![
+            tessera::http::client_ip::parse_trusted("127.0.0.1").unwrap(),
+        ]);
+    })
+    .await;
+    add_user(&behind, "ivy", "ivy-password", false).await;
+    assert_eq!(
+        sign_in(&forwarded("203.0.113.6"), &behind, "ivy", "ivy-password").await,
+        "/"
+    );
+    let direct = common::serve(&tdb.url).await;
+    assert_eq!(
+        sign_in(&forwarded("203.0.113.7"), &direct, "ivy", "ivy-password").await,
+        "/"
+    );
+    let all = events(behind.db.store.as_ref()).await;
+    let addresses: Vec<Option<&str>> = all.iter().map(|e| e.address.as_deref()).collect();
+    assert_eq!(addresses, [Some("203.0.113.6"), Some("127.0.0.1")]);
+}
+
+/// An administrator revoking a user's consent is recorded with the administrator as the
+/// actor and the user as the subject.
+#[tokio::test]
+async fn an_admin_revoking_a_consent_is_the_actor() {
+    let tdb = common::sqlite();
+    let server = common::serve(&tdb.url).await;
+    let root_id = add_user(&server, "root", "root-password", true).await;
+    let dan = add_user(&server, "dan", "dan-password", false).await;
+    add_web_client(&server, "openid").await;
+    let scopes = tessera_core::types::ScopeSet::parse("openid").unwrap();
+    server.db.store.grant_consent(&dan, "web", &scopes, 1).await.unwrap();
+    let admin = common::browser();
+    assert_eq!(sign_in(&admin, &server, "root", "root-password").await, "/");
+    let user_page = format!("/admin/users/{dan}");
+    let location = post_form(
+        &admin,
+        &server,
+        &user_page,
+        "/ui/admin/grants/consent",
+        &[("user_id", &dan), ("client_id", "web"), ("back", &user_page)],
+    )
+    .await;
+    assert_eq!(location, user_page);
+    let all = events(server.db.store.as_ref()).await;
+    let revoked = one(&all, "consent.revoked");
+    assert_eq!(revoked.actor_id.as_deref(), Some(root_id.as_str()));
+    assert_eq!(revoked.actor_name.as_deref(), Some("root"));
+    assert_eq!(revoked.subject.as_deref(), Some("dan"));
+    assert_eq!(revoked.client_id.as_deref(), Some("web"));
+}
