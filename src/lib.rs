@@ -5,6 +5,8 @@
 //! server (axum) and the `tessera-app` UI (Leptos) adapt what this crate decides.
 //!
 //! # Layout
+//! - [`audit`]: the audit log's event kinds ([`audit::Kind`], with its `ALL` list), what
+//!   one event holds, and the filter the console lists them by.
 //! - [`model`]: the protocol names Tessera supports as enums — [`model::GrantType`],
 //!   [`model::ClientAuthMethod`], [`model::SigningAlg`] — each with its `ALL` list, from
 //!   which discovery, the admin console's options and the CLI's accepted values are built.
@@ -36,6 +38,7 @@
 //! - [`throttle`]: how a login back-off rule applies and what its counters are keyed by
 //!   (per account and per client address; the numbers are in [`policy`]).
 
+pub mod audit;
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;

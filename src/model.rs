@@ -80,6 +80,9 @@ macro_rules! names {
     };
 }
 
+// The audit log's event kinds (`crate::audit`) are named the same way.
+pub(crate) use names;
+
 /// A `grant_type` of the token endpoint (RFC 6749 §4, IANA "OAuth Parameters").
 /// Each has its request variant in [`crate::token::TokenRequest`] and its checks in a
 /// file under `src/token/`.

@@ -186,6 +186,26 @@ pub const PUBLISH_BEFORE_SIGNING: i64 = 300;
 /// or another instance is picked up without a restart.
 pub const KEY_RELOAD_EVERY: i64 = 60;
 
+// --- Audit log -------------------------------------------------------------------------
+
+/// How long audit events are kept (days) unless `--audit-retention-days` says otherwise:
+/// 90 days covers a quarterly review and the usual time to notice an incident. The
+/// periodic sweep and `tessera purge` delete older events.
+pub const AUDIT_RETENTION_DAYS_DEFAULT: u32 = 90;
+
+/// The retention an operator may set (days): at least a day (0 is refused rather than read
+/// as "forever": an unbounded table should be a visible choice, a very large number), at
+/// most about a century.
+pub const AUDIT_RETENTION_DAYS_RANGE: RangeInclusive<u32> = 1..=36_500;
+
+/// Events per page of the admin console's audit log, and the most `tessera audit list`
+/// prints at once.
+pub const AUDIT_PAGE_SIZE: i64 = 50;
+
+/// The longest username an audit event keeps of a failed sign-in (characters): the name
+/// tried is the caller's input, so it is cut to the longest a real one can be.
+pub const AUDIT_SUBJECT_MAX_CHARS: usize = USERNAME_MAX_CHARS;
+
 // The defaults must be allowed values, and the bounds consistent: checked when compiling.
 const _: () = {
     assert!(*ACCESS_TOKEN_LIFETIME_RANGE.start() <= ACCESS_TOKEN_LIFETIME_DEFAULT);
@@ -202,6 +222,8 @@ const _: () = {
     // RFC 6749 §4.1.2: at most 10 minutes.
     assert!(CODE_LIFETIME <= 600);
     assert!(PASSWORD_MIN_CHARS < PASSWORD_MAX_CHARS);
+    assert!(*AUDIT_RETENTION_DAYS_RANGE.start() <= AUDIT_RETENTION_DAYS_DEFAULT);
+    assert!(AUDIT_RETENTION_DAYS_DEFAULT <= *AUDIT_RETENTION_DAYS_RANGE.end());
 };
 
 /// The lifetimes an operator sets (`tessera serve --session-idle-timeout`,

@@ -439,9 +439,20 @@ pub trait AdminStore: Send + Sync {
     async fn active_families(&self, of: GrantsOf<'_>, now: i64) -> Result<Vec<FamilyEntry>, StoreError>;
 }
 
+/// The audit log (`crate::audit`): written best-effort by whoever saw the event, read by
+/// the admin console and the CLI, trimmed by the janitor.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record_event(&self, event: &crate::audit::NewEvent) -> Result<(), StoreError>;
+    /// Newest first, at most `filter.limit`.
+    async fn events(&self, filter: &crate::audit::Filter) -> Result<Vec<crate::audit::Event>, StoreError>;
+    /// Deletes events recorded before `before` (in batches); how many went.
+    async fn purge_events(&self, before: i64) -> Result<u64, StoreError>;
+}
+
 /// Everything Tessera stores, behind one object.
 #[async_trait]
-pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore + AdminStore {
+pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore + AdminStore + AuditStore {
     /// One round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres".

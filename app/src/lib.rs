@@ -7,7 +7,7 @@
 //! - `components`: pieces more than one page uses (the copy button, labelled fields).
 //! - [`api`]: the server functions the pages call, one module per area (`sign_in`,
 //!   `home`, `account`, `demo`, and `admin/` split by resource: clients, scopes, users,
-//!   grants), adapting the sign-in layer (`tessera_services`) and the store.
+//!   grants, audit), adapting the sign-in layer (`tessera_services`) and the store.
 //! - `server` (ssr only): what the server functions need from the host — the store, the
 //!   session, CSRF checks, authentication.
 
@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/new") view=pages::admin::AdminUserNewPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=pages::admin::AdminAuditPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

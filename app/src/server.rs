@@ -90,6 +90,22 @@ pub async fn peer() -> Option<std::net::IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// Records what the signed-in `user` did themselves in the audit log, at this request's
+/// address, with the user as actor and subject (best-effort:
+/// [`tessera_services::audit::record`]); `build` adds the client and detail.
+pub async fn audit(
+    ctx: &ServerContext,
+    user: &User,
+    kind: tessera_core::audit::Kind,
+    build: impl FnOnce(tessera_core::audit::NewEvent) -> tessera_core::audit::NewEvent,
+) {
+    use tessera_core::audit::{Actor, NewEvent};
+    let event = NewEvent::new(kind, Actor::user(&user.id, &user.username), now())
+        .subject(&user.username)
+        .address(peer().await);
+    tessera_services::audit::record(ctx.store.as_ref(), build(event)).await;
+}
+
 /// Where the protocol continues once the page has recorded the user's decision.
 pub fn resume_url(request_id: &str) -> String {
     format!("/authorize/resume?request={}", urlencode(request_id))

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
+use tessera_core::audit::{Actor, Kind as AuditKind, NewEvent};
 use tessera_core::model::{GrantType, SigningAlg};
 use tessera_core::password::hash_password;
 use tessera_core::policy;
@@ -20,6 +21,7 @@ use tessera_core::types::RedirectUri;
 use crate::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_SITE_ROOT};
 use crate::logging::{self, LogFormat};
 use crate::store;
+use tessera_services::audit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,9 +57,12 @@ pub enum Command {
     /// Manage token signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Delete expired codes, refresh tokens and grants now (a running server does it every
-    /// 15 minutes); prints what went
-    Purge,
+    /// Read the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Delete expired codes, refresh tokens and grants, and audit events past their
+    /// retention, now (a running server does it every 15 minutes); prints what went
+    Purge(RetentionArgs),
     /// Copy a SQLite database to PATH, consistently, while servers use it (PostgreSQL:
     /// use pg_dump); prints {"backup": PATH, "bytes": N}
     Backup {
@@ -88,6 +93,66 @@ pub enum KeysCommand {
     },
     /// List the signing keys (ids, algorithms, states; never key material)
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The newest audit events first (at most 50 at a time; --before pages back)
+    List(AuditList),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditList {
+    /// Print a JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Only events of this kind
+    #[arg(long, value_parser = one_of::<AuditKind>(AuditKind::names()))]
+    pub kind: Option<AuditKind>,
+    /// How many (1 to 50)
+    #[arg(long, default_value_t = policy::AUDIT_PAGE_SIZE,
+          value_parser = clap::value_parser!(i64).range(1..=policy::AUDIT_PAGE_SIZE))]
+    pub limit: i64,
+    /// Only events older than this id (the last id of the previous page)
+    #[arg(long)]
+    pub before: Option<i64>,
+}
+
+/// How long audit events are kept; shared by `serve` (the periodic sweep) and `purge`.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Days audit events are kept before the sweep deletes them (1 to 36500)
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION_DAYS", default_value_t = policy::AUDIT_RETENTION_DAYS_DEFAULT,
+          value_parser = retention_days)]
+    pub audit_retention_days: u32,
+}
+
+impl Default for RetentionArgs {
+    fn default() -> Self {
+        Self {
+            audit_retention_days: policy::AUDIT_RETENTION_DAYS_DEFAULT,
+        }
+    }
+}
+
+/// `--audit-retention-days`: a whole number of days in the policy's range; 0 is refused
+/// rather than read as "forever" (see `policy::AUDIT_RETENTION_DAYS_RANGE`).
+fn retention_days(raw: &str) -> Result<u32, String> {
+    let range = policy::AUDIT_RETENTION_DAYS_RANGE;
+    let days: u32 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a whole number of days"))?;
+    if days == 0 {
+        return Err(
+            "0 would delete every event at once; to keep events for long, give a large number of days (at most 36500)"
+                .into(),
+        );
+    }
+    if !range.contains(&days) {
+        return Err(format!("must be between {} and {} days", range.start(), range.end()));
+    }
+    Ok(days)
 }
 
 #[derive(Debug, Default, Args)]
@@ -131,6 +196,8 @@ pub struct ServeArgs {
     /// however often its refresh tokens rotate [default: 7776000]
     #[arg(long, env = "TESSERA_REFRESH_FAMILY_MAX_AGE")]
     pub refresh_family_max_age: Option<i64>,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -300,6 +367,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             l.refresh_family_max_age = args.refresh_family_max_age.unwrap_or(l.refresh_family_max_age);
             l.check().map_err(anyhow::Error::msg)?;
             config.demo = args.demo || args.demo_client;
+            config.audit_retention_days = args.retention.audit_retention_days;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }
@@ -318,6 +386,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = store::open(&db_url).await?;
             let secret = crate::crypto::server_secret::ServerSecret::load_existing()?;
             let revoked = crate::crypto::keyring::revoke(db.store.as_ref(), &secret, &kid, crate::now()).await?;
+            let event = cli_event(AuditKind::KeyRevoked)
+                .subject(&kid)
+                .detail(json!({ "replaced_by": revoked.replaced_by }).to_string());
+            audit::record(db.store.as_ref(), event).await;
             println!("{}", json!({ "revoked": revoked }));
             Ok(())
         }
@@ -329,7 +401,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Purge => purge(&db_url).await,
+        Command::Purge(retention) => purge(&db_url, retention.audit_retention_days).await,
+        Command::Audit(AuditCommand::List(list)) => audit_list(&db_url, list).await,
         Command::Backup { path } => {
             let bytes = store::backup(&db_url, &path).await?;
             println!("{}", json!({ "backup": path.display().to_string(), "bytes": bytes }));
@@ -338,13 +411,64 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn purge(db_url: &str) -> anyhow::Result<()> {
+async fn purge(db_url: &str, audit_retention_days: u32) -> anyhow::Result<()> {
     let db = store::open(db_url).await?;
+    let now = crate::now();
     let p = db
         .store
-        .purge_expired(crate::now(), crate::crypto::keyring::MAX_TOKEN_LIFETIME)
+        .purge_expired(now, crate::crypto::keyring::MAX_TOKEN_LIFETIME)
         .await?;
-    println!("{}", json!({ "purged": p }));
+    let events = db
+        .store
+        .purge_events(crate::web::audit_cutoff(now, audit_retention_days))
+        .await?;
+    let mut purged = serde_json::to_value(p)?;
+    purged["audit_events"] = events.into();
+    println!("{}", json!({ "purged": purged }));
+    Ok(())
+}
+
+/// An event the command line records: its actor is "cli", it has no address.
+fn cli_event(kind: AuditKind) -> NewEvent {
+    NewEvent::new(kind, Actor::Cli, crate::now())
+}
+
+async fn audit_list(db_url: &str, list: AuditList) -> anyhow::Result<()> {
+    let db = store::open(db_url).await?;
+    let filter = tessera_core::audit::Filter {
+        kind: list.kind,
+        before_id: list.before,
+        limit: list.limit,
+        ..Default::default()
+    };
+    let events = db.store.events(&filter).await?;
+    if list.json {
+        println!("{}", serde_json::to_string(&events)?);
+        return Ok(());
+    }
+    println!(
+        "{:<8} {:<20} {:<22} {:<16} {:<24} {:<16} DETAIL",
+        "ID", "TIME (UTC)", "KIND", "ACTOR", "SUBJECT", "ADDRESS"
+    );
+    for e in events {
+        let at = tessera_core::audit::utc_timestamp(e.at);
+        let subject = match (&e.subject, &e.client_id) {
+            (Some(s), Some(c)) if s != c => format!("{s} ({c})"),
+            (Some(s), _) => s.clone(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => "-".into(),
+        };
+        println!(
+            "{:<8} {:<20} {:<22} {:<16} {:<24} {:<16} {}",
+            e.id,
+            at,
+            e.kind,
+            e.actor_name.as_deref().unwrap_or("-"),
+            subject,
+            e.address.as_deref().unwrap_or("-"),
+            e.detail
+        );
+    }
     Ok(())
 }
 
@@ -395,6 +519,10 @@ async fn user_add(db_url: &str, add: UserAdd) -> anyhow::Result<()> {
             StoreError::Conflict(_) => anyhow::anyhow!("user {:?} already exists", username.as_str()),
             other => other.into(),
         })?;
+    let event = cli_event(AuditKind::UserCreated)
+        .subject(&user.username)
+        .detail(json!({ "user_id": user.id, "admin": user.is_admin }).to_string());
+    audit::record(db.store.as_ref(), event).await;
     println!(
         "{}",
         json!({ "id": user.id, "username": user.username, "is_admin": user.is_admin })
@@ -457,6 +585,11 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         settings: valid.settings,
     };
     let client = db.store.create_client(client, crate::now()).await?;
+    let event = cli_event(AuditKind::ClientCreated)
+        .client(&client.client_id)
+        .subject(&client.client_id)
+        .detail(json!({ "name": client.name, "public": client.is_public }).to_string());
+    audit::record(db.store.as_ref(), event).await;
     let out = match secret {
         Some(secret) => json!({ "client_id": client.client_id, "client_secret": secret.expose() }),
         None => json!({ "client_id": client.client_id }),
@@ -516,6 +649,10 @@ async fn keys_rotate(db_url: &str, alg: &str, signs_in: i64) -> anyhow::Result<(
     let signs_from = crate::now() + signs_in;
     for alg in algs {
         let kid = crate::crypto::keyring::rotate(db.store.as_ref(), &secret, alg, signs_from).await?;
+        let event = cli_event(AuditKind::KeyRotated)
+            .subject(&kid)
+            .detail(json!({ "alg": alg.as_str(), "signs_from": signs_from }).to_string());
+        audit::record(db.store.as_ref(), event).await;
         rotated.push(json!({ "alg": alg.as_str(), "kid": kid, "signs_from": signs_from }));
     }
     println!("{}", json!({ "rotated": rotated }));
@@ -527,6 +664,8 @@ async fn client_remove(db_url: &str, client_id: &str) -> anyhow::Result<()> {
     if !db.store.delete_client(client_id).await? {
         bail!("no client with id {client_id:?}");
     }
+    let event = cli_event(AuditKind::ClientDeleted).client(client_id).subject(client_id);
+    audit::record(db.store.as_ref(), event).await;
     println!("{}", json!({ "client_id": client_id, "removed": true }));
     Ok(())
 }

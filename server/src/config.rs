@@ -32,6 +32,8 @@ pub struct Config {
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
     /// Browser sessions' idle and absolute lifetimes, refresh-token families' absolute one.
     pub lifetimes: tessera_core::policy::Lifetimes,
+    /// Days the periodic sweep keeps audit events (`--audit-retention-days`).
+    pub audit_retention_days: u32,
 }
 
 impl Config {
@@ -76,6 +78,7 @@ impl Config {
             secret: std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::random()),
             trusted_proxies: Default::default(),
             lifetimes: Default::default(),
+            audit_retention_days: tessera_core::policy::AUDIT_RETENTION_DAYS_DEFAULT,
         })
     }
 }

@@ -491,6 +491,12 @@ pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRi
     Ok(keys)
 }
 
+/// Audit events recorded before this are past a retention of `days` (the sweep and
+/// `tessera purge` delete them).
+pub fn audit_cutoff(now: i64, days: u32) -> i64 {
+    now.saturating_sub(i64::from(days) * 86_400)
+}
+
 /// `demo_setup`: on a new database, create the demo's admin user (`serve --demo`).
 pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -502,11 +508,12 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
 
-    // The janitor: expired sessions, and the codes, refresh tokens, families and
-    // revocations that can no longer matter (`OAuthStore::purge_expired`). Every instance
-    // runs it; the deletes are idempotent.
+    // The janitor: expired sessions, the codes, refresh tokens, families and revocations
+    // that can no longer matter (`OAuthStore::purge_expired`), and audit events past
+    // `--audit-retention-days`. Every instance runs it; the deletes are idempotent.
     let sessions = db.sessions.clone();
     let store = db.store.clone();
+    let audit_retention_days = config.audit_retention_days;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
         loop {
@@ -524,6 +531,14 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging expired grants failed"),
+            }
+            match store
+                .purge_events(audit_cutoff(crate::now(), audit_retention_days))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(audit_events = n, "purged audit events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "purging old audit events failed"),
             }
         }
     });

@@ -7,6 +7,8 @@
 //! OAuth endpoints never import the UI crate.
 //!
 //! # Layout
+//! - [`audit`]: recording a security event — one `tessera::audit` log line and one row,
+//!   best-effort (a failed write is logged, never the caller's failure).
 //! - [`session`]: what a browser session holds about its user — who signed in, **how**
 //!   (the methods used, RFC 8176 `amr` values) and **when** (`auth_time`) — and whether it
 //!   still speaks for them.
@@ -24,6 +26,7 @@
 //! - [`error`]: [`ServiceError`], what can fail below the UI (storage, session).
 
 pub mod argon;
+pub mod audit;
 pub mod clock;
 pub mod csrf;
 pub mod error;

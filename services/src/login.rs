@@ -7,13 +7,16 @@
 
 use std::net::IpAddr;
 
+use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::password;
+use tessera_core::policy::AUDIT_SUBJECT_MAX_CHARS;
 use tessera_core::store::{Store, User};
 use tessera_core::throttle::{self, account_key, address_key, Backoff, PER_ACCOUNT, PER_ADDRESS};
 use tessera_core::types::Username;
 use tower_sessions::Session;
 
 use crate::argon::{self, ArgonSlot};
+use crate::audit;
 use crate::clock::Clock;
 use crate::session::{self, Method};
 use crate::ServiceError;
@@ -50,7 +53,8 @@ pub fn throttle_keys(username: &str, peer: Option<IpAddr>) -> Vec<(String, &'sta
 ///    (#18 item 3: a burst of concurrent guesses gets no more tries than one at a time);
 /// 3. Argon2id (an unknown username costs the same as a wrong password);
 /// 4. success clears the account's counter and signs the session in under a new id, for
-///    at most `session_max_age` seconds; a failure also counts against the client address.
+///    at most `session_max_age` seconds; a failure also counts against the client address;
+/// 5. the audit log records the outcome (`sign_in.succeeded` / `sign_in.failed`).
 pub async fn password(
     store: &dyn Store,
     session: &Session,
@@ -91,6 +95,10 @@ pub async fn password(
             // address's runs out on its own.
             store.clear_login_failures(&account.0).await?;
             session::sign_in(session, &user, Method::Password, now, session_max_age).await?;
+            let event = NewEvent::new(Kind::SignInSucceeded, Actor::user(&user.id, &user.username), now)
+                .subject(&user.username)
+                .address(peer);
+            audit::record(store, event).await;
             Ok(Outcome::SignedIn(user))
         }
         None => {
@@ -100,12 +108,29 @@ pub async fn password(
                 let until = store.record_login_failure(key, policy, now).await?;
                 blocked_until = blocked_until.max(until);
             }
-            Ok(match blocked_until {
+            let outcome = match blocked_until {
                 Some(until) => Outcome::Throttled {
                     retry_after: throttle::retry_after(until, now),
                 },
                 None => Outcome::Invalid,
-            })
+            };
+            // Only attempts whose password was checked are recorded (the one that
+            // reaches the limit says `throttled`): those the back-off refuses before
+            // Argon2 cost the caller nothing and would let anyone grow the audit table
+            // without bound. So an anonymous caller adds rows only as fast as the
+            // back-off and the Argon2 pool let it guess.
+            let reason = if blocked_until.is_some() {
+                "throttled"
+            } else {
+                "invalid"
+            };
+            let tried: String = username.chars().take(AUDIT_SUBJECT_MAX_CHARS).collect();
+            let event = NewEvent::new(Kind::SignInFailed, Actor::Anonymous, now)
+                .subject(tried)
+                .address(peer)
+                .detail(audit::detail(serde_json::json!({ "reason": reason })));
+            audit::record(store, event).await;
+            Ok(outcome)
         }
     }
 }

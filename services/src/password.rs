@@ -100,7 +100,6 @@ pub async fn change(
     store.clear_login_failures(&account.0).await?;
     keep_signed_in(session, epoch).await?;
     session.cycle_id().await?;
-    tracing::info!(user = %user.id, "password changed");
     Ok(Change::Changed)
 }
 
@@ -122,7 +121,6 @@ pub async fn reset(
     if user_id == admin.id {
         keep_signed_in(session, epoch).await?;
     }
-    tracing::info!(admin = %admin.id, user = %user_id, "password reset by an administrator");
     Ok(true)
 }
 

@@ -88,6 +88,10 @@ pub async fn change_password(
     .map_err(server::fail)?
     {
         Change::NoSuchUser => leptos_axum::redirect(&server::login_url("/account", "", None)),
+        Change::Changed => {
+            server::audit(&ctx, &user, tessera_core::audit::Kind::PasswordChanged, |e| e).await;
+            back(Change::Changed.code())
+        }
         outcome => back(outcome.code()),
     }
     Ok(())
@@ -143,11 +147,17 @@ pub async fn revoke_app(csrf: String, client_id: String) -> Result<(), ServerFnE
         leptos_axum::redirect(&server::login_url("/account/apps", "", None));
         return Ok(());
     };
-    ctx.store
+    if ctx
+        .store
         .revoke_consent(&user.id, &client_id, server::now())
         .await
-        .map_err(crate::server::fail)?;
-    tracing::info!(user = %user.id, client = %client_id, "consent revoked by the user");
+        .map_err(crate::server::fail)?
+    {
+        server::audit(&ctx, &user, tessera_core::audit::Kind::ConsentRevoked, |e| {
+            e.client(&client_id)
+        })
+        .await;
+    }
     leptos_axum::redirect(&format!("/account/apps?revoked={}", server::urlencode(&client_id)));
     Ok(())
 }

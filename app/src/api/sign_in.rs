@@ -160,6 +160,13 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
             )
             .await
             .map_err(crate::server::fail)?;
+        server::audit(&ctx, &user, tessera_core::audit::Kind::ConsentGranted, |e| {
+            e.client(&pending.request.client_id)
+                .detail(tessera_services::audit::detail(
+                    serde_json::json!({ "scope": pending.request.scopes.to_string() }),
+                ))
+        })
+        .await;
         pending.interaction.consented_as(&user.id);
         tessera_services::pending::save(ctx.store.as_ref(), &request, &pending)
             .await
@@ -181,9 +188,14 @@ pub async fn consent(csrf: String, request: String, decision: String) -> Result<
 pub async fn logout(csrf: String) -> Result<(), ServerFnError> {
     let session = crate::server::session().await?;
     if crate::server::csrf_ok(&session, &csrf).await {
+        let ctx = crate::server::context()?;
+        let user = crate::server::current_user(&ctx, &session).await?;
         tessera_services::session::sign_out(&session)
             .await
             .map_err(crate::server::fail)?;
+        if let Some(user) = user {
+            crate::server::audit(&ctx, &user, tessera_core::audit::Kind::SignedOut, |e| e).await;
+        }
     }
     leptos_axum::redirect("/");
     Ok(())

@@ -3,16 +3,20 @@
 //! the form and authenticating the client are [`crate::http`]'s, shared with revocation
 //! and introspection.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::Value;
+use axum::{Extension, Json};
+use serde_json::{json, Value};
+use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::secret::{hash_secret, random_token};
 use tessera_core::store::{Client, CodeRedemption, User};
-use tessera_core::token::{check_client_credentials, check_code, check_refresh, TokenRequest};
+use tessera_core::token::{check_client_credentials, check_code, check_refresh, RefreshRecord, TokenRequest};
+use tessera_services::audit;
 
 use crate::crypto::issue::{self, RefreshIssue, UserGrant};
 use crate::http::client_auth::{authenticate_client, has_authorization};
@@ -22,17 +26,31 @@ use crate::web::AppState;
 
 /// The token endpoint. Every answer, success or error, carries `Cache-Control: no-store`
 /// (RFC 6749 §5.1, §5.2).
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let now = crate::now();
     // A key rotated by another instance or the CLI signs from here on within a minute.
     state.keys.refresh_if_needed(None, now).await;
-    match token_inner(&state, &headers, &body, now).await {
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    match token_inner(&state, &headers, &body, now, peer).await {
         Ok(body) => no_store(Json(body).into_response()),
         Err(e) => token_error(&e, has_authorization(&headers)),
     }
 }
 
-async fn token_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Value, OAuthError> {
+/// `peer` (the client's address) is for the audit log, which only the rare reuse of a
+/// code or refresh token writes to.
+async fn token_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+    peer: Option<IpAddr>,
+) -> Result<Value, OAuthError> {
     let pairs = read_form(headers, body)?;
     let client = authenticate_client(state, headers, &pairs).await?;
     let request = TokenRequest::parse(&pairs)?;
@@ -43,11 +61,17 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i6
                 .with_detail(format!("grant_type {}", request.grant_type())),
         );
     }
-    exchange(state, &client, request, now).await
+    exchange(state, &client, request, now, peer).await
 }
 
 /// One arm per grant, as in the core's [`TokenRequest`].
-async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now: i64) -> Result<Value, OAuthError> {
+async fn exchange(
+    state: &AppState,
+    client: &Client,
+    request: TokenRequest,
+    now: i64,
+    peer: Option<IpAddr>,
+) -> Result<Value, OAuthError> {
     let store = &state.db.store;
     match request {
         TokenRequest::AuthorizationCode {
@@ -72,6 +96,11 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 // from it SHOULD be revoked.
                 CodeRedemption::AlreadyUsed { family_id } => {
                     store.revoke_family(&family_id, now).await.map_err(server_error)?;
+                    let event = NewEvent::new(Kind::CodeReused, Actor::Anonymous, now)
+                        .client(&client.client_id)
+                        .address(peer)
+                        .detail(audit::detail(json!({ "family_id": family_id })));
+                    audit::record(store.as_ref(), event).await;
                     return Err(OAuthError::invalid_grant("invalid authorization code")
                         .with_detail(format!("code replayed; family {family_id} revoked")));
                 }
@@ -123,7 +152,13 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
             // RFC 9700 §4.14.2: a rotated (or revoked) token presented again means a copy
             // is in the wrong hands; revoke the whole family.
             if record.rotated || record.revoked {
-                return Err(refuse_reuse(state, &record.family_id, "refresh token reused", now).await);
+                let reuse = Reuse {
+                    record: &record,
+                    user: user.as_ref(),
+                    what: "refresh token reused",
+                    peer,
+                };
+                return Err(refuse_reuse(state, reuse, now).await);
             }
             // #18 item 9: the grant as the client is registered now. A scope removed from
             // the client since is no longer granted; without offline_access the client may
@@ -147,7 +182,13 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
                 .await
                 .map_err(server_error)?;
             if !rotated {
-                return Err(refuse_reuse(state, &record.family_id, "concurrent refresh", now).await);
+                let reuse = Reuse {
+                    record: &record,
+                    user: Some(&user),
+                    what: "concurrent refresh",
+                    peer,
+                };
+                return Err(refuse_reuse(state, reuse, now).await);
             }
             let grant = UserGrant {
                 client,
@@ -171,13 +212,33 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
     }
 }
 
+/// A refresh token presented when it was no longer current.
+struct Reuse<'a> {
+    record: &'a RefreshRecord,
+    /// Its user, if they still exist (the audit log names them).
+    user: Option<&'a User>,
+    what: &'static str,
+    peer: Option<IpAddr>,
+}
+
 /// RFC 9700 §4.14.2: a refresh token used twice means a copy is in the wrong hands; the
-/// whole family is revoked and the request refused.
-async fn refuse_reuse(state: &AppState, family_id: &str, what: &str, now: i64) -> OAuthError {
+/// whole family is revoked, the request refused, and the reuse recorded in the audit log.
+async fn refuse_reuse(state: &AppState, reuse: Reuse<'_>, now: i64) -> OAuthError {
+    let family_id = &reuse.record.family_id;
     if let Err(e) = state.db.store.revoke_family(family_id, now).await {
         return server_error(e);
     }
-    OAuthError::invalid_grant("invalid refresh token").with_detail(format!("{what}; family {family_id} revoked"))
+    let subject = reuse
+        .user
+        .map_or(reuse.record.user_id.as_str(), |u| u.username.as_str());
+    let event = NewEvent::new(Kind::RefreshTokenReused, Actor::Anonymous, now)
+        .client(&reuse.record.client_id)
+        .subject(subject)
+        .address(reuse.peer)
+        .detail(audit::detail(json!({ "family_id": family_id, "reason": reuse.what })));
+    audit::record(state.db.store.as_ref(), event).await;
+    OAuthError::invalid_grant("invalid refresh token")
+        .with_detail(format!("{}; family {family_id} revoked", reuse.what))
 }
 
 /// The user a grant was made for, if they still exist and may sign in.

@@ -16,9 +16,9 @@
 
 use async_trait::async_trait;
 use tessera_core::store::{
-    AccessTokenStatus, AccountStore, AdminStore, Client, ClientStore, ClientUpdate, CodeRedemption, Consent,
-    ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser, OAuthStore,
-    Purged, Store, StoreError, User, UserStore,
+    AccessTokenStatus, AccountStore, AdminStore, AuditStore, Client, ClientStore, ClientUpdate, CodeRedemption,
+    Consent, ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser,
+    OAuthStore, Purged, Store, StoreError, User, UserStore,
 };
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
@@ -340,6 +340,25 @@ impl AdminStore for CachedStore {
 
     async fn active_families(&self, of: GrantsOf<'_>, now: i64) -> Result<Vec<FamilyEntry>, StoreError> {
         self.sql.active_families(of, now).await
+    }
+}
+
+// Nothing cached depends on the audit log.
+#[async_trait]
+impl AuditStore for CachedStore {
+    async fn record_event(&self, event: &tessera_core::audit::NewEvent) -> Result<(), StoreError> {
+        self.sql.record_event(event).await
+    }
+
+    async fn events(
+        &self,
+        filter: &tessera_core::audit::Filter,
+    ) -> Result<Vec<tessera_core::audit::Event>, StoreError> {
+        self.sql.events(filter).await
+    }
+
+    async fn purge_events(&self, before: i64) -> Result<u64, StoreError> {
+        self.sql.purge_events(before).await
     }
 }
 

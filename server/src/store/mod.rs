@@ -10,7 +10,8 @@
 //!   `users.rs`, `clients.rs`, `scopes.rs`, `keys.rs` (signing keys), `pending.rs`
 //!   (pending authorization requests), `grants.rs` (codes, token families, refresh and
 //!   revoked access tokens; the few statements the engines spell differently),
-//!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor), `backup.rs` (`tessera backup`).
+//!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor), `backup.rs` (`tessera backup`),
+//!   `audit.rs` (the audit log).
 //! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`) and the
 //!   traits' implementation, with every cache invalidation.
 //! - `warm.rs`: connections kept between queries; `sessions.rs`: browser sessions.
@@ -19,6 +20,7 @@
 //! it has one, its queries in a new file here, and a delegating line per trait method in
 //! `cached.rs`.
 
+mod audit;
 mod backup;
 mod cached;
 mod client_cache;

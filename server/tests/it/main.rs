@@ -9,6 +9,7 @@
 //! - `flow`: the authorization code flow through the real pages, the `oauth2` crate as client.
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
+//! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `sweep`: malformed input to every route.
 
 // Test code: a failed unwrap is a failed test.
@@ -18,6 +19,7 @@ mod common;
 
 mod account;
 mod admin;
+mod audit;
 mod cli;
 mod demo;
 mod flow;

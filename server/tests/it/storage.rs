@@ -1,6 +1,6 @@
 //! One storage suite, run unchanged against SQLite and PostgreSQL: each test is a
 //! function of its database, and `per_backend!` makes it two tests, `sqlite::NAME` and
-//! `postgres::NAME` (inside `oauth::`, `account::`, `admin::` for those modules), so a
+//! `postgres::NAME` (inside `oauth::`, `account::`, `admin::`, `audit::` for those modules), so a
 //! failure names its backend and one backend's failure hides nothing of the other's.
 
 // Test code: a failed unwrap is a failed test.
@@ -1374,6 +1374,169 @@ async fn signing_keys_are_encrypted_at_rest_and_follow_the_server_secret(tdb: co
         KeyRing::load(s.clone(), &a, tessera::now()).await.is_err(),
         "{}",
         tdb.name
+    );
+}
+
+/// The audit log (`audit_events`): what goes in comes out, newest first; every filter
+/// and the "older" paging; the janitor's purge by age.
+mod audit {
+    use super::*;
+    use tessera_core::audit::{Actor, Filter, Kind, NewEvent};
+
+    const T0: i64 = 1_800_000_000;
+
+    async fn audit_events_filter_page_and_purge(tdb: common::TestDb) {
+        let db = common::open(&tdb).await;
+        let s = &db.store;
+        let page = |f: Filter| Filter { limit: 50, ..f };
+        assert!(s.events(&page(Filter::default())).await.unwrap().is_empty());
+
+        let failed = NewEvent::new(Kind::SignInFailed, Actor::Anonymous, T0)
+            .subject("alice")
+            .address(Some("::ffff:192.0.2.7".parse().unwrap()))
+            .detail(r#"{"reason":"invalid"}"#.into());
+        s.record_event(&failed).await.unwrap();
+        let signed_in = NewEvent::new(Kind::SignInSucceeded, Actor::user("u-alice", "alice"), T0 + 10)
+            .subject("alice")
+            .address(Some("2001:db8::1".parse().unwrap()));
+        s.record_event(&signed_in).await.unwrap();
+        let created = NewEvent::new(Kind::ClientCreated, Actor::user("u-root", "root"), T0 + 86_400)
+            .client("shop")
+            .subject("shop");
+        s.record_event(&created).await.unwrap();
+        let rotated = NewEvent::new(Kind::KeyRotated, Actor::Cli, T0 + 2 * 86_400).subject("kid-1");
+        s.record_event(&rotated).await.unwrap();
+
+        let all = s.events(&page(Filter::default())).await.unwrap();
+        let kinds: Vec<&str> = all.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["key.rotated", "client.created", "sign_in.succeeded", "sign_in.failed"],
+            "{}: newest first",
+            tdb.name
+        );
+        let first = &all[3];
+        assert_eq!(first.at, T0);
+        assert_eq!((first.actor_id.as_deref(), first.actor_name.as_deref()), (None, None));
+        assert_eq!(first.subject.as_deref(), Some("alice"));
+        assert_eq!(
+            first.address.as_deref(),
+            Some("192.0.2.7"),
+            "a mapped IPv4 address reads as IPv4"
+        );
+        assert_eq!(first.detail, r#"{"reason":"invalid"}"#);
+        assert_eq!(all[2].actor_id.as_deref(), Some("u-alice"));
+        assert_eq!(all[2].address.as_deref(), Some("2001:db8::1"));
+        assert_eq!(all[2].detail, "{}");
+        assert_eq!(
+            (all[0].actor_id.as_deref(), all[0].actor_name.as_deref()),
+            (None, Some("cli"))
+        );
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id));
+
+        let ids = |events: Vec<tessera_core::audit::Event>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+        let by_kind = s
+            .events(&page(Filter {
+                kind: Some(Kind::SignInFailed),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(ids(by_kind), ["sign_in.failed"], "{}", tdb.name);
+        // The user filter matches the actor's name or the subject.
+        let alice = s
+            .events(&page(Filter {
+                user: Some("alice".into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(ids(alice), ["sign_in.succeeded", "sign_in.failed"]);
+        let root = s
+            .events(&page(Filter {
+                user: Some("root".into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(ids(root), ["client.created"]);
+        let shop = s
+            .events(&page(Filter {
+                client_id: Some("shop".into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(ids(shop), ["client.created"]);
+        let since = s
+            .events(&page(Filter {
+                since: Some(T0 + 86_400),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(ids(since), ["key.rotated", "client.created"]);
+        let none = s
+            .events(&page(Filter {
+                kind: Some(Kind::SignInFailed),
+                user: Some("root".into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "filters combine");
+
+        // Paging: two at a time, the next page older than the last id seen.
+        let first_page = s
+            .events(&Filter {
+                limit: 2,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(first_page.len(), 2);
+        let older = s
+            .events(&Filter {
+                limit: 2,
+                before_id: Some(first_page[1].id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(older), ["sign_in.succeeded", "sign_in.failed"], "{}", tdb.name);
+
+        // The janitor deletes what was recorded before the cut-off, nothing else.
+        assert_eq!(s.purge_events(T0 + 86_400).await.unwrap(), 2, "{}", tdb.name);
+        let left = s.events(&page(Filter::default())).await.unwrap();
+        assert_eq!(ids(left), ["key.rotated", "client.created"]);
+        assert_eq!(s.purge_events(T0 + 86_400).await.unwrap(), 0);
+    }
+
+    /// More than one batch of old events goes in one purge.
+    async fn purging_audit_events_goes_past_one_batch(tdb: common::TestDb) {
+        let db = common::open(&tdb).await;
+        let s = &db.store;
+        for i in 0..1_001 {
+            let e = NewEvent::new(Kind::SignInFailed, Actor::Anonymous, T0 + i).subject("x");
+            s.record_event(&e).await.unwrap();
+        }
+        let recent = NewEvent::new(Kind::SignedOut, Actor::user("u", "u"), T0 + 10_000);
+        s.record_event(&recent).await.unwrap();
+        assert_eq!(s.purge_events(T0 + 5_000).await.unwrap(), 1_001, "{}", tdb.name);
+        let left = s
+            .events(&Filter {
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].kind, "sign_out");
+    }
+
+    per_backend!(
+        audit_events_filter_page_and_purge,
+        purging_audit_events_goes_past_one_batch
     );
 }
 

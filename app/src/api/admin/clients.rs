@@ -10,6 +10,12 @@ use super::ssr;
 #[cfg(feature = "ssr")]
 use super::Flash;
 use super::Gate;
+#[cfg(feature = "ssr")]
+use serde_json::json;
+#[cfg(feature = "ssr")]
+use tessera_core::audit::Kind;
+#[cfg(feature = "ssr")]
+use tessera_services::audit::detail;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientView {
@@ -162,7 +168,12 @@ pub async fn admin_create_client(
         .create_client(client, crate::server::now())
         .await
         .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, client = %client.client_id, "client created");
+    a.audit(Kind::ClientCreated, |e| {
+        e.client(&client.client_id)
+            .subject(&client.client_id)
+            .detail(detail(json!({ "name": client.name, "public": client.is_public })))
+    })
+    .await;
     let flash = Flash {
         notice: Some(format!("Client \u{201c}{}\u{201d} was created.", client.name)),
         secret: secret.map(|s| s.expose().to_owned()),
@@ -232,7 +243,8 @@ pub async fn admin_update_client(
         .update_client(&client_id, &update)
         .await
         .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, client = %client_id, "client updated");
+    a.audit(Kind::ClientUpdated, |e| e.client(&client_id).subject(&client_id))
+        .await;
     a.notice(&back, "Changes saved.").await
 }
 
@@ -261,7 +273,8 @@ pub async fn admin_rotate_secret(csrf: String, client_id: String) -> Result<(), 
         .set_client_secret_hash(&client_id, &secret.hash())
         .await
         .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, client = %client_id, "client secret rotated");
+    a.audit(Kind::ClientSecretRotated, |e| e.client(&client_id).subject(&client_id))
+        .await;
     let flash = Flash {
         notice: Some("A new secret was generated; the old one no longer works.".into()),
         secret: Some(secret.expose().to_owned()),
@@ -284,12 +297,20 @@ pub async fn admin_delete_client(csrf: String, client_id: String) -> Result<(), 
         .await
         .map_err(crate::server::fail)?
         .map(|c| c.name);
-    a.ctx
+    if a.ctx
         .store
         .delete_client(&client_id)
         .await
-        .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, client = %client_id, "client deleted");
+        .map_err(crate::server::fail)?
+    {
+        let name = name.clone().unwrap_or_default();
+        a.audit(Kind::ClientDeleted, |e| {
+            e.client(&client_id)
+                .subject(&client_id)
+                .detail(detail(json!({ "name": name })))
+        })
+        .await;
+    }
     let text = match name {
         Some(n) => format!("Client \u{201c}{n}\u{201d} was deleted."),
         None => "That client no longer exists.".to_owned(),

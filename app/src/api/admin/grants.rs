@@ -52,7 +52,11 @@ pub async fn admin_revoke_consent(
         .revoke_consent(&user_id, &client_id, crate::server::now())
         .await
         .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, user = %user_id, client = %client_id, "consent revoked by an administrator");
+    let username = a.username_of(&user_id).await;
+    a.audit(tessera_core::audit::Kind::ConsentRevoked, |e| {
+        e.client(&client_id).subject(username)
+    })
+    .await;
     a.notice(&back, "The consent was revoked.").await
 }
 
@@ -68,6 +72,11 @@ pub async fn admin_revoke_family(csrf: String, family_id: String, back: String) 
         .revoke_family(&family_id, crate::server::now())
         .await
         .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, family = %family_id, "token family revoked by an administrator");
+    a.audit(tessera_core::audit::Kind::GrantRevoked, |e| {
+        e.detail(tessera_services::audit::detail(
+            serde_json::json!({ "family_id": family_id }),
+        ))
+    })
+    .await;
     a.notice(&back, "The refresh token was revoked.").await
 }

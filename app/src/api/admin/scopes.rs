@@ -78,7 +78,8 @@ pub async fn admin_create_scope(csrf: String, name: String, description: String)
         }
         Err(e) => return Err(crate::server::fail(e)),
     }
-    tracing::info!(admin = %a.user.id, scope = %n, "scope created");
+    a.audit(tessera_core::audit::Kind::ScopeCreated, |e| e.subject(&n))
+        .await;
     a.notice(back, &format!("Scope \u{201c}{n}\u{201d} was created.")).await
 }
 
@@ -99,6 +100,8 @@ pub async fn admin_update_scope(csrf: String, name: String, description: String)
     if !a.ctx.store.update_scope(&name, &d).await.map_err(crate::server::fail)? {
         return a.form_error(back, "Only custom scopes can be changed.").await;
     }
+    a.audit(tessera_core::audit::Kind::ScopeUpdated, |e| e.subject(&name))
+        .await;
     a.notice(back, &format!("Scope \u{201c}{name}\u{201d} was saved."))
         .await
 }
@@ -137,8 +140,10 @@ pub async fn admin_delete_scope(csrf: String, name: String) -> Result<(), Server
             .back_with_errors(back, BTreeMap::from([(format!("scope:{name}"), text)]), BTreeMap::new())
             .await;
     }
-    a.ctx.store.delete_scope(&name).await.map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, scope = %name, "scope deleted");
+    if a.ctx.store.delete_scope(&name).await.map_err(crate::server::fail)? {
+        a.audit(tessera_core::audit::Kind::ScopeDeleted, |e| e.subject(&name))
+            .await;
+    }
     a.notice(back, &format!("Scope \u{201c}{name}\u{201d} was deleted."))
         .await
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::model::{GrantType, SigningAlg};
 use tessera_core::registration::{ClientRegistration, FieldErrors};
 use tessera_core::store::{Client, ClientUpdate, GrantsOf, User};
@@ -133,6 +134,24 @@ impl Admin {
             ..Default::default()
         };
         self.redirect_with(to, flash).await
+    }
+
+    /// Records what this administrator did in the audit log, at this request's address
+    /// (best-effort: [`tessera_services::audit::record`]); `build` adds the subject,
+    /// client and detail.
+    pub async fn audit(&self, kind: Kind, build: impl FnOnce(NewEvent) -> NewEvent) {
+        let event = NewEvent::new(kind, Actor::user(&self.user.id, &self.user.username), server::now())
+            .address(server::peer().await);
+        tessera_services::audit::record(self.ctx.store.as_ref(), build(event)).await;
+    }
+
+    /// A user's username, the audit log's subject for an action on them (their id if
+    /// they are gone or the store fails: the log is best-effort).
+    pub async fn username_of(&self, user_id: &str) -> String {
+        match self.ctx.store.user_by_id(user_id).await {
+            Ok(Some(u)) => u.username,
+            _ => user_id.to_owned(),
+        }
     }
 }
 

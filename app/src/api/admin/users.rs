@@ -127,7 +127,14 @@ pub async fn admin_create_user(
         }
         Err(e) => return Err(crate::server::fail(e)),
     };
-    tracing::info!(admin = %a.user.id, user = %user.id, "user created");
+    a.audit(tessera_core::audit::Kind::UserCreated, |e| {
+        e.subject(&user.username)
+            .detail(tessera_services::audit::detail(serde_json::json!({
+                "user_id": user.id,
+                "admin": user.is_admin,
+            })))
+    })
+    .await;
     a.notice(
         &ssr::user_path(&user.id),
         &format!("User \u{201c}{}\u{201d} was created.", user.username),
@@ -153,6 +160,9 @@ pub async fn admin_reset_password(csrf: String, user_id: String, password: Strin
     {
         return a.notice("/admin/users", "That user no longer exists.").await;
     }
+    let username = a.username_of(&user_id).await;
+    a.audit(tessera_core::audit::Kind::PasswordReset, |e| e.subject(username))
+        .await;
     a.notice(&back, "The password was reset.").await
 }
 
@@ -168,12 +178,20 @@ pub async fn admin_set_disabled(csrf: String, user_id: String, disabled: String)
     if disabled && a.user.id == user_id {
         return a.form_error(&back, "You cannot disable your own account.").await;
     }
-    a.ctx
+    if a.ctx
         .store
         .set_user_disabled(&user_id, disabled)
         .await
-        .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, user = %user_id, disabled, "user disabled flag changed");
+        .map_err(crate::server::fail)?
+    {
+        let username = a.username_of(&user_id).await;
+        a.audit(tessera_core::audit::Kind::UserUpdated, |e| {
+            e.subject(username).detail(tessera_services::audit::detail(
+                serde_json::json!({ "disabled": disabled }),
+            ))
+        })
+        .await;
+    }
     a.notice(
         &back,
         if disabled {
@@ -198,12 +216,19 @@ pub async fn admin_set_admin(csrf: String, user_id: String, admin: String) -> Re
             .form_error(&back, "You cannot take your own administrator rights away.")
             .await;
     }
-    a.ctx
+    if a.ctx
         .store
         .set_user_admin(&user_id, admin)
         .await
-        .map_err(crate::server::fail)?;
-    tracing::info!(admin = %a.user.id, user = %user_id, is_admin = admin, "user admin flag changed");
+        .map_err(crate::server::fail)?
+    {
+        let username = a.username_of(&user_id).await;
+        a.audit(tessera_core::audit::Kind::UserUpdated, |e| {
+            e.subject(username)
+                .detail(tessera_services::audit::detail(serde_json::json!({ "admin": admin })))
+        })
+        .await;
+    }
     a.notice(
         &back,
         if admin {

@@ -1,16 +1,19 @@
-//! The admin console: `/admin` (overview), clients, scopes, users and their grants.
+//! The admin console: `/admin` (overview), clients, scopes, users and their grants, the
+//! audit log.
 //! Administrators only: anyone signed out is sent to the login and back, a signed-in
 //! non-administrator gets 403. Plain form posts to the server functions in `api::admin`,
 //! which answer with a redirect and a one-time flash (field errors, a new secret).
 //!
 //! One module per resource ([`clients`], [`scopes`], [`users`], and the [`grants`] card
-//! both client and user pages show), the form pieces they share in [`form`].
+//! both client and user pages show), the read-only [`audit`] log, the form pieces they
+//! share in [`form`].
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api::admin::{admin_overview, AdminPage, Gate};
 
+mod audit;
 mod clients;
 use form::FlashLines;
 mod form;
@@ -18,6 +21,7 @@ mod grants;
 mod scopes;
 mod users;
 
+pub use audit::AdminAuditPage;
 pub use clients::{AdminClientNewPage, AdminClientPage, AdminClientsPage};
 pub use scopes::AdminScopesPage;
 pub use users::{AdminUserNewPage, AdminUserPage, AdminUsersPage};
@@ -60,6 +64,7 @@ pub(super) fn AdminNav(active: &'static str) -> impl IntoView {
         ("clients", "/admin/clients", "Clients"),
         ("scopes", "/admin/scopes", "Scopes"),
         ("users", "/admin/users", "Users"),
+        ("audit", "/admin/audit", "Audit log"),
     ];
     view! {
         <nav class="admin-nav" aria-label="Admin console">
