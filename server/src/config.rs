@@ -30,6 +30,9 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none
     /// by default: the TCP peer is the client.
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// The site served from memory instead of `site_root`: the release binary's embedded
+    /// copy when no `--site-root` is given ([`crate::site`]). `resolve` leaves it unset.
+    pub embedded_site: Option<std::sync::Arc<crate::site::Site>>,
 }
 
 impl Config {
@@ -73,6 +76,7 @@ impl Config {
             demo: false,
             secret: std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::random()),
             trusted_proxies: Default::default(),
+            embedded_site: None,
         })
     }
 }

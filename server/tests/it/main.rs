@@ -10,6 +10,7 @@
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
 //! - `sweep`: malformed input to every route.
+//! - `site`: the compiled site served from memory (the release binary's embedded copy).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,6 +24,7 @@ mod demo;
 mod flow;
 mod http;
 mod login;
+mod site;
 mod storage;
 mod sweep;
 mod token;
