@@ -17,6 +17,14 @@ export const tesseraBin = process.env.TESSERA_BIN
 // workspace root; it does not move with CARGO_TARGET_DIR).
 const siteRoot = fromRoot(process.env.LEPTOS_SITE_ROOT || 'target/site');
 
+// TESSERA_E2E_EMBEDDED_SITE=1 (scripts/test.sh, with the release binary copied alone into
+// an empty directory): the server runs there with no site root, so every page hydrates
+// from the copy of the site embedded in the binary.
+const embeddedSite = process.env.TESSERA_E2E_EMBEDDED_SITE === '1';
+if (embeddedSite && process.env.LEPTOS_SITE_ROOT) {
+  throw new Error('TESSERA_E2E_EMBEDDED_SITE=1 with LEPTOS_SITE_ROOT set: the server would not use its embedded site');
+}
+
 // A fresh SQLite database per run. This file is evaluated again in every worker
 // process; workers inherit the environment of the main process, so the directory
 // created here once is handed to them through TESSERA_E2E_DATA_DIR.
@@ -89,8 +97,9 @@ export default defineConfig({
     timeout: 60_000,
     stdout: 'pipe',
     stderr: 'pipe',
+    cwd: embeddedSite ? path.dirname(tesseraBin) : undefined,
     env: {
-      LEPTOS_SITE_ROOT: siteRoot,
+      ...(embeddedSite ? {} : { LEPTOS_SITE_ROOT: siteRoot }),
       // The server secret (signing keys are encrypted under it); given, so that no
       // data/tessera.secret file is written into the tree.
       TESSERA_SECRET: 'tessera-e2e-server-secret-0123456789abcdef',

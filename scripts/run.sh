@@ -17,15 +17,13 @@ started=$SECONDS
 
 export PATH="$HOME/.cargo/bin:$PATH"
 TARGET_DIR="$(abspath "${CARGO_TARGET_DIR:-target}")"
-# The site goes to `site-root` from Cargo.toml (target/site, relative to the workspace
-# root, independent of CARGO_TARGET_DIR) unless LEPTOS_SITE_ROOT overrides it.
-SITE_ROOT="$(abspath "${LEPTOS_SITE_ROOT:-target/site}")"
 
 # Server + WASM bundle (wasm-bindgen, wasm-opt), stylesheet and assets: xtask/src/main.rs.
+# The release binary embeds the site it built (target/site unless LEPTOS_SITE_ROOT says
+# otherwise), so the server needs no site root: it runs from any directory.
 printf '==> cargo xtask build --release\n'
 cargo xtask build --release
 
-export LEPTOS_SITE_ROOT="$SITE_ROOT"
 if [ -z "${TESSERA_DATABASE_URL:-}" ]; then
   mkdir -p "$ROOT/data" # default database: sqlite://data/tessera.db?mode=rwc
 fi

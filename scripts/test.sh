@@ -92,10 +92,32 @@ elif [ ! -x "$TESSERA_RELEASE_BIN" ] || [ ! -f "$SITE_ROOT/pkg/tessera.wasm" ] |
   failed=$((failed + 1))
   notes+=("build output missing ($TESSERA_RELEASE_BIN or $SITE_ROOT/pkg/tessera.{wasm,js}); end-to-end tests skipped")
 else
+  # --- the release binary on its own ---------------------------------------------------
+  # Copied alone into an empty directory, it serves the site it embeds: the right types,
+  # the bytes of $SITE_ROOT, pages that reference them (scripts/standalone-check.sh).
+  log "standalone release binary (scripts/standalone-check.sh)"
+  rc=0
+  "$ROOT/scripts/standalone-check.sh" "$TESSERA_RELEASE_BIN" "$SITE_ROOT" 2>&1 | tee "$LOG_DIR/standalone.log" || rc=$?
+  s_pass=$(grep -c '^ok: ' "$LOG_DIR/standalone.log" || true)
+  s_fail=$(grep -c '^FAIL: ' "$LOG_DIR/standalone.log" || true)
+  passed=$((passed + s_pass))
+  failed=$((failed + s_fail))
+  if [ "$rc" -ne 0 ] && [ "$s_fail" -eq 0 ]; then
+    failed=$((failed + 1))
+    notes+=("standalone-check.sh exited with status $rc")
+  fi
+
   # --- Playwright, against the release build ---------------------------------------------
-  log "playwright end-to-end tests (release build)"
-  export TESSERA_BIN="$TESSERA_RELEASE_BIN"
-  export LEPTOS_SITE_ROOT="$SITE_ROOT"
+  # The binary again alone in a directory without the site (and no LEPTOS_SITE_ROOT): the
+  # pages hydrate from the embedded copy, as for anyone who copies the binary to a server.
+  log "playwright end-to-end tests (release build, embedded site)"
+  E2E_BIN_DIR="$LOG_DIR/e2e-bin"
+  rm -rf "$E2E_BIN_DIR"
+  mkdir -p "$E2E_BIN_DIR"
+  cp "$TESSERA_RELEASE_BIN" "$E2E_BIN_DIR/tessera"
+  export TESSERA_BIN="$E2E_BIN_DIR/tessera"
+  export TESSERA_E2E_EMBEDDED_SITE=1
+  unset LEPTOS_SITE_ROOT
   export TESSERA_E2E_JSON="$LOG_DIR/playwright.json"
   # fresh SQLite database for the e2e server; kept after the run for debugging
   export TESSERA_E2E_DATA_DIR="$LOG_DIR/e2e-data"

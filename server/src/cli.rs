@@ -167,9 +167,10 @@ pub struct ServeArgs {
     /// admin user and print its credentials
     #[arg(long, env = "TESSERA_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
-    /// Directory of the compiled site (WASM, JS, CSS) built by cargo-leptos
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
-    pub site_root: String,
+    /// Directory of the compiled site (WASM, JS, CSS) built by cargo-leptos; given, it wins
+    /// over the copy a release binary embeds [default: the embedded copy, else target/site]
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<String>,
     /// Only the step-by-step demo at /demo and its client (no admin user is created);
     /// --demo implies it
     #[arg(long, env = "TESSERA_DEMO_CLIENT", value_parser = clap::builder::BoolishValueParser::new())]
@@ -301,7 +302,16 @@ pub struct ListArgs {
 
 /// Parses arguments, runs the command and turns any error into one line on stderr.
 pub async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    // `tessera --version` also says whether this binary carries the site. (Leaked once:
+    // clap takes a `&'static str` without its `string` feature.)
+    let version: &'static str =
+        Box::leak(format!("{}, {}", env!("CARGO_PKG_VERSION"), crate::site::describe()).into_boxed_str());
+    let cli = match Cli::command()
+        .version(version)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
@@ -339,10 +349,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let db_url = cli.database_url;
-    match cli.command.unwrap_or(Command::Serve(ServeArgs {
-        site_root: DEFAULT_SITE_ROOT.into(),
-        ..Default::default()
-    })) {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
             let leptos_addr = std::env::var("LEPTOS_SITE_ADDR").ok();
             let mut config = Config::resolve(
@@ -350,8 +357,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 leptos_addr.as_deref(),
                 args.issuer.as_deref(),
                 &db_url,
-                &args.site_root,
+                args.site_root.as_deref().unwrap_or(DEFAULT_SITE_ROOT),
             )?;
+            // An explicit site root (developers: cargo leptos watch) wins over the embedded copy.
+            if args.site_root.is_none() {
+                config.embedded_site = crate::site::embedded();
+            }
             if let Some(n) = args.max_in_flight {
                 anyhow::ensure!(n > 0, "--max-in-flight must be at least 1");
                 config.max_in_flight = n;

@@ -34,6 +34,9 @@ pub struct Config {
     pub lifetimes: tessera_core::policy::Lifetimes,
     /// Days the periodic sweep keeps audit events (`--audit-retention-days`).
     pub audit_retention_days: u32,
+    /// The site served from memory instead of `site_root`: the release binary's embedded
+    /// copy when no `--site-root` is given ([`crate::site`]). `resolve` leaves it unset.
+    pub embedded_site: Option<std::sync::Arc<crate::site::Site>>,
 }
 
 impl Config {
@@ -79,6 +82,7 @@ impl Config {
             trusted_proxies: Default::default(),
             lifetimes: Default::default(),
             audit_retention_days: tessera_core::policy::AUDIT_RETENTION_DAYS_DEFAULT,
+            embedded_site: None,
         })
     }
 }

@@ -16,6 +16,8 @@
 //! - [`demo`]: the step-by-step demo at `/demo` (its routes, its OAuth client, its steps by
 //!   name) and the ready-to-try setup made by `serve --demo` on a new database.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
+//! - [`site`]: the compiled site (WASM, JS, CSS) served from memory when the release
+//!   binary embeds it.
 
 // Deeply nested Leptos view types (release builds, without `--cfg erase_components`).
 #![recursion_limit = "256"]
@@ -27,6 +29,7 @@ pub mod demo;
 pub mod http;
 pub mod logging;
 pub mod oauth;
+pub mod site;
 pub mod store;
 pub mod web;
 

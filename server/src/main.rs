@@ -8,7 +8,13 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// The compiled site, when `cargo xtask build --release` embeds it (`TESSERA_EMBED_SITE`,
+/// see build.rs); empty otherwise. In the binary only, not the library: a changed site
+/// file then recompiles this file alone, not the server.
+static SITE: tessera::site::Files = include!(env!("TESSERA_SITE_TABLE"));
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    tessera::site::embed(SITE);
     tessera::cli::main().await
 }

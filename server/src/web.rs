@@ -148,8 +148,11 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
+        // The site's files: from memory when the binary embeds them (crate::site), else
+        // from the directory; anything else is the Leptos 404 page either way.
+        .fallback(crate::site::or_else(
+            config.embedded_site.clone(),
+            leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell),
         ))
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), require_sign_in))
         .layer(axum::middleware::from_fn_with_state(config.demo, demo_gate))
@@ -545,6 +548,14 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
 
     let keys = prepare(&db, &config).await?;
     let app = router(&config, db, keys);
+    match &config.embedded_site {
+        Some(site) => tracing::info!(
+            files = site.len(),
+            bytes = site.total_bytes(),
+            "serving the site embedded in the binary"
+        ),
+        None => tracing::info!(site_root = %config.site_root, "serving the site from a directory"),
+    }
     tracing::info!(
         addr = %config.addr,
         issuer = %config.issuer,

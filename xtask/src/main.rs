@@ -11,7 +11,11 @@
 //!    release `wasm-opt -Oz` (npm's binaryen) — skipped when the compiled `.wasm` is the
 //!    one the site was last generated from;
 //! 3. the stylesheet and static assets, copied into the site;
-//! 4. the server binary: `cargo build` of the `bin-package`.
+//! 4. the server binary: `cargo build` of the `bin-package`. In release the site is
+//!    embedded in it: a table of `include_bytes!` of every site file is written next to
+//!    the site (`target/site.embed.rs`, rewritten only when the list changes) and named to
+//!    the server's build script by `TESSERA_EMBED_SITE` (server/build.rs). rustc tracks
+//!    the included files, so a changed file recompiles only the binary's `main.rs`.
 //!
 //! The configuration is read from `[[workspace.metadata.leptos]]` in the workspace's
 //! `Cargo.toml`, the same table `cargo leptos watch` reads, so the two agree on every
@@ -328,6 +332,14 @@ impl Site {
         if !c.bin_features.is_empty() {
             cmd.arg(format!("--features={}", c.bin_features.join(",")));
         }
+        // Debug builds serve the site from the directory: the debug binary is also the one
+        // `cargo test` builds, and a different variable would rebuild it each time.
+        if release {
+            let table = self.write_embed_table()?;
+            cmd.env("TESSERA_EMBED_SITE", &table);
+        } else {
+            cmd.env_remove("TESSERA_EMBED_SITE");
+        }
         step("server", &mut cmd)?;
         let bin = self
             .target_dir
@@ -336,6 +348,63 @@ impl Site {
         println!("    binary: {}", bin.display());
         Ok(())
     }
+
+    /// Writes the table of the site's files the release server embeds (see the module's
+    /// doc), unless it already holds the same text; returns its path.
+    fn write_embed_table(&self) -> Result<PathBuf> {
+        let mut files = Vec::new();
+        list_files(&self.root, &mut files)?;
+        files.sort();
+        let table = embed_table(&self.root, &files)?;
+        let Some(name) = self.root.file_name() else {
+            bail!("the site root {} has no directory name", self.root.display());
+        };
+        let path = self.root.with_file_name(format!("{}.embed.rs", name.to_string_lossy()));
+        if std::fs::read(&path).is_ok_and(|old| old == table.as_bytes()) {
+            return Ok(path);
+        }
+        std::fs::write(&path, table).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// Every file under `dir`, hidden ones (`pkg/.xtask-stamp`) left out.
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            list_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The Rust expression `server/src/main.rs` includes: `&[(url path, include_bytes!(file))]`
+/// with the path relative to the site root, `/`-separated.
+fn embed_table(root: &Path, files: &[PathBuf]) -> Result<String> {
+    let mut out = format!(
+        "// Written by `cargo xtask build --release`: the site at {}, embedded in the server.\n&[\n",
+        root.display()
+    );
+    for file in files {
+        let rel = file
+            .strip_prefix(root)
+            .with_context(|| format!("{} is outside the site", file.display()))?;
+        let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+        let (Some(parts), Some(abs)) = (parts, file.to_str()) else {
+            bail!("site file name is not UTF-8: {}", file.display());
+        };
+        // `{:?}` of a str is a valid Rust string literal.
+        out.push_str(&format!("    ({:?}, include_bytes!({abs:?})),\n", parts.join("/")));
+    }
+    out.push_str("]\n");
+    Ok(out)
 }
 
 /// Runs one build step, inheriting the terminal, and fails with its name.

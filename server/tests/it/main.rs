@@ -11,6 +11,7 @@
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `sweep`: malformed input to every route.
+//! - `site`: the compiled site served from memory (the release binary's embedded copy).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -27,6 +28,7 @@ mod http;
 mod lifetimes;
 mod login;
 mod shutdown;
+mod site;
 mod storage;
 mod sweep;
 mod token;
