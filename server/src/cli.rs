@@ -69,7 +69,8 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Make a new signing key active; the old one keeps verifying until its tokens expire.
-    /// Running servers on the same database pick it up within a minute.
+    /// Running servers on the same database pick it up within a minute (their
+    /// --key-reload-interval).
     Rotate {
         /// RS256, ES256, EdDSA, or all
         #[arg(long, default_value = "all")]
@@ -120,6 +121,11 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',',
           value_parser = crate::http::client_ip::parse_trusted)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds between reloads of the signing keys from the database: a key rotated by
+    /// `tessera keys rotate` or another instance is published here within this (1 to 3600)
+    /// [default: 60]
+    #[arg(long, env = "TESSERA_KEY_RELOAD_INTERVAL")]
+    pub key_reload_interval: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,6 +287,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(secs) = args.request_timeout {
                 anyhow::ensure!(secs > 0, "--request-timeout must be at least 1 second");
                 config.request_timeout = std::time::Duration::from_secs(secs);
+            }
+            if let Some(secs) = args.key_reload_interval {
+                anyhow::ensure!(
+                    (1..=3600).contains(&secs),
+                    "--key-reload-interval must be between 1 and 3600 seconds"
+                );
+                config.key_reload_every = secs;
             }
             config.trusted_proxies = crate::http::client_ip::TrustedProxies::new(args.trusted_proxies.clone());
             config.demo = args.demo || args.demo_client;

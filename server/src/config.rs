@@ -30,6 +30,9 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none
     /// by default: the TCP peer is the client.
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// Seconds between reloads of the signing keys from the database (`--key-reload-interval`):
+    /// how soon a key rotated by the CLI or another instance is published and used here.
+    pub key_reload_every: i64,
 }
 
 impl Config {
@@ -73,6 +76,7 @@ impl Config {
             demo: false,
             secret: std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::random()),
             trusted_proxies: Default::default(),
+            key_reload_every: tessera_core::policy::KEY_RELOAD_EVERY,
         })
     }
 }
