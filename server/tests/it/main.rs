@@ -10,6 +10,8 @@
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
 //! - `sweep`: malformed input to every route.
+//! - `cluster`: several `tessera serve` processes on one PostgreSQL.
+//! - `crash`: `tessera serve` SIGKILLed under load, then restarted on the same database.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -19,6 +21,8 @@ mod common;
 mod account;
 mod admin;
 mod cli;
+mod cluster;
+mod crash;
 mod demo;
 mod flow;
 mod http;
