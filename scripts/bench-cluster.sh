@@ -12,7 +12,8 @@
 # other (the run fails otherwise). Prints a markdown table: requests/s, p50, p99, errors.
 #
 # Options:
-#   --instances "1 2"      instance counts to run, in order (default "1 2"; each 1 to 8)
+#   --instances "1 2"      instance counts to run, in order (default "1 2"; each 1 to 8; repeats
+#                          allowed, e.g. "1 2 1 2", each on a fresh database)
 #   --scenarios a,b,...    default client_credentials_es256,introspection,refresh
 #   --duration SECONDS     measured window per scenario (default 10)
 #   --warmup SECONDS       warm-up before each window (default 3)
@@ -130,8 +131,10 @@ PG_ADMIN_URL="$TESSERA_TEST_POSTGRES_URL"
 PSQL="$(_pg_test_bindir)/psql"
 echo '[]' >"$WORK/all.json"
 
+run=0
 for n in $INSTANCES; do
-  db="bench_${n}_instances"
+  run=$((run + 1))
+  db="bench_${run}_${n}_instances"
   "$PSQL" "$PG_ADMIN_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE DATABASE $db" >/dev/null
   export TESSERA_DATABASE_URL="${PG_ADMIN_URL%/*}/$db"
   tb() { timeout 120 "$TESSERA_BIN" "$@"; }

@@ -348,3 +348,55 @@ async fn the_demo_client_is_registered_once_for_the_shared_issuer() {
         (demo.client_id.as_str(), demo.created_at)
     );
 }
+
+#[tokio::test]
+async fn a_client_added_or_removed_elsewhere_is_seen_by_every_instance_within_the_bound() {
+    let Some((a, b)) = pair(&[]).await else { return };
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .env("TESSERA_SECRET", common::TEST_SECRET)
+            .args(["--database-url", &a.url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let grant = |server: &TestServer, id: String, secret: String| {
+        let base = server.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/token"))
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let made = cli(&["client", "add", "--name", "Shared", "--redirect-uri", CALLBACK]);
+    let (id, secret) = (
+        str_of(&made, "client_id").to_owned(),
+        str_of(&made, "client_secret").to_owned(),
+    );
+    // New: usable at once everywhere (unknown ids are not cached).
+    for server in [&a, &b] {
+        assert_eq!(grant(server, id.clone(), secret.clone()).await, 200, "{}", server.base);
+    }
+    // Removed: refused everywhere once the instances' client cache expires (5 s,
+    // store::client_cache::TTL).
+    cli(&["client", "remove", &id]);
+    let start = Instant::now();
+    for server in [&a, &b] {
+        while grant(server, id.clone(), secret.clone()).await == 200 {
+            assert!(
+                start.elapsed() < Duration::from_secs(6),
+                "{} still accepts it",
+                server.base
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(grant(server, id.clone(), secret.clone()).await, 401, "{}", server.base);
+    }
+}
