@@ -19,7 +19,8 @@ const SCOPES: &str = "openid profile offline_access";
 /// `None` when PostgreSQL is not configured (skipped, said on stderr).
 async fn pair(extra: &[&str]) -> Option<(Process, Process)> {
     let tdb = common::postgres_only().await?;
-    let (pa, pb) = (common::free_port(), common::free_port());
+    let pa = common::free_port();
+    let pb = std::iter::repeat_with(common::free_port).find(|&p| p != pa).unwrap();
     let issuer = format!("http://127.0.0.1:{pa}");
     let mut args = vec!["--issuer", issuer.as_str()];
     args.extend_from_slice(extra);
