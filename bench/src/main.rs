@@ -10,8 +10,10 @@
 //! tessera-bench serve-static --addr 127.0.0.1:28083 --body discovery.json
 //! ```
 //!
-//! `run` talks to one server only (endpoints come from its discovery document), N workers
-//! each with their own keep-alive connection, a warm-up then a fixed measured window;
+//! `run` talks to one server (endpoints come from its discovery document), or with a
+//! repeated `--base` to several instances of one deployment, each worker alternating
+//! between them request by request; N workers each with their own keep-alive connection
+//! (one per instance), a warm-up then a fixed measured window;
 //! any non-2xx answer (3xx where a redirect is the protocol's answer) or network error is
 //! an error. It prints and writes one JSON object.
 

@@ -1,4 +1,6 @@
-//! `tessera-bench run`: one scenario against one server.
+//! `tessera-bench run`: one scenario against one server, or against several instances of
+//! one deployment (repeated `--base`: same database, same issuer), the single-request
+//! scenarios alternating between them request by request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -70,9 +72,14 @@ pub struct RunArgs {
     /// A label for the report: `tessera` or `oidc-provider`.
     #[arg(long)]
     target: String,
-    /// The server's issuer / base URL, e.g. http://127.0.0.1:28081.
-    #[arg(long)]
-    base: String,
+    /// The server's issuer / base URL, e.g. http://127.0.0.1:28081. Repeat for several
+    /// instances of one deployment (one database, one --issuer): each worker then sends the
+    /// single-request scenarios' requests to them in turn, one request each (round-robin
+    /// per request, each worker starting at another instance); sign-in, code flow and
+    /// login go to the first. With several, the refresh scenario first checks that a
+    /// refresh token rotated on the first instance is refused as reused by the second.
+    #[arg(long, required = true)]
+    base: Vec<String>,
     #[arg(long, value_enum)]
     scenario: Scenario,
     /// Measured window: `10s`, `500ms` or plain seconds.
@@ -139,6 +146,12 @@ pub struct RunResult {
     /// authorize request(s) plus the token request; of login, the page plus the form post).
     pub requests: u64,
     pub errors: u64,
+    /// The instances the requests alternated between (`--base` given this many times).
+    pub instances: usize,
+    /// The refresh scenario across instances: what the reuse check saw (it must pass for
+    /// the run to report at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reuse_check: Option<String>,
     pub rps: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -173,9 +186,35 @@ struct Ctx {
 /// What a worker keeps between iterations.
 struct Worker {
     client: Client,
-    /// The lean client's connection (single-request scenarios).
-    conn: Conn,
+    /// The lean client's connections (single-request scenarios), one per instance.
+    conns: Vec<Conn>,
+    /// Which of `conns` the next request goes to (round-robin per request).
+    next: usize,
     refresh_token: Option<String>,
+}
+
+impl Worker {
+    fn new(ctx: &Ctx, client: Client, n: usize, refresh_token: Option<String>) -> Result<Worker> {
+        let conns = ctx
+            .args
+            .base
+            .iter()
+            .map(|b| Conn::new(b, ctx.args.request_timeout))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Worker {
+            client,
+            next: n % conns.len(),
+            conns,
+            refresh_token,
+        })
+    }
+
+    /// The connection for this request: the instances in turn.
+    fn conn(&mut self) -> &mut Conn {
+        let i = self.next % self.conns.len();
+        self.next = self.next.wrapping_add(1);
+        &mut self.conns[i]
+    }
 }
 
 /// The fixed request of a single-request scenario (refresh varies only its body).
@@ -228,7 +267,7 @@ fn client(args: &RunArgs, cookies: bool) -> Result<Client> {
 }
 
 async fn discover(args: &RunArgs) -> Result<Endpoints> {
-    let base = args.base.trim_end_matches('/').to_owned();
+    let base = args.base[0].trim_end_matches('/').to_owned();
     let discovery = format!("{base}/.well-known/openid-configuration");
     let doc: Value = client(args, false)?
         .get(&discovery)
@@ -258,6 +297,9 @@ async fn run(args: RunArgs) -> Result<RunResult> {
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
+    for b in &args.base {
+        Url::parse(b).with_context(|| format!("--base {b}: not a URL"))?;
+    }
     let ep = discover(&args).await?;
     let mut ctx = Ctx {
         args,
@@ -280,13 +322,22 @@ async fn run(args: RunArgs) -> Result<RunResult> {
         ctx.shared_token = Some(at.to_owned());
     }
     ctx.prepared = prepare(&ctx)?;
+    let reuse_check = if ctx.args.scenario == Scenario::Refresh && ctx.args.base.len() > 1 {
+        Some(
+            reuse_across_instances(&ctx)
+                .await
+                .context("reuse check across instances")?,
+        )
+    } else {
+        None
+    };
     let ctx = Arc::new(ctx);
 
     // Per-worker setup, all before the clock starts.
     let mut setups = Vec::with_capacity(ctx.args.concurrency);
-    for _ in 0..ctx.args.concurrency {
+    for n in 0..ctx.args.concurrency {
         let ctx = Arc::clone(&ctx);
-        setups.push(tokio::spawn(async move { setup_worker(&ctx).await }));
+        setups.push(tokio::spawn(async move { setup_worker(&ctx, n).await }));
     }
     let mut workers = Vec::with_capacity(setups.len());
     for s in setups {
@@ -382,6 +433,8 @@ async fn run(args: RunArgs) -> Result<RunResult> {
         duration_s: ctx.args.duration.as_secs_f64(),
         requests: ok + errors,
         errors,
+        instances: ctx.args.base.len(),
+        reuse_check,
         rps: ok as f64 / secs,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
@@ -400,7 +453,57 @@ fn vm_rss_kb(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn setup_worker(ctx: &Ctx) -> Result<Worker> {
+/// The token endpoint of instance `i`: the discovered one's path on that instance.
+fn token_at(ctx: &Ctx, i: usize) -> Result<String> {
+    let path = Url::parse(&ctx.ep.token).context("token endpoint")?.path().to_owned();
+    Ok(format!("{}{path}", ctx.args.base[i].trim_end_matches('/')))
+}
+
+/// RFC 9700 §4.14.2 across instances: a refresh token rotated on the first instance, then
+/// presented to the second, must be refused (`invalid_grant`), and the token the rotation
+/// issued must be dead too (the family revoked), on the first.
+async fn reuse_across_instances(ctx: &Ctx) -> Result<String> {
+    let a = &ctx.args;
+    let c = client(a, true)?;
+    let tokens = authorize_and_redeem(ctx, &c, "openid profile offline_access", true)
+        .await
+        .map_err(|e| anyhow!("sign in, code flow: {e}"))?;
+    let rt0 = has_str(&tokens, "refresh_token").map_err(|e| anyhow!(e))?.to_owned();
+    let refresh = |i: usize, rt: String| {
+        let c = c.clone();
+        async move {
+            let res = c
+                .post(token_at(ctx, i)?)
+                .basic_auth(&a.client_id, Some(&a.client_secret))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+                .send()
+                .await?;
+            let status = res.status();
+            let body: Value = res.json().await?;
+            anyhow::Ok((status, body))
+        }
+    };
+    let (status, rotated) = refresh(0, rt0.clone()).await?;
+    if status != StatusCode::OK {
+        bail!("rotation on {}: HTTP {status} {rotated}", a.base[0]);
+    }
+    let rt1 = has_str(&rotated, "refresh_token").map_err(|e| anyhow!(e))?.to_owned();
+    let refused = |what: &str, (status, body): (StatusCode, Value)| {
+        if status == StatusCode::BAD_REQUEST && body["error"] == "invalid_grant" {
+            Ok(())
+        } else {
+            Err(anyhow!("{what}: expected invalid_grant, got HTTP {status} {body}"))
+        }
+    };
+    refused("the rotated-out token at the second instance", refresh(1, rt0).await?)?;
+    refused("the family's new token at the first instance", refresh(0, rt1).await?)?;
+    Ok(format!(
+        "rotated at {}, the old token refused as reused at {} (invalid_grant), the new one then refused at {}",
+        a.base[0], a.base[1], a.base[0]
+    ))
+}
+
+async fn setup_worker(ctx: &Ctx, n: usize) -> Result<Worker> {
     match ctx.args.scenario {
         Scenario::CodeFlow => {
             // Sign in and consent once; iterations reuse the session cookie.
@@ -408,11 +511,7 @@ async fn setup_worker(ctx: &Ctx) -> Result<Worker> {
             authorize_and_redeem(ctx, &c, "openid profile", true)
                 .await
                 .map_err(|e| anyhow!("setup (sign in, consent): {e}"))?;
-            Ok(Worker {
-                client: c,
-                conn: Conn::new(&ctx.args.base, ctx.args.request_timeout)?,
-                refresh_token: None,
-            })
+            Worker::new(ctx, c, n, None)
         }
         Scenario::Refresh => {
             // prompt=consent: oidc-provider grants offline_access only with it.
@@ -424,17 +523,9 @@ async fn setup_worker(ctx: &Ctx) -> Result<Worker> {
                 .get("refresh_token")
                 .and_then(Value::as_str)
                 .ok_or_else(|| anyhow!("setup: no refresh_token in {tokens}"))?;
-            Ok(Worker {
-                client: client(&ctx.args, false)?,
-                conn: Conn::new(&ctx.args.base, ctx.args.request_timeout)?,
-                refresh_token: Some(rt.to_owned()),
-            })
+            Worker::new(ctx, client(&ctx.args, false)?, n, Some(rt.to_owned()))
         }
-        _ => Ok(Worker {
-            client: client(&ctx.args, false)?,
-            conn: Conn::new(&ctx.args.base, ctx.args.request_timeout)?,
-            refresh_token: None,
-        }),
+        _ => Worker::new(ctx, client(&ctx.args, false)?, n, None),
     }
 }
 
@@ -457,13 +548,15 @@ async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
         };
     };
     match a.scenario {
-        Scenario::Discovery | Scenario::Resource => lean_ok(a.scenario.name(), w.conn.send(p, None).await).map(|_| ()),
+        Scenario::Discovery | Scenario::Resource => {
+            lean_ok(a.scenario.name(), w.conn().send(p, None).await).map(|_| ())
+        }
         Scenario::ClientCredentialsEs256 | Scenario::ClientCredentialsRs256 => {
-            let v = lean_json("token", w.conn.send(p, None).await)?;
+            let v = lean_json("token", w.conn().send(p, None).await)?;
             has_str(&v, "access_token").map(|_| ())
         }
         Scenario::Introspection => {
-            let v = lean_json("introspect", w.conn.send(p, None).await)?;
+            let v = lean_json("introspect", w.conn().send(p, None).await)?;
             if v.get("active").and_then(Value::as_bool) == Some(true) {
                 Ok(())
             } else {
@@ -478,7 +571,7 @@ async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
                 .append_pair("grant_type", "refresh_token")
                 .append_pair("refresh_token", &rt)
                 .finish();
-            let v = lean_json("refresh", w.conn.send(p, Some(body.into())).await)?;
+            let v = lean_json("refresh", w.conn().send(p, Some(body.into())).await)?;
             // Rotation: the next iteration must use the new one.
             w.refresh_token = Some(has_str(&v, "refresh_token")?.to_owned());
             Ok(())
@@ -672,7 +765,7 @@ fn answer_page(ctx: &Ctx, url: &Url, body: &str) -> std::result::Result<(Url, Ve
 
 async fn login(ctx: &Ctx, c: &Client) -> IterResult {
     let a = &ctx.args;
-    let base = a.base.trim_end_matches('/');
+    let base = a.base[0].trim_end_matches('/');
     // A fresh session each time: keep cookies by hand, not in a jar.
     let res = c
         .get(format!("{base}/login"))

@@ -74,7 +74,8 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Make a new signing key active; the old one keeps verifying until its tokens expire.
-    /// Running servers on the same database pick it up within a minute.
+    /// Running servers on the same database pick it up within a minute (their
+    /// --key-reload-interval).
     Rotate {
         /// RS256, ES256, EdDSA, or all
         #[arg(long, default_value = "all")]
@@ -199,6 +200,11 @@ pub struct ServeArgs {
     pub refresh_family_max_age: Option<i64>,
     #[command(flatten)]
     pub retention: RetentionArgs,
+    /// Seconds between reloads of the signing keys from the database: a key rotated by
+    /// `tessera keys rotate` or another instance is published here within this (1 to 3600)
+    /// [default: 60]
+    #[arg(long, env = "TESSERA_KEY_RELOAD_INTERVAL")]
+    pub key_reload_interval: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,6 +376,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(secs) = args.request_timeout {
                 anyhow::ensure!(secs > 0, "--request-timeout must be at least 1 second");
                 config.request_timeout = std::time::Duration::from_secs(secs);
+            }
+            if let Some(secs) = args.key_reload_interval {
+                anyhow::ensure!(
+                    (1..=3600).contains(&secs),
+                    "--key-reload-interval must be between 1 and 3600 seconds"
+                );
+                config.key_reload_every = secs;
             }
             config.trusted_proxies = crate::http::client_ip::TrustedProxies::new(args.trusted_proxies.clone());
             let l = &mut config.lifetimes;

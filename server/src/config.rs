@@ -37,6 +37,9 @@ pub struct Config {
     /// The site served from memory instead of `site_root`: the release binary's embedded
     /// copy when no `--site-root` is given ([`crate::site`]). `resolve` leaves it unset.
     pub embedded_site: Option<std::sync::Arc<crate::site::Site>>,
+    /// Seconds between reloads of the signing keys from the database (`--key-reload-interval`):
+    /// how soon a key rotated by the CLI or another instance is published and used here.
+    pub key_reload_every: i64,
 }
 
 impl Config {
@@ -83,6 +86,7 @@ impl Config {
             lifetimes: Default::default(),
             audit_retention_days: tessera_core::policy::AUDIT_RETENTION_DAYS_DEFAULT,
             embedded_site: None,
+            key_reload_every: tessera_core::policy::KEY_RELOAD_EVERY,
         })
     }
 }

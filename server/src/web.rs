@@ -488,6 +488,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// per algorithm), and the demo's client when the demo is on (#18 item 8: never otherwise).
 pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRing>> {
     let keys = KeyRing::load(db.store.clone(), &config.secret, crate::now()).await?;
+    keys.set_reload_every(config.key_reload_every);
     if config.demo {
         crate::demo::client::ensure(db, &config.issuer, &config.secret).await?;
     }

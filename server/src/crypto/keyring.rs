@@ -17,10 +17,10 @@ use tessera_core::store::{KeyRecord, Store};
 use crate::crypto::jwt::{self, KeySet, SigningAlg, StoredKey};
 use crate::crypto::server_secret::{Sealer, ServerSecret};
 
+pub use tessera_core::policy::KEY_RELOAD_EVERY;
 /// How long a retired key stays published: longer than any token it can have signed
 /// (access and ID tokens live at most this long).
 pub use tessera_core::policy::MAX_TOKEN_LIFETIME;
-const RELOAD_EVERY: i64 = tessera_core::policy::KEY_RELOAD_EVERY;
 /// At most one reload for unknown kids this often (#18 item 9): a stream of tokens naming
 /// made-up kids costs one query per window, and nobody waits in a queue for it. A key
 /// rotated elsewhere is still found within this many seconds.
@@ -34,6 +34,8 @@ pub struct KeyRing {
     kek: Sealer,
     current: RwLock<KeySet>,
     loaded_at: AtomicI64,
+    /// Seconds between reloads ([`KEY_RELOAD_EVERY`] unless `serve --key-reload-interval`).
+    reload_every: AtomicI64,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
     /// Key sets built (every key parsed) so far, the first load included.
@@ -128,11 +130,18 @@ impl KeyRing {
             kek,
             current: RwLock::new(set),
             loaded_at: AtomicI64::new(now),
+            reload_every: AtomicI64::new(KEY_RELOAD_EVERY),
             reloading: tokio::sync::Mutex::new(()),
             builds: AtomicU64::new(1),
             reloads: AtomicU64::new(0),
             unknown_kid_reload_at: AtomicI64::new(i64::MIN / 2),
         }))
+    }
+
+    /// Reload every `secs` seconds (at least one) instead of [`KEY_RELOAD_EVERY`]: the
+    /// bound within which a key rotated elsewhere is published and used here.
+    pub fn set_reload_every(&self, secs: i64) {
+        self.reload_every.store(secs.max(1), Ordering::Relaxed);
     }
 
     /// The keys as of the last load (cheap: an `Arc` inside).
@@ -143,16 +152,17 @@ impl KeyRing {
         }
     }
 
-    /// Reloads if the last load is older than a minute, or when `kid` is not known here
+    /// Reloads if the last load is older than the reload interval (a minute), or when `kid` is not known here
     /// (a key rotated by another process). One reload runs at a time: for a stale set, the
     /// requests that find one under way go on with the keys they have; for an unknown
     /// kid, they wait for it and look again. A reload that finds the same keys keeps the
     /// parsed set, so a stream of tokens naming made-up kids costs one light query each,
     /// one at a time, not the parsing of every key.
     pub async fn refresh_if_needed(&self, kid: Option<&str>, now: i64) {
-        if now - self.loaded_at.load(Ordering::Relaxed) >= RELOAD_EVERY {
+        let every = self.reload_every.load(Ordering::Relaxed);
+        if now - self.loaded_at.load(Ordering::Relaxed) >= every {
             if let Ok(_turn) = self.reloading.try_lock() {
-                if now - self.loaded_at.load(Ordering::Relaxed) >= RELOAD_EVERY {
+                if now - self.loaded_at.load(Ordering::Relaxed) >= every {
                     self.reload_logged(now).await;
                 }
             }

@@ -371,3 +371,117 @@ pub async fn token(server: &TestServer, secret: &str, form: &[(&str, &str)]) -> 
         .unwrap();
     (res.status().as_u16(), res.json().await.unwrap())
 }
+
+// --- `tessera serve` as a process of its own (several instances, SIGKILL) --------------
+
+/// The only PostgreSQL database of a test that needs PostgreSQL itself (several instances
+/// on one database): `None`, with a note, when `TESSERA_TEST_POSTGRES_URL` is unset (an
+/// error under CI, as in [`databases`]).
+pub async fn postgres_only() -> Option<TestDb> {
+    match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(postgres(&url).await),
+        _ if std::env::var_os("CI").is_some() => panic!("CI is set but TESSERA_TEST_POSTGRES_URL is not"),
+        _ => {
+            eprintln!("note: TESSERA_TEST_POSTGRES_URL not set; PostgreSQL test skipped (make test sets it)");
+            None
+        }
+    }
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// `tessera serve` run as a separate process (the real binary) on `127.0.0.1:port`. Derefs
+/// to a [`TestServer`] whose `db` is this test's own connection to the same database, so
+/// the flow helpers work on it. Killed (SIGKILL) when dropped.
+pub struct Process {
+    pub server: TestServer,
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Process {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// SIGKILL, as a crash or the OOM killer would: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    /// What the process logged (stderr and stdout).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Starts `tessera serve --addr 127.0.0.1:PORT [extra]` on `db_url` with the test secret
+/// and waits (at most 30 s) until `/readyz` answers 200.
+pub async fn spawn_serve(db_url: &str, port: u16, extra: &[&str]) -> Process {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("tessera.log");
+    let out = std::fs::File::create(&log).expect("log file");
+    let addr = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .env("TESSERA_SECRET", TEST_SECRET)
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .env_remove("TESSERA_DATABASE_URL")
+        .args(["--database-url", db_url, "serve", "--addr", &addr])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().expect("log file"))
+        .stderr(out)
+        .spawn()
+        .expect("spawn tessera serve");
+    let mut process = Process {
+        server: TestServer {
+            addr: addr.parse().expect("addr"),
+            base: format!("http://{addr}"),
+            db: store::open(db_url).await.expect("open"),
+            url: db_url.to_owned(),
+        },
+        child,
+        log,
+        _dir: dir,
+    };
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = process.child.try_wait() {
+            panic!("tessera serve exited ({status}): {}", process.log());
+        }
+        let ready = client
+            .get(format!("{}/readyz", process.base))
+            .timeout(std::time::Duration::from_secs(1))
+            .send()
+            .await;
+        if matches!(ready, Ok(ref r) if r.status() == 200) {
+            return process;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tessera serve not ready in 30 s: {}",
+            process.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -11,7 +11,11 @@
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `sweep`: malformed input to every route.
+//! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
+//! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
 //! - `site`: the compiled site served from memory (the release binary's embedded copy).
+//! - `cluster`: several `tessera serve` processes on one PostgreSQL.
+//! - `crash`: `tessera serve` SIGKILLed under load, then restarted on the same database.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -22,6 +26,8 @@ mod account;
 mod admin;
 mod audit;
 mod cli;
+mod cluster;
+mod crash;
 mod demo;
 mod flow;
 mod http;
