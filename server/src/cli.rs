@@ -120,6 +120,14 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',',
           value_parser = crate::http::client_ip::parse_trusted)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve GET /metrics (Prometheus) on this second address only, e.g. on a private
+    /// network for the scraper [default: not served]
+    #[arg(long, env = "TESSERA_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Serve GET /metrics on the main address too, to `Authorization: Bearer TOKEN` only
+    /// (at least 32 characters); also required on --metrics-addr when set
+    #[arg(long, env = "TESSERA_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +291,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.request_timeout = std::time::Duration::from_secs(secs);
             }
             config.trusted_proxies = crate::http::client_ip::TrustedProxies::new(args.trusted_proxies.clone());
+            config.metrics_addr = args.metrics_addr;
+            config.metrics_token = args
+                .metrics_token
+                .as_deref()
+                .map(crate::telemetry::MetricsToken::parse)
+                .transpose()?;
             config.demo = args.demo || args.demo_client;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await

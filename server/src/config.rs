@@ -30,12 +30,23 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none
     /// by default: the TCP peer is the client.
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// A second listener that serves only `GET /metrics` (`--metrics-addr`), for a
+    /// private network; none by default.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The bearer token `/metrics` requires (`--metrics-token`); with it, `/metrics` is
+    /// also served on the main listener. Neither set: `/metrics` answers 404.
+    pub metrics_token: Option<crate::telemetry::MetricsToken>,
 }
 
 impl Config {
     /// Whether the issuer is https: cookies then get `__Host-` and `Secure`, responses HSTS.
     pub fn https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// Whether metrics are recorded and served somewhere.
+    pub fn metrics(&self) -> bool {
+        self.metrics_addr.is_some() || self.metrics_token.is_some()
     }
 }
 
@@ -73,6 +84,8 @@ impl Config {
             demo: false,
             secret: std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::random()),
             trusted_proxies: Default::default(),
+            metrics_addr: None,
+            metrics_token: None,
         })
     }
 }

@@ -16,6 +16,7 @@
 //! - [`demo`]: the step-by-step demo at `/demo` (its routes, its OAuth client, its steps by
 //!   name) and the ready-to-try setup made by `serve --demo` on a new database.
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
+//! - [`telemetry`]: Prometheus metrics: the recorder, `GET /metrics`, the request metrics layer.
 
 // Deeply nested Leptos view types (release builds, without `--cfg erase_components`).
 #![recursion_limit = "256"]
@@ -28,6 +29,7 @@ pub mod http;
 pub mod logging;
 pub mod oauth;
 pub mod store;
+pub mod telemetry;
 pub mod web;
 
 /// Seconds since the Unix epoch: the sign-in layer's clock, the one the server reads.

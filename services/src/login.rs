@@ -51,7 +51,38 @@ pub fn throttle_keys(username: &str, peer: Option<IpAddr>) -> Vec<(String, &'sta
 /// 3. Argon2id (an unknown username costs the same as a wrong password);
 /// 4. success clears the account's counter and signs the session in under a new id; a
 ///    failure also counts against the client address.
+///
+/// Every attempt is counted by outcome for `/metrics` (`tessera_sign_in_total`).
 pub async fn password(
+    store: &dyn Store,
+    session: &Session,
+    clock: &dyn Clock,
+    username: &str,
+    password: &str,
+    peer: Option<IpAddr>,
+) -> Result<Outcome, ServiceError> {
+    let outcome = password_steps(store, session, clock, username, password, peer).await;
+    let label = match &outcome {
+        Ok(outcome) => outcome.label(),
+        Err(_) => "error",
+    };
+    metrics::counter!("tessera_sign_in_total", "outcome" => label).increment(1);
+    outcome
+}
+
+impl Outcome {
+    /// The outcome as `tessera_sign_in_total` labels it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::SignedIn(_) => "succeeded",
+            Outcome::Invalid => "invalid",
+            Outcome::Throttled { .. } => "throttled",
+            Outcome::Busy => "busy",
+        }
+    }
+}
+
+async fn password_steps(
     store: &dyn Store,
     session: &Session,
     clock: &dyn Clock,

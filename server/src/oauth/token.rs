@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::model::GrantType;
 use tessera_core::secret::{hash_secret, random_token};
 use tessera_core::store::{Client, CodeRedemption, User};
 use tessera_core::token::{check_client_credentials, check_code, check_refresh, TokenRequest};
@@ -27,12 +28,23 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     // A key rotated by another instance or the CLI signs from here on within a minute.
     state.keys.refresh_if_needed(None, now).await;
     match token_inner(&state, &headers, &body, now).await {
-        Ok(body) => no_store(Json(body).into_response()),
-        Err(e) => token_error(&e, has_authorization(&headers)),
+        Ok((grant_type, body)) => {
+            metrics::counter!("tessera_tokens_issued_total", "grant_type" => grant_type.as_str()).increment(1);
+            no_store(Json(body).into_response())
+        }
+        Err(e) => {
+            metrics::counter!("tessera_token_errors_total", "error" => e.code.as_str()).increment(1);
+            token_error(&e, has_authorization(&headers))
+        }
     }
 }
 
-async fn token_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Value, OAuthError> {
+async fn token_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(GrantType, Value), OAuthError> {
     let pairs = read_form(headers, body)?;
     let client = authenticate_client(state, headers, &pairs).await?;
     let request = TokenRequest::parse(&pairs)?;
@@ -43,7 +55,8 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i6
                 .with_detail(format!("grant_type {}", request.grant_type())),
         );
     }
-    exchange(state, &client, request, now).await
+    let grant_type = request.grant_type();
+    Ok((grant_type, exchange(state, &client, request, now).await?))
 }
 
 /// One arm per grant, as in the core's [`TokenRequest`].
@@ -172,6 +185,7 @@ async fn exchange(state: &AppState, client: &Client, request: TokenRequest, now:
 /// RFC 9700 §4.14.2: a refresh token used twice means a copy is in the wrong hands; the
 /// whole family is revoked and the request refused.
 async fn refuse_reuse(state: &AppState, family_id: &str, what: &str, now: i64) -> OAuthError {
+    metrics::counter!("tessera_refresh_reuse_detected_total").increment(1);
     if let Err(e) = state.db.store.revoke_family(family_id, now).await {
         return server_error(e);
     }

@@ -9,6 +9,7 @@
 //! - `flow`: the authorization code flow through the real pages, the `oauth2` crate as client.
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
+//! - `metrics`: `GET /metrics`: where it is served, and what it counts.
 //! - `sweep`: malformed input to every route.
 
 // Test code: a failed unwrap is a failed test.
@@ -23,6 +24,7 @@ mod demo;
 mod flow;
 mod http;
 mod login;
+mod metrics;
 mod storage;
 mod sweep;
 mod token;
