@@ -205,6 +205,14 @@ pub struct ServeArgs {
     /// [default: 60]
     #[arg(long, env = "TESSERA_KEY_RELOAD_INTERVAL")]
     pub key_reload_interval: Option<i64>,
+    /// Serve GET /metrics (Prometheus) on this second address only, e.g. on a private
+    /// network for the scraper [default: not served]
+    #[arg(long, env = "TESSERA_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Serve GET /metrics on the main address too, to `Authorization: Bearer TOKEN` only
+    /// (at least 32 characters); also required on --metrics-addr when set
+    #[arg(long, env = "TESSERA_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -390,6 +398,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             l.session_max_age = args.session_max_age.unwrap_or(l.session_max_age);
             l.refresh_family_max_age = args.refresh_family_max_age.unwrap_or(l.refresh_family_max_age);
             l.check().map_err(anyhow::Error::msg)?;
+            config.metrics_addr = args.metrics_addr;
+            config.metrics_token = args
+                .metrics_token
+                .as_deref()
+                .map(crate::telemetry::MetricsToken::parse)
+                .transpose()?;
             config.demo = args.demo || args.demo_client;
             config.audit_retention_days = args.retention.audit_retention_days;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);

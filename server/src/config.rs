@@ -40,12 +40,23 @@ pub struct Config {
     /// Seconds between reloads of the signing keys from the database (`--key-reload-interval`):
     /// how soon a key rotated by the CLI or another instance is published and used here.
     pub key_reload_every: i64,
+    /// A second listener that serves only `GET /metrics` (`--metrics-addr`), for a
+    /// private network; none by default.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The bearer token `/metrics` requires (`--metrics-token`); with it, `/metrics` is
+    /// also served on the main listener. Neither set: `/metrics` answers 404.
+    pub metrics_token: Option<crate::telemetry::MetricsToken>,
 }
 
 impl Config {
     /// Whether the issuer is https: cookies then get `__Host-` and `Secure`, responses HSTS.
     pub fn https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// Whether metrics are recorded and served somewhere.
+    pub fn metrics(&self) -> bool {
+        self.metrics_addr.is_some() || self.metrics_token.is_some()
     }
 }
 
@@ -87,6 +98,8 @@ impl Config {
             audit_retention_days: tessera_core::policy::AUDIT_RETENTION_DAYS_DEFAULT,
             embedded_site: None,
             key_reload_every: tessera_core::policy::KEY_RELOAD_EVERY,
+            metrics_addr: None,
+            metrics_token: None,
         })
     }
 }

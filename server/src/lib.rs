@@ -18,6 +18,7 @@
 //! - [`logging`]: tracing to stderr, human-readable or JSON.
 //! - [`site`]: the compiled site (WASM, JS, CSS) served from memory when the release
 //!   binary embeds it.
+//! - [`telemetry`]: Prometheus metrics: the recorder, `GET /metrics`, the request metrics layer.
 
 // Deeply nested Leptos view types (release builds, without `--cfg erase_components`).
 #![recursion_limit = "256"]
@@ -31,6 +32,7 @@ pub mod logging;
 pub mod oauth;
 pub mod site;
 pub mod store;
+pub mod telemetry;
 pub mod web;
 
 /// Seconds since the Unix epoch: the sign-in layer's clock, the one the server reads.

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::crypto::keyring::{KeyRing, MAX_TOKEN_LIFETIME};
 use crate::store::{self, Database};
+use crate::telemetry;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
 /// The session cookie's name on https: the `__Host-` prefix makes browsers refuse it unless
@@ -166,7 +167,15 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::oauth::client_routes())
-        .merge(browser);
+        .merge(browser)
+        .merge(metrics_route(config));
+    // The route label of the request metrics: axum knows the matched path only inside the
+    // router, so this copies it to the response for the layer outside.
+    let app = if config.metrics() {
+        app.layer(telemetry::RouteLayer)
+    } else {
+        app
+    };
     let app = app.with_state(state);
     // A panic in a handler (a bug: handlers return errors) answers 500 with the security
     // headers instead of dropping the connection, and is logged.
@@ -191,6 +200,8 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         .map_request(move |req: Request<Body>| proxies.rewrite(req))
         .layer(PropagateRequestIdLayer::new(x_request_id))
         .layer(MapResponseLayer::new(move |res| security_headers(res, hsts)))
+        // Outside the shedding and the timeout, so their 503 and 408 are counted too.
+        .option_layer(config.metrics().then(telemetry::RequestMetricsLayer::default))
         .layer(ShedLayer::new(config.max_in_flight))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -217,6 +228,17 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         AppService::new(logged.map_response(|res: Response<_>| res.map(Body::new)))
     } else {
         AppService::new(outer.layer(inner).service(app))
+    }
+}
+
+/// `/metrics` on the main listener: to the bearer of `--metrics-token` only; without one,
+/// 404 (then it is served on `--metrics-addr` or nowhere).
+fn metrics_route<S: Clone + Send + Sync + 'static>(config: &Config) -> Router<S> {
+    match &config.metrics_token {
+        Some(token) => Router::new()
+            .route("/metrics", get(telemetry::metrics))
+            .with_state(telemetry::Access::new(Some(token.clone()))),
+        None => Router::new().route("/metrics", get(telemetry::not_served)),
     }
 }
 
@@ -511,6 +533,14 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--metrics-addr)"))?,
+        ),
+        None => None,
+    };
 
     // The janitor: expired sessions, the codes, refresh tokens, families and revocations
     // that can no longer matter (`OAuthStore::purge_expired`), and audit events past
@@ -567,12 +597,32 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
     // The peer address feeds the per-address login back-off and pending-request limit. It
     // is the TCP peer, or behind a `--trusted-proxy` the client its X-Forwarded-For names
     // (http::client_ip); a header from anyone else is not believed.
-    axum::serve(
+    // One signal stops both listeners; each finishes its in-flight requests.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let stopped = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }
+    };
+    let metrics = async {
+        let Some(listener) = metrics_listener else {
+            return Ok(());
+        };
+        tracing::info!(addr = %config.metrics_addr.map(|a| a.to_string()).unwrap_or_default(), "metrics are served on /metrics");
+        let app = telemetry::listener_app(telemetry::Access::new(config.metrics_token.clone()));
+        axum::serve(listener, app).with_graceful_shutdown(stopped()).await
+    };
+    let main = axum::serve(
         listener,
         axum::ServiceExt::into_make_service_with_connect_info::<std::net::SocketAddr>(app),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(stopped());
+    tokio::try_join!(std::future::IntoFuture::into_future(main), metrics)?;
     Ok(())
 }
 

@@ -55,7 +55,39 @@ pub fn throttle_keys(username: &str, peer: Option<IpAddr>) -> Vec<(String, &'sta
 /// 4. success clears the account's counter and signs the session in under a new id, for
 ///    at most `session_max_age` seconds; a failure also counts against the client address;
 /// 5. the audit log records the outcome (`sign_in.succeeded` / `sign_in.failed`).
+///
+/// Every attempt is counted by outcome for `/metrics` (`tessera_sign_in_total`).
 pub async fn password(
+    store: &dyn Store,
+    session: &Session,
+    clock: &dyn Clock,
+    username: &str,
+    password: &str,
+    peer: Option<IpAddr>,
+    session_max_age: i64,
+) -> Result<Outcome, ServiceError> {
+    let outcome = password_steps(store, session, clock, username, password, peer, session_max_age).await;
+    let label = match &outcome {
+        Ok(outcome) => outcome.label(),
+        Err(_) => "error",
+    };
+    metrics::counter!("tessera_sign_in_total", "outcome" => label).increment(1);
+    outcome
+}
+
+impl Outcome {
+    /// The outcome as `tessera_sign_in_total` labels it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::SignedIn(_) => "succeeded",
+            Outcome::Invalid => "invalid",
+            Outcome::Throttled { .. } => "throttled",
+            Outcome::Busy => "busy",
+        }
+    }
+}
+
+async fn password_steps(
     store: &dyn Store,
     session: &Session,
     clock: &dyn Clock,

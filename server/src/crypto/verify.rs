@@ -113,8 +113,10 @@ pub async fn verify_access_token(
     // A token seen before: its signature is not checked again (see the module's opening).
     let digest = token_digest(token);
     if let Some(outcome) = state.verified.check(&digest, &state.keys.keys(), audience, now) {
+        crate::telemetry::cache_lookup("verified_token", true);
         return outcome;
     }
+    crate::telemetry::cache_lookup("verified_token", false);
     let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
     let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
     state.keys.refresh_if_needed(Some(&kid), now).await;

@@ -13,6 +13,7 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::model::GrantType;
 use tessera_core::secret::{hash_secret, random_token};
 use tessera_core::store::{Client, CodeRedemption, User};
 use tessera_core::token::{check_client_credentials, check_code, check_refresh, RefreshRecord, TokenRequest};
@@ -37,8 +38,14 @@ pub async fn token(
     state.keys.refresh_if_needed(None, now).await;
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     match token_inner(&state, &headers, &body, now, peer).await {
-        Ok(body) => no_store(Json(body).into_response()),
-        Err(e) => token_error(&e, has_authorization(&headers)),
+        Ok((grant_type, body)) => {
+            metrics::counter!("tessera_tokens_issued_total", "grant_type" => grant_type.as_str()).increment(1);
+            no_store(Json(body).into_response())
+        }
+        Err(e) => {
+            metrics::counter!("tessera_token_errors_total", "error" => e.code.as_str()).increment(1);
+            token_error(&e, has_authorization(&headers))
+        }
     }
 }
 
@@ -50,7 +57,7 @@ async fn token_inner(
     body: &[u8],
     now: i64,
     peer: Option<IpAddr>,
-) -> Result<Value, OAuthError> {
+) -> Result<(GrantType, Value), OAuthError> {
     let pairs = read_form(headers, body)?;
     let client = authenticate_client(state, headers, &pairs).await?;
     let request = TokenRequest::parse(&pairs)?;
@@ -61,7 +68,8 @@ async fn token_inner(
                 .with_detail(format!("grant_type {}", request.grant_type())),
         );
     }
-    exchange(state, &client, request, now, peer).await
+    let grant_type = request.grant_type();
+    Ok((grant_type, exchange(state, &client, request, now, peer).await?))
 }
 
 /// One arm per grant, as in the core's [`TokenRequest`].
@@ -224,6 +232,7 @@ struct Reuse<'a> {
 /// RFC 9700 §4.14.2: a refresh token used twice means a copy is in the wrong hands; the
 /// whole family is revoked, the request refused, and the reuse recorded in the audit log.
 async fn refuse_reuse(state: &AppState, reuse: Reuse<'_>, now: i64) -> OAuthError {
+    metrics::counter!("tessera_refresh_reuse_detected_total").increment(1);
     let family_id = &reuse.record.family_id;
     if let Err(e) = state.db.store.revoke_family(family_id, now).await {
         return server_error(e);

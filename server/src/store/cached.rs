@@ -90,8 +90,10 @@ impl ClientStore for CachedStore {
 
     async fn client_by_id(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         if let Some(client) = self.clients.get(client_id) {
+            crate::telemetry::cache_lookup("client", true);
             return Ok(Some(client));
         }
+        crate::telemetry::cache_lookup("client", false);
         let generation = self.clients.generation();
         let client = self.sql.client_by_id(client_id).await?;
         if let Some(c) = &client {
@@ -228,9 +230,11 @@ impl OAuthStore for CachedStore {
         let generation = self.status_generation().await?;
         if let Some(generation) = generation {
             if let Some(hit) = self.status.get(jti, family_id, user_id, generation) {
+                crate::telemetry::cache_lookup("token_status", true);
                 return Ok(hit);
             }
         }
+        crate::telemetry::cache_lookup("token_status", false);
         let status = self.sql.access_token_status(jti, family_id, user_id).await?;
         if let Some(generation) = generation {
             self.status.put(jti, family_id, user_id, generation, &status);

@@ -10,6 +10,7 @@
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
+//! - `metrics`: `GET /metrics`: where it is served, and what it counts.
 //! - `sweep`: malformed input to every route.
 //! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
 //! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
@@ -33,6 +34,7 @@ mod flow;
 mod http;
 mod lifetimes;
 mod login;
+mod metrics;
 mod shutdown;
 mod site;
 mod storage;
