@@ -182,7 +182,7 @@ pub struct Filter {
 /// `at` (Unix seconds) as `YYYY-MM-DD HH:MM:SS` in UTC, as the console and the CLI show
 /// an event's time.
 pub fn utc_timestamp(at: i64) -> String {
-    let (y, m, d) = civil_from_days(at.div_euclid(86_400));
+    let (y, m, d) = crate::civil::civil_from_days(at.div_euclid(86_400));
     let secs = at.rem_euclid(86_400);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
@@ -204,32 +204,9 @@ pub fn parse_date(raw: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || d < 1 {
         return None;
     }
-    let days = days_from_civil(y, m, d);
+    let days = crate::civil::days_from_civil(y, m, d);
     // Day 31 of a 30-day month would roll over into the next: not a real date.
-    (civil_from_days(days) == (y, m, d)).then_some(days * 86_400)
-}
-
-// Howard Hinnant's algorithms ("chrono-Compatible Low-Level Date Algorithms").
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    (crate::civil::civil_from_days(days) == (y, m, d)).then_some(days * 86_400)
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod civil;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;

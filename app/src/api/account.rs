@@ -189,22 +189,13 @@ pub(crate) fn describe_scopes(
         .collect()
 }
 
-/// Unix seconds as "26 Nov 2026" (UTC), without a date library: the civil-from-days
-/// algorithm of H. Hinnant's `chrono`-compatible date algorithms.
+/// Unix seconds as "26 Nov 2026" (UTC).
 #[cfg(feature = "ssr")]
 pub(crate) fn utc_date(unix: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = tessera_core::civil::civil_from_days(unix.div_euclid(86_400));
     let name = MONTHS.get((month - 1) as usize).copied().unwrap_or("?");
     format!("{day} {name} {year}")
 }
