@@ -292,6 +292,12 @@ pub trait OAuthStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Remembers a one-time identifier (`jti`) for `purpose` until `expires_at`: true the
+    /// first time, false while an earlier use is still remembered, on every instance. Of
+    /// concurrent callers with the same value exactly one gets `true`. Callers check
+    /// everything else first, so only authenticated requests add rows (and the janitor
+    /// removes them once expired).
+    async fn first_use(&self, purpose: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError>;
     /// Deletes what can no longer matter, in small batches (short write transactions):
     /// remembered revocations of access tokens that have expired; codes, and refresh tokens
     /// in any state (rotated ones included: reuse detection, RFC 9700 §4.14.2, holds while
@@ -299,8 +305,8 @@ pub trait OAuthStore: Send + Sync {
     /// revoked longer than `grace` ago; and families older than `grace` with no refresh
     /// tokens left. `grace` must be at least the longest access-token lifetime: a
     /// family is what revokes its access tokens, so it stays while any of them can live.
-    /// Also clears expired authorization requests and stale login-failure counters (not
-    /// counted in [`Purged`]).
+    /// Also clears expired authorization requests, stale login-failure counters and
+    /// expired one-time identifiers (not counted in [`Purged`]).
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError>;
     /// Everything a resource server needs to know about a verified access token beyond its
     /// signature, in one round trip: whether it or its grant family was revoked, and, when

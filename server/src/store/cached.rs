@@ -215,6 +215,10 @@ impl OAuthStore for CachedStore {
         revoked
     }
 
+    async fn first_use(&self, purpose: &str, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        self.sql.first_use(purpose, jti, expires_at, now).await
+    }
+
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError> {
         self.sql.purge_expired(now, grace).await
     }

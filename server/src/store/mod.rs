@@ -11,7 +11,8 @@
 //!   (pending authorization requests), `grants.rs` (codes, token families, refresh and
 //!   revoked access tokens; the few statements the engines spell differently),
 //!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor), `backup.rs` (`tessera backup`),
-//!   `audit.rs` (the audit log).
+//!   `audit.rs` (the audit log), `replay.rs` (one-time identifiers seen: assertion and
+//!   DPoP proof `jti`s).
 //! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`) and the
 //!   traits' implementation, with every cache invalidation.
 //! - `warm.rs`: connections kept between queries; `sessions.rs`: browser sessions.
@@ -32,6 +33,7 @@ mod keys;
 mod pending;
 mod purge;
 mod query;
+mod replay;
 mod rows;
 mod scopes;
 mod sessions;

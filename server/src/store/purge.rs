@@ -12,7 +12,7 @@ impl SqlStore {
         // waits behind a long write; expired rows are the oldest, found first.
         const BATCH: u64 = 500;
         let old = now.saturating_sub(grace);
-        let steps: [(String, i64); 7] = [
+        let steps: [(String, i64); 8] = [
             (
                 format!(
                     "DELETE FROM revoked_access_tokens WHERE jti IN \
@@ -75,8 +75,15 @@ impl SqlStore {
                 ),
                 now.saturating_sub(86_400),
             ),
+            (
+                format!(
+                    "DELETE FROM seen_jtis WHERE (purpose, jti_hash) IN \
+                 (SELECT purpose, jti_hash FROM seen_jtis WHERE expires_at < $1 LIMIT {BATCH})"
+                ),
+                now,
+            ),
         ];
-        let mut counts = [0u64; 7];
+        let mut counts = [0u64; 8];
         for (i, (sql, cutoff)) in steps.iter().enumerate() {
             loop {
                 let done = self.execute(sql, (*cutoff,)).await?;

@@ -1540,6 +1540,60 @@ mod audit {
     );
 }
 
+/// One-time identifiers (`seen_jtis`): accepted once per purpose while remembered, by
+/// exactly one of many concurrent callers, again once expired, and purged after.
+async fn one_time_identifiers_are_accepted_once(tdb: common::TestDb) {
+    let db = common::open(&tdb).await;
+    let s = db.store.clone();
+    let now = 1_000_000;
+    assert!(s.first_use("dpop", "abc", now + 60, now).await.unwrap());
+    assert!(!s.first_use("dpop", "abc", now + 60, now + 1).await.unwrap());
+    // Another purpose keeps its own identifiers.
+    assert!(s.first_use("client_assertion", "abc", now + 60, now).await.unwrap());
+    // A very long value is stored by its hash: accepted once as well.
+    let long = "j".repeat(10_000);
+    assert!(s.first_use("dpop", &long, now + 60, now).await.unwrap());
+    assert!(!s.first_use("dpop", &long, now + 60, now).await.unwrap());
+    // Once its remembered use has expired, a value is taken again (its old use can no
+    // longer be presented); until then it is not.
+    assert!(!s.first_use("dpop", "abc", now + 200, now + 59).await.unwrap());
+    assert!(s.first_use("dpop", "abc", now + 200, now + 60).await.unwrap());
+    assert!(!s.first_use("dpop", "abc", now + 300, now + 100).await.unwrap());
+    // Concurrent callers: exactly one wins.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.first_use("dpop", "race", now + 60, now).await.unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    // The janitor removes expired identifiers only.
+    s.purge_expired(now + 250, 0).await.unwrap();
+    let count = |sql: &'static str| {
+        let tdb = &tdb;
+        async move {
+            use sqlx::Connection;
+            if tdb.name == "sqlite" {
+                let mut c = sqlx::SqliteConnection::connect(&tdb.url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap()
+            } else {
+                let mut c = sqlx::PgConnection::connect(&tdb.url).await.unwrap();
+                sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap()
+            }
+        }
+    };
+    // Everything expired by now + 250 (the latest, "abc", at now + 200); a new one stays.
+    assert_eq!(count("SELECT COUNT(*) FROM seen_jtis").await, 0);
+    assert!(s.first_use("dpop", "abc", now + 400, now + 300).await.unwrap());
+    s.purge_expired(now + 300, 0).await.unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM seen_jtis").await, 1);
+}
+
 per_backend!(
     users_round_trip_on_every_backend,
     duplicate_username_is_a_conflict_and_writes_nothing,
@@ -1552,4 +1606,5 @@ per_backend!(
     purging_expired_grants_keeps_everything_that_can_still_matter,
     cached_token_status_follows_revocations_here_at_once_and_elsewhere_within_the_poll,
     signing_keys_are_encrypted_at_rest_and_follow_the_server_secret,
+    one_time_identifiers_are_accepted_once,
 );
