@@ -135,7 +135,7 @@ pub fn pushed_request_id(pairs: &[(String, String)]) -> Result<Option<String>, A
     match values.as_slice() {
         [] => Ok(None),
         [one] if ours(one) => match one.get(PUSHED_REQUEST_URN.len()..) {
-            Some(id) if !id.is_empty() && id.len() <= MAX_PUSHED_ID => Ok(Some(id.to_owned())),
+            Some(id) if !id.is_empty() && id.len() <= crate::policy::MAX_PUSHED_REQUEST_ID => Ok(Some(id.to_owned())),
             _ => Err(invalid("request_uri is invalid, expired or already used")),
         },
         [_] => Ok(None),
@@ -146,9 +146,6 @@ pub fn pushed_request_id(pairs: &[(String, String)]) -> Result<Option<String>, A
         _ => Ok(None),
     }
 }
-
-/// The longest pushed-request id looked up (bytes); ours are 43 (256 bits, base64url).
-const MAX_PUSHED_ID: usize = 64;
 
 /// RFC 9126 §2.1: a pushed request must not itself name a `request_uri`; refused at the
 /// push with invalid_request.
@@ -805,7 +802,7 @@ mod tests {
     fn pushed_request_references() {
         use ErrorCode::*;
         let urn = |id: &str| format!("{PUSHED_REQUEST_URN}{id}");
-        let long = urn(&"x".repeat(65));
+        let long = urn(&"x".repeat(crate::policy::MAX_PUSHED_REQUEST_ID + 1));
         #[derive(Debug, PartialEq)]
         enum W {
             Id(&'static str),

@@ -136,6 +136,10 @@ pub const MAX_LOGIN_HINT: usize = 256;
 /// well under 2 KiB.
 pub const MAX_ID_TOKEN_HINT: usize = 4096;
 
+/// The longest pushed-request id `/authorize` looks up, after the `request_uri` prefix
+/// (bytes): ours are 43 (256 bits, base64url); anything longer is not ours.
+pub const MAX_PUSHED_REQUEST_ID: usize = 64;
+
 // --- Login throttling (see `crate::throttle` for how a rule is applied) ---------------
 
 /// Per username, known or not (so that blocking does not reveal which names exist):
