@@ -115,6 +115,61 @@ pub fn client_id(pairs: &[(String, String)]) -> Result<String, AuthorizeError> {
     Ok(id.to_owned())
 }
 
+/// RFC 9126 §2.2: the prefix of every `request_uri` this server issues for a pushed
+/// authorization request; the rest is the pushed request's opaque random id.
+pub const PUSHED_REQUEST_URN: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// RFC 9126 §4: the id of the pushed request that `request_uri` names, when it is one of
+/// ours; `None` when there is no `request_uri` or it is any other value (which
+/// [`AuthorizeRequest::validate`] refuses as `request_uri_not_supported`). Nothing is
+/// redirected before the pushed request is found: a repeated `request_uri` or an empty id
+/// is shown to the user.
+pub fn pushed_request_id(pairs: &[(String, String)]) -> Result<Option<String>, AuthorizeError> {
+    let invalid = |d| AuthorizeError::ShowToUser(OAuthError::new(ErrorCode::InvalidRequestUri, d));
+    let ours = |v: &str| v.starts_with(PUSHED_REQUEST_URN);
+    let values: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "request_uri")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    match values.as_slice() {
+        [] => Ok(None),
+        [one] if ours(one) => match one.get(PUSHED_REQUEST_URN.len()..) {
+            Some(id) if !id.is_empty() && id.len() <= crate::policy::MAX_PUSHED_REQUEST_ID => Ok(Some(id.to_owned())),
+            _ => Err(invalid("request_uri is invalid, expired or already used")),
+        },
+        [_] => Ok(None),
+        // RFC 6749 §3.1: no repeats; which one was meant cannot be told.
+        _ if values.iter().any(|v| ours(v)) => Err(AuthorizeError::ShowToUser(OAuthError::invalid_request(
+            "repeated request_uri",
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// RFC 9126 §2.1: a pushed request must not itself name a `request_uri`; refused at the
+/// push with invalid_request.
+pub fn check_pushed_parameters(pairs: &[(String, String)]) -> Result<(), OAuthError> {
+    if pairs.iter().any(|(k, _)| k == "request_uri") {
+        return Err(OAuthError::invalid_request("request_uri must not be pushed"));
+    }
+    Ok(())
+}
+
+/// RFC 9126 §5 and §6 (`require_pushed_authorization_requests`): the refusal of a plain
+/// authorization request from a client that must push. It goes where the request's own
+/// validation would send an error: back to the client (invalid_request, with `state`)
+/// once the redirect URI is verified, as node-oidc-provider does; shown to the user when
+/// the client or redirect URI could not be verified.
+pub fn pushed_request_required(validated: Result<AuthorizeRequest, AuthorizeError>) -> AuthorizeError {
+    let required = OAuthError::invalid_request("pushed authorization request required");
+    match validated {
+        Ok(request) => request.error(required),
+        Err(AuthorizeError::ShowToUser(e)) => AuthorizeError::ShowToUser(e),
+        Err(redirect) => redirect.with_error(required),
+    }
+}
+
 /// Length bounds (bytes) on what `/authorize` accepts and keeps while the user signs in.
 pub use crate::policy::{
     MAX_CLIENT_ID, MAX_ID_TOKEN_HINT, MAX_LOGIN_HINT, MAX_NONCE, MAX_REDIRECT_URI, MAX_SCOPE, MAX_STATE,
@@ -739,6 +794,76 @@ mod tests {
         for (name, list, expected) in &table {
             assert_eq!(outcome(&run(list, false)), *expected, "{name}");
         }
+    }
+
+    /// RFC 9126 §4: which `request_uri` values name one of our pushed requests; §2.1: none
+    /// may be pushed.
+    #[test]
+    fn pushed_request_references() {
+        use ErrorCode::*;
+        let urn = |id: &str| format!("{PUSHED_REQUEST_URN}{id}");
+        let long = urn(&"x".repeat(crate::policy::MAX_PUSHED_REQUEST_ID + 1));
+        #[derive(Debug, PartialEq)]
+        enum W {
+            Id(&'static str),
+            NotOurs,
+            Show(ErrorCode),
+        }
+        let run = |values: &[&str]| {
+            let p: Vec<(String, String)> = [("client_id", "conf")]
+                .into_iter()
+                .chain(values.iter().map(|v| ("request_uri", *v)))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            match pushed_request_id(&p) {
+                Ok(Some(id)) => W::Id(id.leak()),
+                Ok(None) => W::NotOurs,
+                Err(AuthorizeError::ShowToUser(e)) => W::Show(e.code),
+                Err(e) => panic!("redirected: {e:?}"),
+            }
+        };
+        let ab = urn("abc");
+        #[rustfmt::skip]
+        let table: Vec<(&str, Vec<&str>, W)> = vec![
+            ("none", vec![], W::NotOurs),
+            ("ours", vec![&ab], W::Id("abc")),
+            ("someone else's URL", vec!["https://client.example/req.jwt"], W::NotOurs),
+            ("another URN", vec!["urn:example:abc"], W::NotOurs),
+            ("ours without an id", vec![PUSHED_REQUEST_URN], W::Show(InvalidRequestUri)),
+            ("ours with an overlong id", vec![&long], W::Show(InvalidRequestUri)),
+            ("ours twice", vec![&ab, &ab], W::Show(InvalidRequest)),
+            ("ours and another", vec!["https://x.example", &ab], W::Show(InvalidRequest)),
+            ("two of someone else's", vec!["https://x.example", "https://y.example"], W::NotOurs),
+        ];
+        for (name, values, want) in table {
+            assert_eq!(run(&values), want, "{name}");
+        }
+        assert!(check_pushed_parameters(&pairs(&BASE)).is_ok());
+        let with_uri = patched(&BASE, &[("request_uri", "urn:x")]);
+        assert_eq!(
+            check_pushed_parameters(&pairs(&with_uri)).unwrap_err().code,
+            InvalidRequest
+        );
+    }
+
+    /// RFC 9126 §6: a client that must push gets invalid_request at a plain /authorize,
+    /// redirected once the redirect URI is verified (with state), shown otherwise.
+    #[test]
+    fn pushed_request_required_goes_where_validation_sends_errors() {
+        use ErrorCode::*;
+        let required = |list: &[Pair]| outcome(&Err(pushed_request_required(run(list, false))));
+        let st = || Some("xyz".to_owned());
+        assert_eq!(required(&BASE), Want::Redirect(InvalidRequest, st()));
+        // A later error (scope) is replaced: the client hears why first.
+        let bad_scope = patched(&BASE, &[("scope", "admin")]);
+        assert_eq!(required(&bad_scope), Want::Redirect(InvalidRequest, st()));
+        let r = pushed_request_required(run(&BASE, false));
+        assert_eq!(r.error().description, "pushed authorization request required");
+        // The redirect URI unverified: shown, with its own reason.
+        let bad_uri = patched(&BASE, &[("redirect_uri", "https://evil.example/cb")]);
+        assert_eq!(required(&bad_uri), Want::Show(InvalidRequest));
+        let r = pushed_request_required(run(&bad_uri, false));
+        assert_eq!(r.error().description, "redirect_uri is not registered for this client");
     }
 
     #[test]

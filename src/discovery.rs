@@ -16,6 +16,9 @@ pub struct MetadataOptions {
     pub id_token_signing_alg_values_supported: Vec<String>,
     /// Every scope a client may be registered for (built-in and administrator-defined).
     pub scopes_supported: Vec<String>,
+    /// RFC 9126 §5: whether every client must push its authorization requests
+    /// (`--require-par`); clients may also require it one by one.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// ID token claims Tessera always may send (OIDC Core §2), besides those released by scopes.
@@ -49,6 +52,10 @@ pub struct ProviderMetadata {
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
     pub claims_parameter_supported: bool,
+    /// RFC 9126 §5.
+    pub pushed_authorization_request_endpoint: String,
+    /// RFC 9126 §5: the server-wide setting; per-client ones are not published.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Builds the document. `issuer` is used as given (RFC 8414 §3.3: it must equal the
@@ -95,9 +102,13 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         // RFC 9207 §3.
         authorization_response_iss_parameter_supported: true,
         request_parameter_supported: false,
-        // OIDC Discovery §3: the default is true, so say no explicitly.
+        // OIDC Discovery §3: the default is true, so say no explicitly. This is about
+        // fetching a request object from the client's URL; our own PAR URNs (RFC 9126 §4)
+        // are advertised by the endpoint below.
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
+        pushed_authorization_request_endpoint: endpoint("/par"),
+        require_pushed_authorization_requests: opts.require_pushed_authorization_requests,
     }
 }
 
@@ -115,6 +126,7 @@ mod tests {
                 "offline_access".into(),
                 "api".into(),
             ],
+            require_pushed_authorization_requests: false,
         }
     }
 
@@ -131,6 +143,7 @@ mod tests {
                 (&m.userinfo_endpoint, "https://id.example/userinfo"),
                 (&m.revocation_endpoint, "https://id.example/revoke"),
                 (&m.introspection_endpoint, "https://id.example/introspect"),
+                (&m.pushed_authorization_request_endpoint, "https://id.example/par"),
             ];
             for (got, want) in table {
                 assert_eq!(got, want);
@@ -155,6 +168,8 @@ mod tests {
             ("authorization_response_iss_parameter_supported", serde_json::json!(true)),
             ("request_parameter_supported", serde_json::json!(false)),
             ("request_uri_parameter_supported", serde_json::json!(false)),
+            ("pushed_authorization_request_endpoint", serde_json::json!("https://id.example/par")),
+            ("require_pushed_authorization_requests", serde_json::json!(false)),
             ("prompt_values_supported", serde_json::json!(["none", "login", "consent", "select_account"])),
             ("scopes_supported", serde_json::json!(["openid", "profile", "email", "offline_access", "api"])),
         ];
@@ -189,8 +204,18 @@ mod tests {
             &MetadataOptions {
                 id_token_signing_alg_values_supported: vec!["EdDSA".into()],
                 scopes_supported: vec!["openid".into()],
+                require_pushed_authorization_requests: false,
             },
         );
         assert!(!m.claims_supported.iter().any(|c| c == "email"));
+    }
+
+    /// RFC 9126 §5: the server-wide PAR requirement is published as configured.
+    #[test]
+    fn pushed_authorization_requests_required() {
+        let mut o = opts();
+        o.require_pushed_authorization_requests = true;
+        let v = serde_json::to_value(metadata("https://id.example", &o)).unwrap();
+        assert_eq!(v["require_pushed_authorization_requests"], serde_json::json!(true));
     }
 }

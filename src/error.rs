@@ -157,6 +157,27 @@ impl AuthorizeError {
         }
     }
 
+    /// The error itself, wherever it was to go (a JSON answer at `/par`, RFC 9126 §2.3).
+    pub fn into_error(self) -> OAuthError {
+        match self {
+            Self::Redirect { error, .. } | Self::ShowToUser(error) => error,
+        }
+    }
+
+    /// Another error sent the same way (to the same verified redirect URI, or shown).
+    pub fn with_error(self, error: OAuthError) -> Self {
+        match self {
+            Self::Redirect {
+                redirect_uri, state, ..
+            } => Self::Redirect {
+                redirect_uri,
+                state,
+                error,
+            },
+            Self::ShowToUser(_) => Self::ShowToUser(error),
+        }
+    }
+
     /// The URL to redirect to, with `error`, `error_description`, `state` and `iss`
     /// (RFC 9207 §2) appended; `None` for an error that must be shown to the user.
     pub fn redirect_url(&self, iss: &str) -> Option<String> {

@@ -18,6 +18,12 @@ pub const CODE_LIFETIME: i64 = 60;
 /// request does not linger in the store.
 pub const PENDING_LIFETIME: i64 = 600;
 
+/// How long a pushed authorization request's `request_uri` can be used (RFC 9126 §2.2,
+/// `expires_in`): the client redirects the browser right after pushing, so a minute is
+/// plenty (node-oidc-provider's default too); the request is then consumed at
+/// `/authorize` and lives on as a pending request ([`PENDING_LIFETIME`]).
+pub const PUSHED_REQUEST_LIFETIME: i64 = 60;
+
 /// How long an ID token is valid. It is read once, at sign-in (OIDC Core §3.1.3.7), so an
 /// hour is generous.
 pub const ID_TOKEN_LIFETIME: i64 = 3600;
@@ -130,6 +136,10 @@ pub const MAX_LOGIN_HINT: usize = 256;
 /// well under 2 KiB.
 pub const MAX_ID_TOKEN_HINT: usize = 4096;
 
+/// The longest pushed-request id `/authorize` looks up, after the `request_uri` prefix
+/// (bytes): ours are 43 (256 bits, base64url); anything longer is not ours.
+pub const MAX_PUSHED_REQUEST_ID: usize = 64;
+
 // --- Login throttling (see `crate::throttle` for how a rule is applied) ---------------
 
 /// Per username, known or not (so that blocking does not reveal which names exist):
@@ -157,6 +167,11 @@ pub const PENDING_PER_ADDRESS_PER_MINUTE: u32 = 60;
 /// Live pending authorization requests one client may have at once (#18 item 1): what
 /// anonymous callers can leave stored stays bounded even from many addresses.
 pub const MAX_PENDING_PER_CLIENT: i64 = 10_000;
+
+/// Live pushed authorization requests one client may have at once (RFC 9126 §2): a
+/// public client's pushes are anonymous, so what they can leave stored stays bounded. At
+/// [`PUSHED_REQUEST_LIFETIME`] a row, this still lets one client push ~160 a second.
+pub const MAX_PUSHED_PER_CLIENT: i64 = 10_000;
 
 /// Password checks that may wait for an Argon2 slot (one slot per core); beyond that the
 /// answer is "busy, try again" at once (#18 item 3). At ~50 ms a hash on 2 cores the last
@@ -221,6 +236,9 @@ const _: () = {
     assert!(SESSION_MAX_AGE_DEFAULT <= *SESSION_LIFETIME_RANGE.end());
     // RFC 6749 §4.1.2: at most 10 minutes.
     assert!(CODE_LIFETIME <= 600);
+    // A pushed request is consumed at /authorize well before the pending request it
+    // becomes could expire.
+    assert!(PUSHED_REQUEST_LIFETIME <= PENDING_LIFETIME);
     assert!(PASSWORD_MIN_CHARS < PASSWORD_MAX_CHARS);
     assert!(*AUDIT_RETENTION_DAYS_RANGE.start() <= AUDIT_RETENTION_DAYS_DEFAULT);
     assert!(AUDIT_RETENTION_DAYS_DEFAULT <= *AUDIT_RETENTION_DAYS_RANGE.end());

@@ -13,7 +13,8 @@ use crate::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Userna
 
 /// Field name → message. The console's field names: a client's `name`, `description`,
 /// `logo_uri`, `redirect_uris`, `scopes`, `grant_types`, `require_pkce`,
-/// `access_token_ttl`, `refresh_token_ttl`, `access_token_alg`, `id_token_alg`; a user's
+/// `access_token_ttl`, `refresh_token_ttl`, `access_token_alg`, `id_token_alg`,
+/// `require_pushed_authorization_requests`; a user's
 /// `username`, `name`, `email`, `password`; a scope's `name`, `description`.
 pub type FieldErrors = BTreeMap<String, String>;
 
@@ -62,6 +63,8 @@ pub struct ClientRegistration {
     pub refresh_token_ttl: String,
     pub access_token_alg: String,
     pub id_token_alg: String,
+    /// RFC 9126 §6: authorization requests only by `/par`.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for ClientRegistration {
@@ -81,6 +84,7 @@ impl Default for ClientRegistration {
             refresh_token_ttl: s.refresh_token_ttl.to_string(),
             access_token_alg: s.access_token_alg,
             id_token_alg: s.id_token_alg,
+            require_pushed_authorization_requests: s.require_pushed_authorization_requests,
         }
     }
 }
@@ -218,6 +222,7 @@ impl ClientRegistration {
                     refresh_token_ttl,
                     access_token_alg: self.access_token_alg.clone(),
                     id_token_alg: self.id_token_alg.clone(),
+                    require_pushed_authorization_requests: self.require_pushed_authorization_requests,
                 },
             }),
             _ => None,
@@ -474,6 +479,18 @@ mod tests {
         };
         let u = p.validate(&known()).unwrap();
         assert!(u.settings.grant_types.is_empty() && u.settings.require_pkce);
+        // PAR is off unless asked for; asked for, it is stored.
+        assert!(!u.settings.require_pushed_authorization_requests);
+        let par = ClientRegistration {
+            require_pushed_authorization_requests: true,
+            ..public()
+        };
+        assert!(
+            par.validate(&known())
+                .unwrap()
+                .settings
+                .require_pushed_authorization_requests
+        );
     }
 
     #[test]

@@ -100,6 +100,10 @@ pub struct ClientSettings {
     pub access_token_alg: String,
     /// A [`SigningAlg`] name; [`SigningAlg::ID_TOKEN_DEFAULT`] by default.
     pub id_token_alg: String,
+    /// RFC 9126 §6: this client's authorization requests must be pushed (`/par`) first; a
+    /// plain `/authorize` is refused.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for ClientSettings {
@@ -113,6 +117,7 @@ impl Default for ClientSettings {
             refresh_token_ttl: policy::REFRESH_TOKEN_LIFETIME_DEFAULT,
             access_token_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().into(),
             id_token_alg: SigningAlg::ID_TOKEN_DEFAULT.as_str().into(),
+            require_pushed_authorization_requests: false,
         }
     }
 }
@@ -260,6 +265,24 @@ pub trait OAuthStore: Send + Sync {
     /// is how a pending request yields at most one code.
     async fn delete_auth_request(&self, id_hash: &str) -> Result<bool, StoreError>;
 
+    /// Stores a pushed authorization request (RFC 9126 §2.2) under the hash of its
+    /// `request_uri` id, unless `client_id` already has `max_per_client` live ones (checked
+    /// in the same statement): false, and nothing stored, when at the cap.
+    async fn put_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        request_json: &str,
+        now: i64,
+        expires_at: i64,
+        max_per_client: i64,
+    ) -> Result<bool, StoreError>;
+    /// Deletes and returns the pushed request if it exists, was pushed by `client_id` and
+    /// has not expired (RFC 9126 §4: one use). One statement: of concurrent callers on any
+    /// instance at most one gets it; another client's or an expired one stays as it is.
+    async fn take_pushed_request(&self, id_hash: &str, client_id: &str, now: i64)
+        -> Result<Option<String>, StoreError>;
+
     async fn put_code(&self, code_hash: &str, family_id: &str, record: &CodeRecord, now: i64)
         -> Result<(), StoreError>;
     /// Atomically marks the code used if it was issued to `client_id`: of concurrent
@@ -305,8 +328,8 @@ pub trait OAuthStore: Send + Sync {
     /// revoked longer than `grace` ago; and families older than `grace` with no refresh
     /// tokens left. `grace` must be at least the longest access-token lifetime: a
     /// family is what revokes its access tokens, so it stays while any of them can live.
-    /// Also clears expired authorization requests, stale login-failure counters and
-    /// expired one-time identifiers (not counted in [`Purged`]).
+    /// Also clears expired authorization requests, stale login-failure counters,
+    /// expired one-time identifiers and expired pushed requests (not counted in [`Purged`]).
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError>;
     /// Everything a resource server needs to know about a verified access token beyond its
     /// signature, in one round trip: whether it or its grant family was revoked, and, when

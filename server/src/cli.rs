@@ -213,6 +213,10 @@ pub struct ServeArgs {
     /// (at least 32 characters); also required on --metrics-addr when set
     #[arg(long, env = "TESSERA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Every client must push its authorization requests to /par first (RFC 9126); a plain
+    /// /authorize is refused. Clients can also require it one by one
+    #[arg(long, env = "TESSERA_REQUIRE_PAR", value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_par: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,6 +286,9 @@ pub struct ClientAdd {
     /// Refresh token lifetime in seconds (3600 to 31536000)
     #[arg(long, default_value_t = policy::REFRESH_TOKEN_LIFETIME_DEFAULT)]
     pub refresh_token_ttl: i64,
+    /// Accept this client's authorization requests only when pushed to /par first (RFC 9126)
+    #[arg(long)]
+    pub require_par: bool,
 }
 
 /// Clap's parser for one of the core's names (its `ALL` list), listed in `--help`.
@@ -301,6 +308,7 @@ fn refused(what: &str, errors: FieldErrors) -> anyhow::Error {
         "scopes" => "--scope".to_owned(),
         "grant_types" => "--grant-type".to_owned(),
         "require_pkce" => "--pkce-optional".to_owned(),
+        "require_pushed_authorization_requests" => "--require-par".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     };
     let parts: Vec<String> = errors.iter().map(|(f, m)| format!("{}: {m}", flag(f))).collect();
@@ -405,6 +413,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(crate::telemetry::MetricsToken::parse)
                 .transpose()?;
             config.demo = args.demo || args.demo_client;
+            config.require_par = args.require_par;
             config.audit_retention_days = args.retention.audit_retention_days;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
@@ -608,6 +617,7 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         refresh_token_ttl: add.refresh_token_ttl.to_string(),
         access_token_alg: add.access_token_alg.to_string(),
         id_token_alg: add.id_token_alg.to_string(),
+        require_pushed_authorization_requests: add.require_par,
         ..Default::default()
     }
     .validate(&known)
@@ -650,6 +660,7 @@ async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
                     "redirect_uris": c.redirect_uris,
                     "scope": c.scopes,
                     "created_at": c.created_at,
+                    "require_pushed_authorization_requests": c.settings.require_pushed_authorization_requests,
                 })
             })
             .collect();

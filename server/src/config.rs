@@ -46,6 +46,9 @@ pub struct Config {
     /// The bearer token `/metrics` requires (`--metrics-token`); with it, `/metrics` is
     /// also served on the main listener. Neither set: `/metrics` answers 404.
     pub metrics_token: Option<crate::telemetry::MetricsToken>,
+    /// RFC 9126 §5 `require_pushed_authorization_requests` for every client (`--require-par`):
+    /// a plain `/authorize` is refused; only `request_uri`s from `POST /par` are accepted.
+    pub require_par: bool,
 }
 
 impl Config {
@@ -100,6 +103,7 @@ impl Config {
             key_reload_every: tessera_core::policy::KEY_RELOAD_EVERY,
             metrics_addr: None,
             metrics_token: None,
+            require_par: false,
         })
     }
 }

@@ -66,6 +66,8 @@ pub struct Shared {
     pub pending_limiter: tessera_services::pending::Limiter,
     /// The operator's lifetimes (the refresh-token families' cap, here).
     pub lifetimes: tessera_core::policy::Lifetimes,
+    /// RFC 9126 §5: every client must push its authorization requests (`--require-par`).
+    pub require_par: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -107,6 +109,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         verified: Default::default(),
         pending_limiter: Default::default(),
         lifetimes: config.lifetimes,
+        require_par: config.require_par,
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

@@ -21,6 +21,8 @@
 //! - [`csrf`]: the per-session CSRF token, and the anonymous double-submit cookie.
 //! - [`pending`]: pending authorization requests by the opaque id the browser carries, and
 //!   the per-address limit on starting new ones.
+//! - [`pushed`]: pushed authorization requests (RFC 9126) by their `request_uri`, taken
+//!   once at `/authorize`.
 //! - [`argon`]: the bounded Argon2 pool and the per-account turn.
 //! - [`clock`]: the time, passed in everywhere else.
 //! - [`error`]: [`ServiceError`], what can fail below the UI (storage, session).
@@ -33,6 +35,7 @@ pub mod error;
 pub mod login;
 pub mod password;
 pub mod pending;
+pub mod pushed;
 pub mod session;
 
 pub use error::ServiceError;

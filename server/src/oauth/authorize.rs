@@ -12,6 +12,7 @@ use tessera_core::error::{AuthorizeError, ErrorCode, OAuthError};
 use tessera_core::model::GrantType;
 use tessera_core::scope;
 use tessera_core::secret::{hash_secret, random_id, random_token};
+use tessera_core::store::Client;
 use tessera_core::token::CodeRecord;
 use tessera_core::types::ScopeSet;
 use tessera_services::{pending, session as signed_in, ServiceError};
@@ -99,35 +100,114 @@ async fn handle(
         Ok(id) => id,
         Err(e) => return refuse(e, &state.issuer),
     };
+    // RFC 9126 §4: a request_uri of ours names a pushed request, which is all the request
+    // there is; any other parameter sent with it (client_id aside) is ignored.
+    match authorize::pushed_request_id(&pairs) {
+        Ok(Some(id)) => return pushed(state, session, peer, &client_id, &id, now).await,
+        Ok(None) => {}
+        Err(e) => return refuse(e, &state.issuer),
+    }
     let client = match state.db.store.client_by_id(&client_id).await {
         Ok(c) => c,
         Err(e) => return error_page(&server_error(e)),
     };
-    let requires_pkce = client.as_ref().is_none_or(|c| c.requires_pkce());
+    let validated = validate(state, &pairs, client.as_ref(), now).await;
+    // RFC 9126 §5, §6: when the server or this client requires PAR, a plain request is
+    // refused (invalid_request, redirected once the redirect URI is verified).
+    let par_required = state.require_par
+        || client
+            .as_ref()
+            .is_some_and(|c| c.settings.require_pushed_authorization_requests);
+    if par_required {
+        return refuse(authorize::pushed_request_required(validated), &state.issuer);
+    }
+    let request = match validated {
+        Ok(r) => r,
+        Err(e) => return refuse(e, &state.issuer),
+    };
+    proceed(
+        state,
+        session,
+        Pending {
+            request,
+            interaction: Default::default(),
+        },
+        New(peer),
+        now,
+    )
+    .await
+}
+
+/// The one validation of an authorization request's parameters, at `/authorize` and at
+/// `/par` alike (RFC 9126 §2.1: a pushed request is checked as `/authorize` would): the
+/// core's rules, with the server's scopes and PKCE policy, and the client's grant types.
+/// Whatever the request asks for is in the returned [`AuthorizeRequest`], which both
+/// endpoints store as it is.
+pub(crate) async fn validate(
+    state: &AppState,
+    pairs: &[(String, String)],
+    client: Option<&Client>,
+    now: i64,
+) -> Result<AuthorizeRequest, AuthorizeError> {
+    let requires_pkce = client.is_none_or(|c| c.requires_pkce());
     // Custom scopes are known while their row exists; read them only for a client that
     // lists any, so the usual OIDC-only client costs no extra query.
-    let custom: Vec<String> = match client.as_ref() {
+    let custom: Vec<String> = match client {
         Some(c) if c.scopes.iter().any(|s| !scope::is_builtin(s)) => match state.db.store.custom_scopes().await {
             Ok(list) => list.into_iter().map(|s| s.name).collect(),
-            Err(e) => return error_page(&server_error(e)),
+            Err(e) => return Err(AuthorizeError::ShowToUser(server_error(e))),
         },
         _ => Vec::new(),
     };
     // The core also requires the scope in the client's own list.
     let known_scope = |s: &str| scope::is_builtin(s) || custom.iter().any(|c| c == s);
-    let request = match AuthorizeRequest::validate(&pairs, client.as_ref(), requires_pkce, known_scope, now) {
-        Ok(r) => r,
-        Err(e) => return refuse(e, &state.issuer),
-    };
-    if !client
-        .as_ref()
-        .is_some_and(|c| c.allows_grant(GrantType::AuthorizationCode))
-    {
+    let request = AuthorizeRequest::validate(pairs, client, requires_pkce, known_scope, now)?;
+    if !client.is_some_and(|c| c.allows_grant(GrantType::AuthorizationCode)) {
         let e = OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "client may not use the authorization code grant",
         );
-        return refuse(request.error(e), &state.issuer);
+        return Err(request.error(e));
+    }
+    Ok(request)
+}
+
+/// `/authorize?client_id=..&request_uri=urn:ietf:params:oauth:request_uri:ID`: takes the
+/// request `client_id` pushed under ID (one use, RFC 9126 §4) and goes on with it as with
+/// any new request. Consumed here, as node-oidc-provider does: from now on it is an
+/// ordinary pending request with its own opaque id, so reloading the login page works
+/// while the `request_uri` cannot be replayed.
+async fn pushed(
+    state: &AppState,
+    session: &Session,
+    peer: Option<std::net::IpAddr>,
+    client_id: &str,
+    id: &str,
+    now: i64,
+) -> Response {
+    let request = match tessera_services::pushed::take(state.db.store.as_ref(), id, client_id, now).await {
+        Ok(Some(request)) => request,
+        // Unknown, expired, used, or pushed by another client: shown, never redirected
+        // (nothing says which redirect URI this browser may be sent to).
+        Ok(None) => {
+            return error_page(
+                &OAuthError::new(
+                    ErrorCode::InvalidRequestUri,
+                    "request_uri is invalid, expired or already used",
+                )
+                .with_detail(format!("no live pushed request for client_id {client_id:?}")),
+            )
+        }
+        Err(e) => return error_page(&server_error(e)),
+    };
+    // RFC 9126 §4: checked when pushed; checked again against the client as it is now
+    // (an administrator may have changed it since), as a resumed request is.
+    let client = match state.db.store.client_by_id(&request.client_id).await {
+        Ok(client) => client,
+        Err(e) => return error_page(&server_error(e)),
+    };
+    if let Err(e) = request.recheck(client.as_ref()) {
+        return refuse(e, &state.issuer);
     }
     proceed(
         state,

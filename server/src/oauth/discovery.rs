@@ -24,11 +24,12 @@ struct Published {
 }
 
 impl Published {
-    fn build(issuer: &str, keys: KeySet) -> Published {
+    fn build(issuer: &str, require_par: bool, keys: KeySet) -> Published {
         let opts = MetadataOptions {
             id_token_signing_alg_values_supported: keys.algs().into_iter().map(|a| a.as_str().to_owned()).collect(),
             // Only the built-in scopes: administrator-defined scopes do not exist yet.
             scopes_supported: builtin_scopes().iter().map(|s| s.name.to_string()).collect(),
+            require_pushed_authorization_requests: require_par,
         };
         // Serializing derived structs and a `Value` cannot fail; an empty body would be
         // the visible symptom if it ever did.
@@ -54,7 +55,7 @@ impl Documents {
                 return p.clone();
             }
         }
-        let fresh = Arc::new(Published::build(&state.issuer, keys));
+        let fresh = Arc::new(Published::build(&state.issuer, state.require_par, keys));
         if let Ok(mut cached) = self.0.write() {
             *cached = Some(fresh.clone());
         }

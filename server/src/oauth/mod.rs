@@ -5,6 +5,7 @@
 //! - [`authorize`]: `/authorize` (GET and POST) and `/authorize/resume`, where the login
 //!   and consent pages hand back.
 //! - [`token`]: `/token` — authorization_code, refresh_token, client_credentials.
+//! - [`par`]: `/par`, pushed authorization requests (RFC 9126), taken at `/authorize`.
 //! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
@@ -16,6 +17,7 @@
 pub mod authorize;
 pub mod discovery;
 pub mod introspect;
+pub mod par;
 pub mod resource;
 pub mod revoke;
 pub mod token;
@@ -32,6 +34,7 @@ pub fn client_routes() -> Router<AppState> {
     // authorization endpoint is a navigation and must not.
     let cross_origin = Router::new()
         .route("/token", post(token::token))
+        .route("/par", post(par::par))
         .route("/revoke", post(revoke::revoke))
         .route("/introspect", post(introspect::introspect))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))

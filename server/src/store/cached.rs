@@ -219,6 +219,29 @@ impl OAuthStore for CachedStore {
         self.sql.first_use(purpose, jti, expires_at, now).await
     }
 
+    async fn put_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        request_json: &str,
+        now: i64,
+        expires_at: i64,
+        max_per_client: i64,
+    ) -> Result<bool, StoreError> {
+        self.sql
+            .put_pushed_request(id_hash, client_id, request_json, now, expires_at, max_per_client)
+            .await
+    }
+
+    async fn take_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.sql.take_pushed_request(id_hash, client_id, now).await
+    }
+
     async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged, StoreError> {
         self.sql.purge_expired(now, grace).await
     }

@@ -12,7 +12,7 @@
 //!   revoked access tokens; the few statements the engines spell differently),
 //!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor), `backup.rs` (`tessera backup`),
 //!   `audit.rs` (the audit log), `replay.rs` (one-time identifiers seen: assertion and
-//!   DPoP proof `jti`s).
+//!   DPoP proof `jti`s), `pushed.rs` (pushed authorization requests, RFC 9126).
 //! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`) and the
 //!   traits' implementation, with every cache invalidation.
 //! - `warm.rs`: connections kept between queries; `sessions.rs`: browser sessions.
@@ -32,6 +32,7 @@ mod grants;
 mod keys;
 mod pending;
 mod purge;
+mod pushed;
 mod query;
 mod replay;
 mod rows;

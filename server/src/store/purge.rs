@@ -1,5 +1,5 @@
 //! The janitor's deletions: expired grants, remembered revocations past their use,
-//! stale pending requests and login-failure counters, in short batches.
+//! stale pending and pushed requests and login-failure counters, in short batches.
 
 use tessera_core::store::{Purged, StoreError};
 
@@ -12,7 +12,7 @@ impl SqlStore {
         // waits behind a long write; expired rows are the oldest, found first.
         const BATCH: u64 = 500;
         let old = now.saturating_sub(grace);
-        let steps: [(String, i64); 8] = [
+        let steps: [(String, i64); 9] = [
             (
                 format!(
                     "DELETE FROM revoked_access_tokens WHERE jti IN \
@@ -82,8 +82,16 @@ impl SqlStore {
                 ),
                 now,
             ),
+            // Pushed requests never used: nothing refers to them once expired.
+            (
+                format!(
+                    "DELETE FROM pushed_requests WHERE id_hash IN \
+                 (SELECT id_hash FROM pushed_requests WHERE expires_at < $1 LIMIT {BATCH})"
+                ),
+                now,
+            ),
         ];
-        let mut counts = [0u64; 8];
+        let mut counts = [0u64; 9];
         for (i, (sql, cutoff)) in steps.iter().enumerate() {
             loop {
                 let done = self.execute(sql, (*cutoff,)).await?;

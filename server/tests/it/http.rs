@@ -280,7 +280,13 @@ async fn cors_on_the_endpoints_browser_apps_call() {
     let tdb = common::sqlite();
     let server = common::serve(&tdb.url).await;
     let client = reqwest::Client::new();
-    for path in ["/token", "/userinfo", "/.well-known/openid-configuration", "/jwks.json"] {
+    for path in [
+        "/token",
+        "/par",
+        "/userinfo",
+        "/.well-known/openid-configuration",
+        "/jwks.json",
+    ] {
         let res = client
             .request(reqwest::Method::OPTIONS, format!("{}{path}", server.base))
             .header("origin", "https://spa.example.com")
@@ -510,6 +516,7 @@ async fn oversized_requests_are_refused_before_they_are_read_or_kept() {
     for path in [
         "/authorize",
         "/token",
+        "/par",
         "/revoke",
         "/introspect",
         "/userinfo",

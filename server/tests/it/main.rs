@@ -7,6 +7,8 @@
 //! - `cli`: the `tessera` command line, run as a process.
 //! - `http`: the router: pages, sessions, CSRF, security headers, CORS.
 //! - `flow`: the authorization code flow through the real pages, the `oauth2` crate as client.
+//! - `par`: pushed authorization requests (RFC 9126): `/par`, then `/authorize` with its
+//!   request_uri; one use across instances; PAR required per client and for the server.
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
@@ -35,6 +37,7 @@ mod http;
 mod lifetimes;
 mod login;
 mod metrics;
+mod par;
 mod shutdown;
 mod site;
 mod storage;

@@ -923,6 +923,7 @@ mod admin {
                 refresh_token_ttl: 7200,
                 access_token_alg: "RS256".into(),
                 id_token_alg: "EdDSA".into(),
+                require_pushed_authorization_requests: true,
             },
         };
         assert!(s.update_client("c1", &update).await.unwrap());

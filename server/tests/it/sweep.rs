@@ -402,6 +402,7 @@ const KNOWN: &[(&str, bool, bool)] = &[
     ("/introspect", false, true),
     ("/jwks.json", true, false),
     ("/login", true, false),
+    ("/par", false, true),
     ("/readyz", true, false),
     ("/revoke", false, true),
     ("/token", false, true),
@@ -611,7 +612,7 @@ enum Kind {
 
 fn kind(path: &str) -> Kind {
     match path {
-        "/token" | "/revoke" | "/introspect" => Kind::ClientAuth,
+        "/token" | "/revoke" | "/introspect" | "/par" => Kind::ClientAuth,
         "/userinfo" | "/api/resource" => Kind::Bearer,
         "/authorize" => Kind::Authorize,
         "/authorize/resume" => Kind::Resume,

@@ -225,6 +225,13 @@ pub(super) fn ClientForm(
                     checked=flash.checked("require_pkce", c.require_pkce)/>"Require PKCE"</label>
                 {flash.error("require_pkce").map(|e| view! { <p class="field-error" id="require_pkce-error">{e}</p> })}
             </div>
+            <div class="field">
+                <label class="check"><input type="checkbox" name="require_pushed_authorization_requests"
+                    id="require_pushed_authorization_requests"
+                    checked=flash.checked("require_pushed_authorization_requests", c.require_pushed_authorization_requests)/>
+                    "Require pushed authorization requests (PAR)"</label>
+                <p class="hint">"The client must POST its request to /par first; a plain /authorize is refused (RFC 9126)."</p>
+            </div>
             <div class="field-row">
                 <Field name="access_token_ttl" label="Access token lifetime (s)" kind="number"
                     value=flash.value("access_token_ttl", &c.access_token_ttl.to_string())
