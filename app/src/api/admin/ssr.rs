@@ -194,6 +194,10 @@ pub fn client_view(c: Client) -> ClientView {
         access_token_alg: c.settings.access_token_alg,
         id_token_alg: c.settings.id_token_alg,
         created: crate::api::account::utc_date(c.created_at),
+        token_endpoint_auth_method: c.settings.token_endpoint_auth_method,
+        jwks: c.settings.jwks.unwrap_or_default(),
+        jwks_uri: c.settings.jwks_uri.unwrap_or_default(),
+        require_signed_request_object: c.settings.require_signed_request_object,
     }
 }
 
@@ -293,7 +297,22 @@ pub fn new_client_view() -> ClientView {
         access_token_alg: s.access_token_alg,
         id_token_alg: s.id_token_alg,
         created: String::new(),
+        token_endpoint_auth_method: s.token_endpoint_auth_method,
+        jwks: String::new(),
+        jwks_uri: String::new(),
+        require_signed_request_object: s.require_signed_request_object,
     }
+}
+
+/// The authentication methods the form offers a confidential client (a public one is
+/// always `none`).
+pub fn auth_method_options() -> Vec<String> {
+    use tessera_core::model::ClientAuthMethod;
+    ClientAuthMethod::ALL
+        .into_iter()
+        .filter(|m| *m != ClientAuthMethod::None)
+        .map(|m| m.as_str().to_owned())
+        .collect()
 }
 
 /// "MIN to MAX" of the access and refresh token lifetimes a client may have.
@@ -333,6 +352,12 @@ pub struct ClientForm {
     pub refresh_token_ttl: String,
     pub access_token_alg: String,
     pub id_token_alg: String,
+    pub token_endpoint_auth_method: String,
+    pub jwks: String,
+    pub jwks_uri: String,
+    pub require_signed_request_object: bool,
+    /// The server's issuer (decides whether a loopback http `jwks_uri` is allowed).
+    pub issuer: String,
 }
 
 impl ClientForm {
@@ -348,7 +373,16 @@ impl ClientForm {
             ("refresh_token_ttl".to_owned(), self.refresh_token_ttl.clone()),
             ("access_token_alg".to_owned(), self.access_token_alg.clone()),
             ("id_token_alg".to_owned(), self.id_token_alg.clone()),
+            (
+                "token_endpoint_auth_method".to_owned(),
+                self.token_endpoint_auth_method.clone(),
+            ),
+            ("jwks".to_owned(), self.jwks.clone()),
+            ("jwks_uri".to_owned(), self.jwks_uri.clone()),
         ]);
+        if self.require_signed_request_object {
+            v.insert("require_signed_request_object".into(), "on".into());
+        }
         for g in &self.grant_types {
             v.insert(format!("grant_{g}"), "on".into());
         }
@@ -380,6 +414,16 @@ impl ClientForm {
             refresh_token_ttl: self.refresh_token_ttl.clone(),
             access_token_alg: self.access_token_alg.clone(),
             id_token_alg: self.id_token_alg.clone(),
+            // A public client has no choice (the form sends none for it).
+            token_endpoint_auth_method: if self.is_public {
+                String::new()
+            } else {
+                self.token_endpoint_auth_method.clone()
+            },
+            jwks: self.jwks.clone(),
+            jwks_uri: self.jwks_uri.clone(),
+            require_signed_request_object: self.require_signed_request_object,
+            issuer: self.issuer.clone(),
         }
         .validate(known_scopes)
     }
