@@ -66,6 +66,8 @@ pub struct Shared {
     pub pending_limiter: tessera_services::pending::Limiter,
     /// The operator's lifetimes (the refresh-token families' cap, here).
     pub lifetimes: tessera_core::policy::Lifetimes,
+    /// Clients' public keys (inline, or fetched from `jwks_uri` and cached).
+    pub client_keys: crate::crypto::client_keys::ClientKeys,
 }
 
 impl std::ops::Deref for AppState {
@@ -107,6 +109,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         verified: Default::default(),
         pending_limiter: Default::default(),
         lifetimes: config.lifetimes,
+        client_keys: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

@@ -10,14 +10,17 @@ use serde::Deserialize;
 use tessera_core::authorize::{self, Authentication, AuthorizeDecision, AuthorizeRequest, Pending};
 use tessera_core::error::{AuthorizeError, ErrorCode, OAuthError};
 use tessera_core::model::GrantType;
+use tessera_core::params;
 use tessera_core::scope;
 use tessera_core::secret::{hash_secret, random_id, random_token};
+use tessera_core::store::Client;
 use tessera_core::token::CodeRecord;
 use tessera_core::types::ScopeSet;
 use tessera_services::{pending, session as signed_in, ServiceError};
 use tower_sessions::Session;
 
 use crate::http::form::{read_form, read_query};
+use crate::http::request_object::verify_request_object;
 use crate::http::response::{error_page, server_error};
 use crate::web::AppState;
 
@@ -85,6 +88,35 @@ pub async fn post(
     }
 }
 
+/// RFC 9101 §6.3: with a `request` object, the request's parameters are those inside it
+/// only (the `client_id` outside, already used to find the client, must be the object's);
+/// without one, `pairs` as sent. Also says whether the request was signed. A bad object is
+/// shown to the user: the redirect URI inside it cannot be trusted.
+async fn unpack_request_object(
+    state: &AppState,
+    client: Option<&Client>,
+    pairs: Vec<(String, String)>,
+    now: i64,
+) -> Result<(Vec<(String, String)>, bool), AuthorizeError> {
+    let show = AuthorizeError::ShowToUser;
+    if params::duplicated(&pairs, &["request", "request_uri"]).is_some() {
+        return Err(show(OAuthError::invalid_request("repeated parameter")));
+    }
+    let Some(jws) = params::get(&pairs, "request") else {
+        return Ok((pairs, false));
+    };
+    // RFC 9101 §5: one or the other.
+    if params::get(&pairs, "request_uri").is_some() {
+        return Err(show(OAuthError::invalid_request("request and request_uri together")));
+    }
+    // An unknown client is the core's to report.
+    let Some(client) = client else {
+        return Ok((pairs, false));
+    };
+    let inner = verify_request_object(state, client, jws, now).await.map_err(show)?;
+    Ok((inner, true))
+}
+
 /// The limits on pending requests (#18 item 1), from the policy file.
 pub use tessera_core::policy::{MAX_PENDING_PER_CLIENT, PENDING_PER_ADDRESS_PER_MINUTE};
 
@@ -103,6 +135,14 @@ async fn handle(
         Ok(c) => c,
         Err(e) => return error_page(&server_error(e)),
     };
+    // `request_uri` (RFC 9126 §4): Tessera's own pushed requests,
+    // `urn:ietf:params:oauth:request_uri:…`, are to be resolved here, in place of `pairs`,
+    // before the request object below; any other value the core refuses as
+    // request_uri_not_supported.
+    let (pairs, signed) = match unpack_request_object(state, client.as_ref(), pairs, now).await {
+        Ok(unpacked) => unpacked,
+        Err(e) => return refuse(e, &state.issuer),
+    };
     let requires_pkce = client.as_ref().is_none_or(|c| c.requires_pkce());
     // Custom scopes are known while their row exists; read them only for a client that
     // lists any, so the usual OIDC-only client costs no extra query.
@@ -119,6 +159,16 @@ async fn handle(
         Ok(r) => r,
         Err(e) => return refuse(e, &state.issuer),
     };
+    // RFC 9101 §10.5: this client's requests must come as signed request objects.
+    if !signed
+        && client
+            .as_ref()
+            .is_some_and(|c| c.settings.require_signed_request_object)
+    {
+        let e = OAuthError::invalid_request("this client must send a signed request object")
+            .with_detail("require_signed_request_object");
+        return refuse(request.error(e), &state.issuer);
+    }
     if !client
         .as_ref()
         .is_some_and(|c| c.allows_grant(GrantType::AuthorizationCode))
