@@ -59,7 +59,12 @@ impl PresentedClient {
     /// fails and an Authorization header was sent, answer 401 with
     /// `WWW-Authenticate: Basic` (RFC 6749 §5.2).
     pub fn from_request(authorization: Option<&str>, form: &[(String, String)]) -> Result<Self, OAuthError> {
-        let names = ["client_id", "client_secret", "client_assertion", "client_assertion_type"];
+        let names = [
+            "client_id",
+            "client_secret",
+            "client_assertion",
+            "client_assertion_type",
+        ];
         if let Some(name) = params::duplicated(form, &names) {
             return Err(OAuthError::invalid_request("repeated parameter").with_detail(format!("repeated {name}")));
         }
@@ -344,8 +349,9 @@ mod tests {
         let t = ASSERTION_TYPE;
         let long = "a".repeat(CLIENT_ASSERTION_MAX_BYTES + 1);
         // (authorization, form, expected client_id or error code)
+        type Row<'a> = (Option<String>, Vec<(&'a str, &'a str)>, Result<&'a str, ErrorCode>);
         #[rustfmt::skip]
-        let table: Vec<(Option<String>, Vec<(&str, &str)>, Result<&str, ErrorCode>)> = vec![
+        let table: Vec<Row> = vec![
             (None, vec![("client_assertion_type", t), ("client_assertion", &jwt)], Ok("kc")),
             // RFC 7521 §4.2: the form's client_id, when given, names the client.
             (None, vec![("client_id", "other"), ("client_assertion_type", t), ("client_assertion", &jwt)], Ok("other")),

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::policy::{
-    CLIENT_ASSERTION_MAX_AHEAD, CLIENT_CLOCK_SKEW, CLIENT_JWKS_MAX_BYTES,
-    CLIENT_JWKS_MAX_KEYS, JWKS_URI_MAX_BYTES, REQUEST_OBJECT_MAX_AHEAD,
+    CLIENT_ASSERTION_MAX_AHEAD, CLIENT_CLOCK_SKEW, CLIENT_JWKS_MAX_BYTES, CLIENT_JWKS_MAX_KEYS, JWKS_URI_MAX_BYTES,
+    REQUEST_OBJECT_MAX_AHEAD,
 };
 
 /// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
@@ -65,7 +65,11 @@ fn check_key(key: &Value) -> Result<(), String> {
         "RSA" => &["n", "e"],
         "EC" => &["crv", "x", "y"],
         "OKP" => &["crv", "x"],
-        other => return Err(format!("Key type \u{201c}{other}\u{201d} is not supported: use RSA, EC (P-256) or OKP (Ed25519).")),
+        other => {
+            return Err(format!(
+                "Key type \u{201c}{other}\u{201d} is not supported: use RSA, EC (P-256) or OKP (Ed25519)."
+            ))
+        }
     };
     if let Some(m) = members.iter().find(|m| str_member(key, m).is_none_or(str::is_empty)) {
         return Err(format!("A {kty} key lacks \u{201c}{m}\u{201d}."));
@@ -97,7 +101,10 @@ pub fn check_jwks(raw: &str) -> Result<(), String> {
         return Err(format!("List from 1 to {CLIENT_JWKS_MAX_KEYS} keys."));
     }
     keys.iter().try_for_each(check_key)?;
-    let mut kids: Vec<&str> = keys.iter().filter_map(|k| k.get("kid").and_then(Value::as_str)).collect();
+    let mut kids: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| k.get("kid").and_then(Value::as_str))
+        .collect();
     let n = kids.len();
     kids.sort_unstable();
     kids.dedup();
@@ -382,10 +389,7 @@ mod tests {
     #[test]
     fn peek() {
         let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"app"}"#);
-        assert_eq!(
-            peek_claims(&format!("e30.{payload}.sig")).unwrap()["sub"],
-            json!("app")
-        );
+        assert_eq!(peek_claims(&format!("e30.{payload}.sig")).unwrap()["sub"], json!("app"));
         assert!(peek_claims(&format!("e30.{payload}")).is_none());
         assert!(peek_claims(&format!("e30.{payload}.s.x")).is_none());
         assert!(peek_claims("e30.!!!.s").is_none());

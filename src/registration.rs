@@ -299,7 +299,10 @@ impl ClientRegistration {
         }
         let has_keys = !jwks.is_empty() || !jwks_uri.is_empty();
         if method == ClientAuthMethod::PrivateKeyJwt && !has_keys {
-            err.add("jwks", "private_key_jwt needs the client's public keys: a JWK Set or a JWKS URI.");
+            err.add(
+                "jwks",
+                "private_key_jwt needs the client's public keys: a JWK Set or a JWKS URI.",
+            );
         }
         if self.require_signed_request_object && !has_keys {
             err.add(
