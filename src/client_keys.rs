@@ -21,6 +21,9 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 /// public, so an HMAC "signature" keyed by one would prove nothing.
 pub const CLIENT_JWS_ALGS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
 
+/// RFC 9101 §10.8: the `typ` a request object may carry (`application/` omitted).
+pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+
 /// Whether a client may sign with `alg` (JWA names are case-sensitive, RFC 7518 §3.1).
 pub fn alg_allowed(alg: &str) -> bool {
     CLIENT_JWS_ALGS.contains(&alg)
@@ -227,6 +230,11 @@ pub fn check_assertion(
     // RFC 7523 §3 item 1 / OIDC Core §9: iss is the client_id.
     if str_member(claims, "iss") != Some(client_id) {
         return Err("iss is not the client_id".into());
+    }
+    // RFC 8725 §2.8 (cross-JWT confusion): a request object, which travels through the
+    // browser, is signed with the same keys; it is never an assertion.
+    if claims.contains_key("response_type") {
+        return Err("a request object (response_type), not an assertion".into());
     }
     // RFC 7523 §3 item 2.B: sub is the client_id.
     if str_member(claims, "sub") != Some(client_id) {
@@ -436,6 +444,7 @@ mod tests {
             (Box::new(|m| { m.remove("jti"); }), false),
             (Box::new(|m| { m.insert("jti".into(), json!("")); }), false),
             (Box::new(|m| { m.insert("jti".into(), json!("x".repeat(257))); }), false),
+            (Box::new(|m| { m.insert("response_type".into(), json!("code")); }), false),
         ];
         for (i, (edit, ok)) in table.iter().enumerate() {
             assert_eq!(with(edit.as_ref()).is_ok(), *ok, "row {i}: {:?}", with(edit.as_ref()));

@@ -213,14 +213,17 @@ impl ClientKeys {
     /// Verifies a compact JWS the client signed, with the client's registered keys only:
     /// at most `max_bytes`, an algorithm from [`tessera_core::client_keys::CLIENT_JWS_ALGS`]
     /// (`none` and HMAC never), the key named by `kid`, or without one each key that fits
-    /// the algorithm. Returns the claims, none of them checked yet (the core's rules do
-    /// that, with the time passed in). The error is the log's detail.
+    /// the algorithm; a `typ` in `refused_typs` (compared case-insensitively) is refused, to
+    /// keep one kind of JWT from passing for another (RFC 8725 §3.11). Returns the claims,
+    /// none of them checked yet (the core's rules do that, with the time passed in). The
+    /// error is the log's detail.
     pub async fn verify(
         &self,
         client: &Client,
         issuer: &str,
         jws: &str,
         max_bytes: usize,
+        refused_typs: &[&str],
         now: i64,
     ) -> Result<Map<String, Value>, String> {
         if jws.len() > max_bytes {
@@ -231,6 +234,12 @@ impl ClientKeys {
         let alg = format!("{:?}", header.alg);
         if !alg_allowed(&alg) {
             return Err(format!("alg {alg} is not accepted from clients"));
+        }
+        if let Some(typ) = header.typ.as_deref() {
+            let bare = typ.strip_prefix("application/").unwrap_or(typ);
+            if refused_typs.iter().any(|t| t.eq_ignore_ascii_case(bare)) {
+                return Err(format!("typ {typ} is not accepted here"));
+            }
         }
         let kid = header.kid.as_deref();
         let keys = self.keys_for(client, issuer, kid, now).await?;

@@ -5,7 +5,7 @@
 
 use axum::http::{header, HeaderMap};
 use tessera_core::client_auth::{self, Outcome, PresentedClient};
-use tessera_core::client_keys::check_assertion;
+use tessera_core::client_keys::{check_assertion, REQUEST_OBJECT_TYP};
 use tessera_core::error::OAuthError;
 use tessera_core::policy::CLIENT_ASSERTION_MAX_BYTES;
 use tessera_core::store::Client;
@@ -63,7 +63,14 @@ async fn verify_assertion(state: &AppState, client: &Client, assertion: &str, no
     let fail = |detail: String| OAuthError::invalid_client("client authentication failed").with_detail(detail);
     let claims = state
         .client_keys
-        .verify(client, &state.issuer, assertion, CLIENT_ASSERTION_MAX_BYTES, now)
+        .verify(
+            client,
+            &state.issuer,
+            assertion,
+            CLIENT_ASSERTION_MAX_BYTES,
+            &[REQUEST_OBJECT_TYP],
+            now,
+        )
         .await
         .map_err(|e| fail(format!("client_assertion: {e}")))?;
     let id = check_assertion(&claims, &client.client_id, &assertion_audiences(&state.issuer), now)

@@ -9,6 +9,11 @@ use tessera_core::store::Client;
 
 use crate::web::AppState;
 
+/// JWT types that are something else than a request object (RFC 8725 §3.11): access
+/// tokens (RFC 9068), DPoP proofs (RFC 9449), logout tokens, ID tokens as some servers
+/// type them.
+const NOT_REQUEST_OBJECTS: [&str; 4] = ["at+jwt", "dpop+jwt", "logout+jwt", "id_token+jwt"];
+
 /// RFC 9101 §6.1–§6.3: verifies `jws` (the `request` parameter) for `client` — signed with
 /// one of its registered keys (RS256, PS256, ES256 or EdDSA; never `none`), `iss` the
 /// client, `aud` the issuer, `exp` present and short, `nbf`, `client_id` the client — and
@@ -28,7 +33,14 @@ pub async fn verify_request_object(
     }
     let claims = state
         .client_keys
-        .verify(client, &state.issuer, jws, REQUEST_OBJECT_MAX_BYTES, now)
+        .verify(
+            client,
+            &state.issuer,
+            jws,
+            REQUEST_OBJECT_MAX_BYTES,
+            &NOT_REQUEST_OBJECTS,
+            now,
+        )
         .await
         .map_err(|e| invalid(format!("request object: {e}")))?;
     request_object_params(&claims, &client.client_id, &state.issuer, now)

@@ -356,6 +356,22 @@ async fn bad_assertions_are_invalid_client() {
         ("bad signature", tampered),
         ("oversize", oversize),
         ("not a JWT", "not-a-jwt".into()),
+        // RFC 8725 §2.8: a request object (it travels through the browser) is no assertion,
+        // by its typ or by what it says.
+        (
+            "typed as a request object",
+            es.sign_with(
+                &json!({"alg": "ES256", "kid": es.kid(), "typ": "oauth-authz-req+jwt"}),
+                &assertion_claims("kc", &token_url),
+            ),
+        ),
+        (
+            "a request object's claims",
+            es.sign(&with(&|c| {
+                c.insert("response_type".into(), json!("code"));
+                c.insert("client_id".into(), json!("kc"));
+            })),
+        ),
     ];
     for (what, assertion) in &cases {
         refused(
@@ -763,6 +779,13 @@ async fn signed_request_objects_at_authorize() {
                 c.insert("claims".into(), json!({"id_token": {}}));
             }),
         ),
+        (
+            "typed as an access token",
+            key.sign_with(
+                &json!({"alg": "ES256", "kid": key.kid(), "typ": "at+jwt"}),
+                &request_claims(&server, "web", "openid"),
+            ),
+        ),
     ];
     for (what, jws) in &cases {
         shown(
@@ -861,7 +884,11 @@ async fn a_client_may_require_signed_request_objects() {
         .map(|(_, v)| v.into_owned());
     assert_eq!(error.as_deref(), Some("invalid_request"));
     // Signed: on to the login page.
-    let jws = key.sign(&request_claims(&server, "strict", "openid"));
+    // Typed as RFC 9101 §10.8 recommends.
+    let jws = key.sign_with(
+        &json!({"alg": "EdDSA", "kid": key.kid(), "typ": "oauth-authz-req+jwt"}),
+        &request_claims(&server, "strict", "openid"),
+    );
     let res = common::page(
         &common::browser(),
         &server,
