@@ -1,14 +1,17 @@
 //! Client authentication at the token, revocation and introspection endpoints
-//! (RFC 6749 §2.3): what the client presented, then whether it proves who it claims to be.
+//! (RFC 6749 §2.3, RFC 7523 §2.2): what the client presented, then whether it proves who
+//! it claims to be (a `private_key_jwt` assertion's signature is the server's to check).
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
+use crate::client_keys::{peek_claims, ASSERTION_TYPE};
 use crate::error::OAuthError;
 use crate::model::ClientAuthMethod;
 use crate::params;
+use crate::policy::CLIENT_ASSERTION_MAX_BYTES;
 use crate::secret::{verify_secret, ClientSecret};
 use crate::store::Client;
 
@@ -21,12 +24,18 @@ pub enum PresentedClient {
     Post { client_id: String, secret: ClientSecret },
     /// RFC 6749 §2.1 / RFC 8252 §8.4: a public client, identified but not authenticated.
     None { client_id: String },
+    /// RFC 7523 §2.2 `private_key_jwt`: a JWT the client signed. `client_id` is the form's,
+    /// else the (unverified) `sub` of the assertion, which only picks the keys to verify with.
+    Assertion { client_id: String, assertion: String },
 }
 
 impl PresentedClient {
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => client_id,
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id }
+            | Self::Assertion { client_id, .. } => client_id,
         }
     }
 
@@ -42,6 +51,7 @@ impl PresentedClient {
             Self::Basic { .. } => ClientAuthMethod::ClientSecretBasic,
             Self::Post { .. } => ClientAuthMethod::ClientSecretPost,
             Self::None { .. } => ClientAuthMethod::None,
+            Self::Assertion { .. } => ClientAuthMethod::PrivateKeyJwt,
         }
     }
 
@@ -49,8 +59,25 @@ impl PresentedClient {
     /// fails and an Authorization header was sent, answer 401 with
     /// `WWW-Authenticate: Basic` (RFC 6749 §5.2).
     pub fn from_request(authorization: Option<&str>, form: &[(String, String)]) -> Result<Self, OAuthError> {
-        if let Some(name) = params::duplicated(form, &["client_id", "client_secret"]) {
+        let names = [
+            "client_id",
+            "client_secret",
+            "client_assertion",
+            "client_assertion_type",
+        ];
+        if let Some(name) = params::duplicated(form, &names) {
             return Err(OAuthError::invalid_request("repeated parameter").with_detail(format!("repeated {name}")));
+        }
+        let assertion_type = params::get(form, "client_assertion_type");
+        let assertion = params::get(form, "client_assertion");
+        if assertion_type.is_some() || assertion.is_some() {
+            // RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
+            if authorization.is_some() || params::get(form, "client_secret").is_some() {
+                return Err(OAuthError::invalid_request(
+                    "more than one client authentication method",
+                ));
+            }
+            return Self::parse_assertion(params::get(form, "client_id"), assertion_type, assertion);
         }
         Self::parse(
             authorization,
@@ -102,6 +129,55 @@ impl PresentedClient {
     }
 }
 
+impl PresentedClient {
+    /// RFC 7521 §4.2 / RFC 7523 §2.2: `client_assertion_type` names the JWT bearer type
+    /// and `client_assertion` carries one JWT; `client_id` is optional (the assertion's
+    /// `sub` names the client).
+    fn parse_assertion(
+        client_id: Option<&str>,
+        assertion_type: Option<&str>,
+        assertion: Option<&str>,
+    ) -> Result<Self, OAuthError> {
+        let fail = |why: &str| OAuthError::invalid_client("client authentication failed").with_detail(why.to_owned());
+        let (Some(assertion_type), Some(assertion)) = (assertion_type, assertion) else {
+            // RFC 7521 §4.2.1: a missing parameter is invalid_request.
+            return Err(OAuthError::invalid_request(
+                "client_assertion and client_assertion_type go together",
+            ));
+        };
+        if assertion_type != ASSERTION_TYPE {
+            return Err(fail("unsupported client_assertion_type"));
+        }
+        // Bounded before anything is decoded (policy).
+        if assertion.len() > CLIENT_ASSERTION_MAX_BYTES {
+            return Err(fail("client_assertion longer than the policy allows"));
+        }
+        let client_id = match client_id {
+            Some(id) => id.to_owned(),
+            None => peek_claims(assertion)
+                .and_then(|c| c.get("sub").and_then(|s| s.as_str()).map(str::to_owned))
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| fail("client_assertion is not a JWT naming its client in sub"))?,
+        };
+        Ok(Self::Assertion {
+            client_id,
+            assertion: assertion.to_owned(),
+        })
+    }
+}
+
+/// What [`authenticate`] concluded.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The client proved who it is (or is public, and presented no credential).
+    Authenticated,
+    /// The client is registered for `private_key_jwt` and presented an assertion: it is
+    /// authenticated only once the caller verified the assertion's signature with the
+    /// client's keys and its claims ([`crate::client_keys::check_assertion`]).
+    VerifyAssertion,
+}
+
 /// RFC 6749 §2.3.1 with RFC 7617: `Basic base64(urlencode(id) ":" urlencode(secret))`.
 /// Anything else in the Authorization header is an unsupported method: invalid_client.
 fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
@@ -134,26 +210,34 @@ fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
     Ok((id, secret))
 }
 
-/// RFC 6749 §3.2.1 and §2.3: a confidential client MUST authenticate with its secret
-/// (checked in constant time against the stored hash); a public client has no secret
-/// and presents none. Every failure is invalid_client with the same public text.
-pub fn authenticate(presented: &PresentedClient, client: Option<&Client>) -> Result<(), OAuthError> {
+/// RFC 6749 §3.2.1 and §2.3: a confidential client MUST authenticate with its registered
+/// method — its secret (checked in constant time against the stored hash; Basic or form
+/// alike), or a `private_key_jwt` assertion (RFC 7523, never a secret then); a public
+/// client has no credential and presents none. Every failure is invalid_client with the
+/// same public text.
+pub fn authenticate(presented: &PresentedClient, client: Option<&Client>) -> Result<Outcome, OAuthError> {
     let fail = |detail: &str| OAuthError::invalid_client("client authentication failed").with_detail(detail.to_owned());
     let client = client.ok_or_else(|| fail("unknown client"))?;
     if client.client_id != presented.client_id() {
         return Err(fail("looked-up client does not match the presented client_id"));
     }
+    let key_client = client.auth_method() == ClientAuthMethod::PrivateKeyJwt;
     match (presented, client.is_public) {
-        (PresentedClient::None { .. }, true) => Ok(()),
-        (_, true) => Err(fail("public client presented a secret")),
-        (PresentedClient::None { .. }, false) => Err(fail("confidential client presented no secret")),
+        (PresentedClient::None { .. }, true) => Ok(Outcome::Authenticated),
+        (_, true) => Err(fail("public client presented a credential")),
+        (PresentedClient::None { .. }, false) => Err(fail("confidential client presented no credential")),
+        (PresentedClient::Assertion { .. }, false) if key_client => Ok(Outcome::VerifyAssertion),
+        (PresentedClient::Assertion { .. }, false) => Err(fail("secret client presented an assertion")),
+        (PresentedClient::Basic { .. } | PresentedClient::Post { .. }, false) if key_client => {
+            Err(fail("private_key_jwt client presented a secret"))
+        }
         (PresentedClient::Basic { secret, .. } | PresentedClient::Post { secret, .. }, false) => {
             let hash = client
                 .secret_hash
                 .as_deref()
                 .ok_or_else(|| fail("confidential client has no stored secret"))?;
             if verify_secret(secret.expose(), hash) {
-                Ok(())
+                Ok(Outcome::Authenticated)
             } else {
                 Err(fail("wrong client secret"))
             }
@@ -167,7 +251,7 @@ mod tests {
     use crate::error::ErrorCode;
     use crate::secret::hash_secret;
     use crate::types::ScopeSet;
-    use base64::engine::general_purpose::STANDARD;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
     fn basic(raw: &str) -> String {
         format!("Basic {}", STANDARD.encode(raw))
@@ -186,6 +270,7 @@ mod tests {
             Ok(PresentedClient::Basic { client_id, secret }) => (client_id, Some(secret.expose().to_owned()), "basic"),
             Ok(PresentedClient::Post { client_id, secret }) => (client_id, Some(secret.expose().to_owned()), "post"),
             Ok(PresentedClient::None { client_id }) => (client_id, None, "none"),
+            Ok(PresentedClient::Assertion { client_id, assertion }) => (client_id, Some(assertion), "assertion"),
             Err(e) => (e.code.as_str().to_owned(), None, "err"),
         }
     }
@@ -257,6 +342,42 @@ mod tests {
         assert!(p.used_basic());
     }
 
+    #[test]
+    fn assertion_parse_rules() {
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"kc","iss":"kc"}"#);
+        let jwt = format!("eyJhbGciOiJFUzI1NiJ9.{payload}.c2ln");
+        let t = ASSERTION_TYPE;
+        let long = "a".repeat(CLIENT_ASSERTION_MAX_BYTES + 1);
+        // (authorization, form, expected client_id or error code)
+        type Row<'a> = (Option<String>, Vec<(&'a str, &'a str)>, Result<&'a str, ErrorCode>);
+        #[rustfmt::skip]
+        let table: Vec<Row> = vec![
+            (None, vec![("client_assertion_type", t), ("client_assertion", &jwt)], Ok("kc")),
+            // RFC 7521 §4.2: the form's client_id, when given, names the client.
+            (None, vec![("client_id", "other"), ("client_assertion_type", t), ("client_assertion", &jwt)], Ok("other")),
+            (None, vec![("client_assertion", &jwt)], Err(ErrorCode::InvalidRequest)),
+            (None, vec![("client_assertion_type", t)], Err(ErrorCode::InvalidRequest)),
+            (None, vec![("client_assertion_type", "urn:other"), ("client_assertion", &jwt)], Err(ErrorCode::InvalidClient)),
+            (None, vec![("client_assertion_type", t), ("client_assertion", "not-a-jwt")], Err(ErrorCode::InvalidClient)),
+            (None, vec![("client_assertion_type", t), ("client_assertion", &long)], Err(ErrorCode::InvalidClient)),
+            // RFC 6749 §2.3: one method only.
+            (None, vec![("client_secret", "s"), ("client_id", "kc"), ("client_assertion_type", t), ("client_assertion", &jwt)], Err(ErrorCode::InvalidRequest)),
+            (Some(basic("kc:s")), vec![("client_assertion_type", t), ("client_assertion", &jwt)], Err(ErrorCode::InvalidRequest)),
+            (None, vec![("client_assertion_type", t), ("client_assertion", &jwt), ("client_assertion", &jwt)], Err(ErrorCode::InvalidRequest)),
+        ];
+        for (header, form, want) in table {
+            let r = PresentedClient::from_request(header.as_deref(), &crate::params::pairs(&form));
+            match (r, want) {
+                (Ok(p), Ok(id)) => {
+                    assert_eq!((p.client_id(), p.method()), (id, ClientAuthMethod::PrivateKeyJwt));
+                    assert!(!p.used_basic());
+                }
+                (Err(e), Err(code)) => assert_eq!(e.code, code, "{form:?}"),
+                (r, w) => panic!("{form:?}: got {r:?}, want {w:?}"),
+            }
+        }
+    }
+
     fn client(id: &str, public: bool, secret: Option<&str>) -> Client {
         Client {
             client_id: id.to_owned(),
@@ -295,6 +416,26 @@ mod tests {
             client_id: "pub".into(),
             secret: s("anything"),
         };
+        let assertion = PresentedClient::Assertion {
+            client_id: "conf".into(),
+            assertion: "a.b.c".into(),
+        };
+        let key_assertion = PresentedClient::Assertion {
+            client_id: "kc".into(),
+            assertion: "a.b.c".into(),
+        };
+        let key_secret = PresentedClient::Basic {
+            client_id: "kc".into(),
+            secret: s("right"),
+        };
+        let pub_assertion = PresentedClient::Assertion {
+            client_id: "pub".into(),
+            assertion: "a.b.c".into(),
+        };
+        let mut key_client = client("kc", false, Some("right"));
+        key_client.settings.token_endpoint_auth_method = "private_key_jwt".into();
+        let mut public_claims_key = client("pub", true, None);
+        public_claims_key.settings.token_endpoint_auth_method = "private_key_jwt".into();
         let conf = client("conf", false, Some("right"));
         let conf_no_hash = client("conf", false, None);
         let public = client("pub", true, None);
@@ -309,15 +450,30 @@ mod tests {
             (&pub_with_secret, Some(&public), false),
             (&basic_ok, None, false),
             (&none_pub, Some(&conf), false), // lookup mismatch
+            // A secret client never with an assertion; a key client never with a secret
+            // (even one left over in the store).
+            (&assertion, Some(&conf), false),
+            (&key_secret, Some(&key_client), false),
+            (&pub_assertion, Some(&public), false),
+            (&pub_assertion, Some(&public_claims_key), false),
+            (&none_pub, Some(&public_claims_key), true),
         ];
         for (presented, c, ok) in table {
             let r = authenticate(presented, c);
             assert_eq!(r.is_ok(), ok, "{presented:?} {c:?}");
+            if let Ok(outcome) = &r {
+                assert_eq!(*outcome, Outcome::Authenticated);
+            }
             if let Err(e) = r {
                 assert_eq!(e.code, ErrorCode::InvalidClient);
                 assert_eq!(e.description, "client authentication failed");
                 assert!(e.detail.is_some());
             }
         }
+        // Only a key client's assertion is left to the caller to verify.
+        assert_eq!(
+            authenticate(&key_assertion, Some(&key_client)),
+            Ok(Outcome::VerifyAssertion)
+        );
     }
 }

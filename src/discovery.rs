@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::client_keys::CLIENT_JWS_ALGS;
 use crate::model::{ClientAuthMethod, GrantType};
 use crate::scope;
 use crate::types::ScopeSet;
@@ -52,6 +53,13 @@ pub struct ProviderMetadata {
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
     pub claims_parameter_supported: bool,
+    /// RFC 8414 §2: the algorithms `private_key_jwt` assertions may be signed with, at
+    /// each endpoint that authenticates clients.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    /// OIDC Discovery §3 / RFC 9101 §10.1: the algorithms request objects may be signed with.
+    pub request_object_signing_alg_values_supported: Vec<&'static str>,
     /// RFC 9126 §5.
     pub pushed_authorization_request_endpoint: String,
     /// RFC 9126 §5: the server-wide setting; per-client ones are not published.
@@ -101,12 +109,17 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         prompt_values_supported: vec!["none", "login", "consent", "select_account"],
         // RFC 9207 §3.
         authorization_response_iss_parameter_supported: true,
-        request_parameter_supported: false,
+        // RFC 9101: signed request objects by value (`request`).
+        request_parameter_supported: true,
         // OIDC Discovery §3: the default is true, so say no explicitly. This is about
         // fetching a request object from the client's URL; our own PAR URNs (RFC 9126 §4)
         // are advertised by the endpoint below.
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
+        token_endpoint_auth_signing_alg_values_supported: CLIENT_JWS_ALGS.to_vec(),
+        revocation_endpoint_auth_signing_alg_values_supported: CLIENT_JWS_ALGS.to_vec(),
+        introspection_endpoint_auth_signing_alg_values_supported: CLIENT_JWS_ALGS.to_vec(),
+        request_object_signing_alg_values_supported: CLIENT_JWS_ALGS.to_vec(),
         pushed_authorization_request_endpoint: endpoint("/par"),
         require_pushed_authorization_requests: opts.require_pushed_authorization_requests,
     }
@@ -163,10 +176,15 @@ mod tests {
             ("grant_types_supported", serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])),
             ("subject_types_supported", serde_json::json!(["public"])),
             ("id_token_signing_alg_values_supported", serde_json::json!(["RS256", "ES256", "EdDSA"])),
-            ("token_endpoint_auth_methods_supported", serde_json::json!(["client_secret_basic", "client_secret_post", "none"])),
+            ("token_endpoint_auth_methods_supported", serde_json::json!(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"])),
+            ("introspection_endpoint_auth_methods_supported", serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])),
+            ("token_endpoint_auth_signing_alg_values_supported", serde_json::json!(["RS256", "PS256", "ES256", "EdDSA"])),
+            ("revocation_endpoint_auth_signing_alg_values_supported", serde_json::json!(["RS256", "PS256", "ES256", "EdDSA"])),
+            ("introspection_endpoint_auth_signing_alg_values_supported", serde_json::json!(["RS256", "PS256", "ES256", "EdDSA"])),
+            ("request_object_signing_alg_values_supported", serde_json::json!(["RS256", "PS256", "ES256", "EdDSA"])),
             ("code_challenge_methods_supported", serde_json::json!(["S256"])),
             ("authorization_response_iss_parameter_supported", serde_json::json!(true)),
-            ("request_parameter_supported", serde_json::json!(false)),
+            ("request_parameter_supported", serde_json::json!(true)),
             ("request_uri_parameter_supported", serde_json::json!(false)),
             ("pushed_authorization_request_endpoint", serde_json::json!("https://id.example/par")),
             ("require_pushed_authorization_requests", serde_json::json!(false)),

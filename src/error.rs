@@ -37,6 +37,8 @@ pub enum ErrorCode {
     InvalidRequestUri,
     // RFC 7009 §2.2.1 (revocation).
     UnsupportedTokenType,
+    // OIDC Core §3.1.2.6, RFC 9101 §6.2 (signed request objects).
+    InvalidRequestObject,
 }
 
 impl ErrorCode {
@@ -62,6 +64,7 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidRequestObject => "invalid_request_object",
         }
     }
 }
@@ -222,6 +225,7 @@ mod tests {
         (ErrorCode::InsufficientScope, "insufficient_scope", 403),
         (ErrorCode::InvalidRequestUri, "invalid_request_uri", 400),
         (ErrorCode::UnsupportedTokenType, "unsupported_token_type", 400),
+        (ErrorCode::InvalidRequestObject, "invalid_request_object", 400),
     ];
 
     #[test]

@@ -29,6 +29,8 @@
 //! - [`scope`]: the built-in OpenID Connect scopes, their consent text and claims.
 //! - [`client_auth`]: what a client presented at the token endpoint (Basic, form, none)
 //!   and whether it authenticates.
+//! - [`client_keys`]: clients' public keys (`jwks`, `jwks_uri`) and the claims of what
+//!   they sign: `private_key_jwt` assertions and request objects (RFC 7523, RFC 9101).
 //! - [`authorize`]: the authorization endpoint — validate the request, decide between
 //!   login, consent and issuing a code, build the redirect back.
 //! - [`token`]: the token endpoint — one request variant per grant, one file per grant.
@@ -42,6 +44,7 @@ pub mod audit;
 pub mod authorize;
 pub mod civil;
 pub mod client_auth;
+pub mod client_keys;
 pub mod discovery;
 pub mod error;
 pub mod model;

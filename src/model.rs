@@ -122,12 +122,15 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
     /// RFC 6749 §2.1 / RFC 8252 §8.4: a public client, identified but not authenticated.
     None,
+    /// RFC 7523 §2.2 / OIDC Core §9: a JWT signed with one of the client's registered keys.
+    PrivateKeyJwt,
 }
 
 names!(ClientAuthMethod, "client authentication method", [
     ClientSecretBasic => "client_secret_basic",
     ClientSecretPost => "client_secret_post",
     None => "none",
+    PrivateKeyJwt => "private_key_jwt",
 ]);
 
 impl ClientAuthMethod {
@@ -179,6 +182,7 @@ mod tests {
             (ClientAuthMethod::ClientSecretBasic.as_str(), "client_secret_basic"),
             (ClientAuthMethod::ClientSecretPost.as_str(), "client_secret_post"),
             (ClientAuthMethod::None.as_str(), "none"),
+            (ClientAuthMethod::PrivateKeyJwt.as_str(), "private_key_jwt"),
             (SigningAlg::RS256.as_str(), "RS256"),
             (SigningAlg::ES256.as_str(), "ES256"),
             (SigningAlg::EdDSA.as_str(), "EdDSA"),
@@ -215,7 +219,7 @@ mod tests {
         for bad in ["rs256", "eddsa", "HS256", "none"] {
             assert!(bad.parse::<SigningAlg>().is_err(), "{bad:?}");
         }
-        assert!("private_key_jwt".parse::<ClientAuthMethod>().is_err());
+        assert!("tls_client_auth".parse::<ClientAuthMethod>().is_err());
         let e = "PS256".parse::<SigningAlg>().unwrap_err();
         assert_eq!(
             e.to_string(),

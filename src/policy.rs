@@ -299,6 +299,44 @@ impl Lifetimes {
     }
 }
 
+// --- Client keys, private_key_jwt, request objects (RFC 7523, RFC 9101) ------------
+
+/// The longest `client_assertion` accepted (bytes). An RS256 assertion with a 4096-bit key
+/// is about 1.2 KiB; anything near this bound is not an assertion.
+pub const CLIENT_ASSERTION_MAX_BYTES: usize = 8 * 1024;
+
+/// How far ahead of now an assertion's `exp` may be. RFC 7523 §3 lets the server limit
+/// it; a short window bounds how long its `jti` must be remembered (node-oidc-provider
+/// and FAPI 2.0 peers use minutes).
+pub const CLIENT_ASSERTION_MAX_AHEAD: i64 = 300;
+
+/// Tolerated clock difference with a client (seconds) for `iat`/`nbf` in the future and
+/// `exp` just passed.
+pub const CLIENT_CLOCK_SKEW: i64 = 60;
+
+/// The longest `request` object accepted (bytes); the query or form carrying it is
+/// bounded by [`MAX_FORM_BYTES`] anyway.
+pub const REQUEST_OBJECT_MAX_BYTES: usize = MAX_FORM_BYTES;
+
+/// How far ahead of now a request object's `exp` may be. FAPI 2.0 Message Signing §5.3.1:
+/// no longer than 60 minutes.
+pub const REQUEST_OBJECT_MAX_AHEAD: i64 = 3600;
+
+/// A client's registered JWK Set (inline, or fetched from its `jwks_uri`): at most this
+/// many bytes and keys.
+pub const CLIENT_JWKS_MAX_BYTES: usize = 32 * 1024;
+pub const CLIENT_JWKS_MAX_KEYS: usize = 16;
+
+/// The longest `jwks_uri` a client may register (bytes).
+pub const JWKS_URI_MAX_BYTES: usize = 2000;
+
+/// Fetching a client's `jwks_uri`: the whole request's timeout (seconds), how long a
+/// fetched set is used before fetching again, and the least time between two fetches of
+/// one URI (an unknown `kid` refetches, but a client cannot make us hammer its URI).
+pub const JWKS_URI_FETCH_TIMEOUT_SECS: u64 = 5;
+pub const JWKS_URI_CACHE_TTL: i64 = 300;
+pub const JWKS_URI_MIN_REFETCH: i64 = 60;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{GrantType, SigningAlg};
+use crate::client_keys::{check_jwks, check_jwks_uri};
+use crate::model::{ClientAuthMethod, GrantType, SigningAlg};
 use crate::policy;
 use crate::scope;
 use crate::store::{ClientSettings, ClientUpdate};
@@ -14,7 +15,8 @@ use crate::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Userna
 /// Field name → message. The console's field names: a client's `name`, `description`,
 /// `logo_uri`, `redirect_uris`, `scopes`, `grant_types`, `require_pkce`,
 /// `access_token_ttl`, `refresh_token_ttl`, `access_token_alg`, `id_token_alg`,
-/// `require_pushed_authorization_requests`; a user's
+/// `require_pushed_authorization_requests`, `token_endpoint_auth_method`, `jwks`, `jwks_uri`,
+/// `require_signed_request_object`; a user's
 /// `username`, `name`, `email`, `password`; a scope's `name`, `description`.
 pub type FieldErrors = BTreeMap<String, String>;
 
@@ -65,6 +67,17 @@ pub struct ClientRegistration {
     pub id_token_alg: String,
     /// RFC 9126 §6: authorization requests only by `/par`.
     pub require_pushed_authorization_requests: bool,
+    /// A [`ClientAuthMethod`] name; empty: the type's default (`none` for a public
+    /// client, `client_secret_basic` for a confidential one).
+    pub token_endpoint_auth_method: String,
+    /// A JWK Set as JSON text; empty for none.
+    pub jwks: String,
+    /// Empty for none.
+    pub jwks_uri: String,
+    pub require_signed_request_object: bool,
+    /// The server's issuer: an http loopback `jwks_uri` is allowed only when it is http on
+    /// loopback too. Empty: unknown, so only https.
+    pub issuer: String,
 }
 
 impl Default for ClientRegistration {
@@ -85,6 +98,11 @@ impl Default for ClientRegistration {
             access_token_alg: s.access_token_alg,
             id_token_alg: s.id_token_alg,
             require_pushed_authorization_requests: s.require_pushed_authorization_requests,
+            token_endpoint_auth_method: String::new(),
+            jwks: String::new(),
+            jwks_uri: String::new(),
+            require_signed_request_object: s.require_signed_request_object,
+            issuer: String::new(),
         }
     }
 }
@@ -204,6 +222,9 @@ impl ClientRegistration {
         if self.id_token_alg.parse::<SigningAlg>().is_err() {
             err.add("id_token_alg", choose_alg(SigningAlg::ID_TOKEN_DEFAULT));
         }
+        let auth_method = self.check_keys(&mut err);
+        let jwks = self.jwks.trim();
+        let jwks_uri = self.jwks_uri.trim();
         let valid = match (name, scopes, access_token_ttl, refresh_token_ttl) {
             (Some(name), Some(scopes), Some(access_token_ttl), Some(refresh_token_ttl)) => Some(ClientUpdate {
                 name,
@@ -223,11 +244,78 @@ impl ClientRegistration {
                     access_token_alg: self.access_token_alg.clone(),
                     id_token_alg: self.id_token_alg.clone(),
                     require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+                    token_endpoint_auth_method: auth_method.as_str().to_owned(),
+                    jwks: (!jwks.is_empty()).then(|| jwks.to_owned()),
+                    jwks_uri: (!jwks_uri.is_empty()).then(|| jwks_uri.to_owned()),
+                    require_signed_request_object: self.require_signed_request_object,
                 },
             }),
             _ => None,
         };
         err.or(valid)
+    }
+}
+
+impl ClientRegistration {
+    /// The authentication method and the keys (RFC 7591 §2): `none` exactly for public
+    /// clients; `private_key_jwt` needs keys; `jwks` or `jwks_uri`, never both; a client
+    /// that must sign its requests needs keys too. Returns the method to store.
+    fn check_keys(&self, err: &mut Errors) -> ClientAuthMethod {
+        let default = if self.is_public {
+            ClientAuthMethod::None
+        } else {
+            ClientAuthMethod::ClientSecretBasic
+        };
+        let raw = self.token_endpoint_auth_method.trim();
+        let method = if raw.is_empty() {
+            default
+        } else {
+            match raw.parse::<ClientAuthMethod>() {
+                Ok(m) => m,
+                Err(_) => {
+                    err.add(
+                        "token_endpoint_auth_method",
+                        format!("Choose {}.", ClientAuthMethod::names().join(", ")),
+                    );
+                    default
+                }
+            }
+        };
+        if self.is_public != (method == ClientAuthMethod::None) {
+            err.add(
+                "token_endpoint_auth_method",
+                "A public client uses none; a confidential one a secret or private_key_jwt.",
+            );
+        }
+        let jwks = self.jwks.trim();
+        let jwks_uri = self.jwks_uri.trim();
+        if !jwks.is_empty() {
+            if let Err(e) = check_jwks(jwks) {
+                err.add("jwks", e);
+            }
+        }
+        if !jwks_uri.is_empty() {
+            if let Err(e) = check_jwks_uri(jwks_uri, &self.issuer) {
+                err.add("jwks_uri", e);
+            }
+        }
+        if !jwks.is_empty() && !jwks_uri.is_empty() {
+            err.add("jwks_uri", "Give either a JWK Set or a JWKS URI, not both.");
+        }
+        let has_keys = !jwks.is_empty() || !jwks_uri.is_empty();
+        if method == ClientAuthMethod::PrivateKeyJwt && !has_keys {
+            err.add(
+                "jwks",
+                "private_key_jwt needs the client's public keys: a JWK Set or a JWKS URI.",
+            );
+        }
+        if self.require_signed_request_object && !has_keys {
+            err.add(
+                "require_signed_request_object",
+                "Signed request objects need the client's public keys: a JWK Set or a JWKS URI.",
+            );
+        }
+        method
     }
 }
 
@@ -345,6 +433,8 @@ mod tests {
     /// `None`: accepted; else the field refused and a part of its message.
     type Want = Option<(&'static str, &'static str)>;
 
+    const JWKS: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+
     fn known() -> Vec<String> {
         ["openid", "profile", "email", "offline_access", "invoices:read"]
             .map(String::from)
@@ -415,6 +505,23 @@ mod tests {
             ("unknown access alg", good(), |c| c.access_token_alg = "HS256".into(), Some(("access_token_alg", "Choose ES256, RS256 or EdDSA."))),
             ("lower-case alg", good(), |c| c.access_token_alg = "es256".into(), Some(("access_token_alg", "Choose ES256"))),
             ("unknown ID token alg", good(), |c| c.id_token_alg = "none".into(), Some(("id_token_alg", "Choose RS256, ES256 or EdDSA."))),
+            // Authentication method and keys (RFC 7591 §2).
+            ("client_secret_post", good(), |c| c.token_endpoint_auth_method = "client_secret_post".into(), None),
+            ("unknown method", good(), |c| c.token_endpoint_auth_method = "tls_client_auth".into(), Some(("token_endpoint_auth_method", "Choose client_secret_basic"))),
+            ("confidential none", good(), |c| c.token_endpoint_auth_method = "none".into(), Some(("token_endpoint_auth_method", "A public client uses none"))),
+            ("public with a secret method", public(), |c| c.token_endpoint_auth_method = "client_secret_basic".into(), Some(("token_endpoint_auth_method", "A public client uses none"))),
+            ("public private_key_jwt", public(), |c| { c.token_endpoint_auth_method = "private_key_jwt".into(); c.jwks = JWKS.into() }, Some(("token_endpoint_auth_method", "A public client uses none"))),
+            ("private_key_jwt with jwks", good(), |c| { c.token_endpoint_auth_method = "private_key_jwt".into(); c.jwks = JWKS.into() }, None),
+            ("private_key_jwt with jwks_uri", good(), |c| { c.token_endpoint_auth_method = "private_key_jwt".into(); c.jwks_uri = "https://shop.example/jwks".into() }, None),
+            ("private_key_jwt without keys", good(), |c| c.token_endpoint_auth_method = "private_key_jwt".into(), Some(("jwks", "private_key_jwt needs the client's public keys"))),
+            ("private key in jwks", good(), |c| c.jwks = r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}]}"#.into(), Some(("jwks", "private member \u{201c}d\u{201d}"))),
+            ("jwks not a set", good(), |c| c.jwks = "[]".into(), Some(("jwks", "Give a JWK Set"))),
+            ("both jwks and jwks_uri", good(), |c| { c.jwks = JWKS.into(); c.jwks_uri = "https://shop.example/jwks".into() }, Some(("jwks_uri", "not both"))),
+            ("http jwks_uri", good(), |c| c.jwks_uri = "http://shop.example/jwks".into(), Some(("jwks_uri", "absolute https URL"))),
+            ("loopback jwks_uri, https issuer", good(), |c| { c.jwks_uri = "http://127.0.0.1:9/jwks".into(); c.issuer = "https://id.example".into() }, Some(("jwks_uri", "absolute https URL"))),
+            ("loopback jwks_uri, loopback issuer", good(), |c| { c.jwks_uri = "http://127.0.0.1:9/jwks".into(); c.issuer = "http://127.0.0.1:3000".into() }, None),
+            ("signed requests without keys", good(), |c| c.require_signed_request_object = true, Some(("require_signed_request_object", "need the client's public keys"))),
+            ("signed requests with keys", public(), |c| { c.require_signed_request_object = true; c.jwks = JWKS.into() }, None),
         ];
         for (what, base, change, want) in table {
             let mut c = base.clone();
@@ -491,6 +598,19 @@ mod tests {
                 .settings
                 .require_pushed_authorization_requests
         );
+        // The method defaults by type; keys are stored trimmed, empty as none.
+        assert_eq!(u.settings.token_endpoint_auth_method, "none");
+        let u = good().validate(&known()).unwrap();
+        assert_eq!(u.settings.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!((u.settings.jwks, u.settings.jwks_uri), (None, None));
+        let mut k = good();
+        k.token_endpoint_auth_method = "private_key_jwt".into();
+        k.jwks = format!(" {JWKS} ");
+        k.require_signed_request_object = true;
+        let u = k.validate(&known()).unwrap();
+        assert_eq!(u.settings.token_endpoint_auth_method, "private_key_jwt");
+        assert_eq!(u.settings.jwks.as_deref(), Some(JWKS));
+        assert!(u.settings.require_signed_request_object);
     }
 
     #[test]

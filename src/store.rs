@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{GrantType, SigningAlg};
+use crate::model::{ClientAuthMethod, GrantType, SigningAlg};
 use crate::policy;
 use crate::token::{CodeRecord, RefreshRecord};
 use crate::types::{RedirectUri, ScopeSet, Username};
@@ -81,6 +81,28 @@ impl Client {
     pub fn requires_pkce(&self) -> bool {
         self.is_public || self.settings.require_pkce
     }
+
+    /// How this client authenticates at the token, introspection and revocation
+    /// endpoints. A public client: `none`, whatever is stored. A confidential client:
+    /// `private_key_jwt` when registered so; otherwise its secret, by either
+    /// `client_secret_basic` or `client_secret_post` (as before this setting existed, so
+    /// this returns the registered one of the two but both are accepted).
+    pub fn auth_method(&self) -> ClientAuthMethod {
+        if self.is_public {
+            return ClientAuthMethod::None;
+        }
+        match self.settings.token_endpoint_auth_method.parse::<ClientAuthMethod>() {
+            Ok(ClientAuthMethod::PrivateKeyJwt) => ClientAuthMethod::PrivateKeyJwt,
+            Ok(ClientAuthMethod::ClientSecretPost) => ClientAuthMethod::ClientSecretPost,
+            _ => ClientAuthMethod::ClientSecretBasic,
+        }
+    }
+
+    /// Whether the client registered public keys (`jwks` or `jwks_uri`), needed for
+    /// `private_key_jwt` and for signed request objects.
+    pub fn has_keys(&self) -> bool {
+        self.settings.jwks.is_some() || self.settings.jwks_uri.is_some()
+    }
 }
 
 /// Per-client protocol settings, with secure defaults.
@@ -104,6 +126,16 @@ pub struct ClientSettings {
     /// plain `/authorize` is refused.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// A [`ClientAuthMethod`] name (RFC 7591 §2); see [`Client::auth_method`].
+    pub token_endpoint_auth_method: String,
+    /// The client's public keys, a JWK Set as JSON text (RFC 7591 §2 `jwks`), checked by
+    /// [`crate::client_keys::check_jwks`].
+    pub jwks: Option<String>,
+    /// Where the client publishes its JWK Set (RFC 7591 §2 `jwks_uri`); never with `jwks`.
+    pub jwks_uri: Option<String>,
+    /// RFC 9101 §10.5: `/authorize` accepts this client's requests only as signed
+    /// request objects.
+    pub require_signed_request_object: bool,
 }
 
 impl Default for ClientSettings {
@@ -118,6 +150,10 @@ impl Default for ClientSettings {
             access_token_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().into(),
             id_token_alg: SigningAlg::ID_TOKEN_DEFAULT.as_str().into(),
             require_pushed_authorization_requests: false,
+            token_endpoint_auth_method: ClientAuthMethod::ClientSecretBasic.as_str().into(),
+            jwks: None,
+            jwks_uri: None,
+            require_signed_request_object: false,
         }
     }
 }

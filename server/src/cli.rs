@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use tessera_core::audit::{Actor, Kind as AuditKind, NewEvent};
-use tessera_core::model::{GrantType, SigningAlg};
+use tessera_core::model::{ClientAuthMethod, GrantType, SigningAlg};
 use tessera_core::password::hash_password;
 use tessera_core::policy;
 use tessera_core::registration::{ClientRegistration, FieldErrors, UserRegistration};
@@ -289,6 +289,24 @@ pub struct ClientAdd {
     /// Accept this client's authorization requests only when pushed to /par first (RFC 9126)
     #[arg(long)]
     pub require_par: bool,
+    /// How the client authenticates at the token endpoint [default: none for a public
+    /// client, client_secret_basic (Basic or form) for a confidential one]; private_key_jwt
+    /// needs --jwks or --jwks-uri and gets no secret
+    #[arg(long, value_parser = one_of::<ClientAuthMethod>(ClientAuthMethod::names()))]
+    pub token_endpoint_auth_method: Option<ClientAuthMethod>,
+    /// The client's public keys, a JWK Set as JSON (e.g. --jwks "$(cat jwks.json)")
+    #[arg(long)]
+    pub jwks: Option<String>,
+    /// Where the client publishes its JWK Set (https; http on loopback only for a loopback
+    /// issuer)
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Accept this client's authorization requests only as signed request objects (RFC 9101)
+    #[arg(long)]
+    pub require_signed_request_object: bool,
+    /// The issuer the server runs with (decides whether a loopback http --jwks-uri is allowed)
+    #[arg(long, env = "TESSERA_ISSUER")]
+    pub issuer: Option<String>,
 }
 
 /// Clap's parser for one of the core's names (its `ALL` list), listed in `--help`.
@@ -618,11 +636,22 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         access_token_alg: add.access_token_alg.to_string(),
         id_token_alg: add.id_token_alg.to_string(),
         require_pushed_authorization_requests: add.require_par,
+        token_endpoint_auth_method: add
+            .token_endpoint_auth_method
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        jwks: add.jwks.unwrap_or_default(),
+        jwks_uri: add.jwks_uri.unwrap_or_default(),
+        require_signed_request_object: add.require_signed_request_object,
+        issuer: add.issuer.unwrap_or_default(),
         ..Default::default()
     }
     .validate(&known)
     .map_err(|e| refused("client", e))?;
-    let secret = (!add.public).then(ClientSecret::generate);
+    // A private_key_jwt client authenticates with its keys (RFC 7523): no secret.
+    let uses_secret =
+        !add.public && valid.settings.token_endpoint_auth_method != ClientAuthMethod::PrivateKeyJwt.as_str();
+    let secret = uses_secret.then(ClientSecret::generate);
     let client = NewClient {
         client_id: random_id(),
         name: valid.name,
@@ -657,6 +686,7 @@ async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
                     "client_id": c.client_id,
                     "name": c.name,
                     "type": if c.is_public { "public" } else { "confidential" },
+                    "token_endpoint_auth_method": c.auth_method().as_str(),
                     "redirect_uris": c.redirect_uris,
                     "scope": c.scopes,
                     "created_at": c.created_at,

@@ -68,6 +68,8 @@ pub struct Shared {
     pub lifetimes: tessera_core::policy::Lifetimes,
     /// RFC 9126 §5: every client must push its authorization requests (`--require-par`).
     pub require_par: bool,
+    /// Clients' public keys (inline, or fetched from `jwks_uri` and cached).
+    pub client_keys: crate::crypto::client_keys::ClientKeys,
 }
 
 impl std::ops::Deref for AppState {
@@ -110,6 +112,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         pending_limiter: Default::default(),
         lifetimes: config.lifetimes,
         require_par: config.require_par,
+        client_keys: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

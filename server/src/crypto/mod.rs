@@ -7,7 +7,10 @@
 //! - [`server_secret`]: the server secret, what derives from it, and sealing at rest.
 //! - [`issue`]: what the tokens say (claims) and issuing them (access, ID, refresh).
 //! - [`verify`]: reading access tokens, with the cache of those already verified.
+//! - [`client_keys`]: clients' public keys (inline or fetched from `jwks_uri`, cached) and
+//!   the verification of what clients sign: assertions and request objects.
 
+pub mod client_keys;
 pub mod issue;
 pub mod jwt;
 pub mod keyring;

@@ -4,7 +4,9 @@
 //! [`crate::demo`]).
 //!
 //! - [`form`]: query strings and `application/x-www-form-urlencoded` bodies, read strictly.
-//! - [`client_auth`]: who the client is at `/token`, `/revoke`, `/introspect` (RFC 6749 §2.3).
+//! - [`client_auth`]: who the client is at `/token`, `/revoke`, `/introspect` (RFC 6749
+//!   §2.3), by secret or by `private_key_jwt` assertion (RFC 7523).
+//! - [`request_object`]: signed authorization requests (RFC 9101), for `/authorize` and `/par`.
 //! - [`client_ip`]: which address a request comes from (the TCP peer, or the client a
 //!   trusted reverse proxy names).
 //! - [`bearer`]: access tokens presented to a protected resource (RFC 6750).
@@ -16,4 +18,5 @@ pub mod client_auth;
 pub mod client_ip;
 pub mod cors;
 pub mod form;
+pub mod request_object;
 pub mod response;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tessera_core::authorize::{self, Authentication, AuthorizeDecision, AuthorizeRequest, Pending};
 use tessera_core::error::{AuthorizeError, ErrorCode, OAuthError};
 use tessera_core::model::GrantType;
+use tessera_core::params;
 use tessera_core::scope;
 use tessera_core::secret::{hash_secret, random_id, random_token};
 use tessera_core::store::Client;
@@ -19,6 +20,7 @@ use tessera_services::{pending, session as signed_in, ServiceError};
 use tower_sessions::Session;
 
 use crate::http::form::{read_form, read_query};
+use crate::http::request_object::verify_request_object;
 use crate::http::response::{error_page, server_error};
 use crate::web::AppState;
 
@@ -86,6 +88,35 @@ pub async fn post(
     }
 }
 
+/// RFC 9101 §6.3: with a `request` object, the request's parameters are those inside it
+/// only (the `client_id` outside, already used to find the client, must be the object's);
+/// without one, `pairs` as sent. Also says whether the request was signed. A bad object is
+/// shown to the user: the redirect URI inside it cannot be trusted.
+async fn unpack_request_object(
+    state: &AppState,
+    client: Option<&Client>,
+    pairs: Vec<(String, String)>,
+    now: i64,
+) -> Result<(Vec<(String, String)>, bool), AuthorizeError> {
+    let show = AuthorizeError::ShowToUser;
+    if params::duplicated(&pairs, &["request", "request_uri"]).is_some() {
+        return Err(show(OAuthError::invalid_request("repeated parameter")));
+    }
+    let Some(jws) = params::get(&pairs, "request") else {
+        return Ok((pairs, false));
+    };
+    // RFC 9101 §5: one or the other.
+    if params::get(&pairs, "request_uri").is_some() {
+        return Err(show(OAuthError::invalid_request("request and request_uri together")));
+    }
+    // An unknown client is the core's to report.
+    let Some(client) = client else {
+        return Ok((pairs, false));
+    };
+    let inner = verify_request_object(state, client, jws, now).await.map_err(show)?;
+    Ok((inner, true))
+}
+
 /// The limits on pending requests (#18 item 1), from the policy file.
 pub use tessera_core::policy::{MAX_PENDING_PER_CLIENT, PENDING_PER_ADDRESS_PER_MINUTE};
 
@@ -111,7 +142,7 @@ async fn handle(
         Ok(c) => c,
         Err(e) => return error_page(&server_error(e)),
     };
-    let validated = validate(state, &pairs, client.as_ref(), now).await;
+    let validated = validate(state, pairs, client.as_ref(), now).await;
     // RFC 9126 §5, §6: when the server or this client requires PAR, a plain request is
     // refused (invalid_request, redirected once the redirect URI is verified).
     let par_required = state.require_par
@@ -142,13 +173,15 @@ async fn handle(
 /// `/par` alike (RFC 9126 §2.1: a pushed request is checked as `/authorize` would): the
 /// core's rules, with the server's scopes and PKCE policy, and the client's grant types.
 /// Whatever the request asks for is in the returned [`AuthorizeRequest`], which both
-/// endpoints store as it is.
+/// endpoints store as it is. A signed request object (RFC 9101) is unpacked here, so both
+/// endpoints accept one.
 pub(crate) async fn validate(
     state: &AppState,
-    pairs: &[(String, String)],
+    pairs: Vec<(String, String)>,
     client: Option<&Client>,
     now: i64,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
+    let (pairs, signed) = unpack_request_object(state, client, pairs, now).await?;
     let requires_pkce = client.is_none_or(|c| c.requires_pkce());
     // Custom scopes are known while their row exists; read them only for a client that
     // lists any, so the usual OIDC-only client costs no extra query.
@@ -161,7 +194,13 @@ pub(crate) async fn validate(
     };
     // The core also requires the scope in the client's own list.
     let known_scope = |s: &str| scope::is_builtin(s) || custom.iter().any(|c| c == s);
-    let request = AuthorizeRequest::validate(pairs, client, requires_pkce, known_scope, now)?;
+    let request = AuthorizeRequest::validate(&pairs, client, requires_pkce, known_scope, now)?;
+    // RFC 9101 §10.5: this client's requests must come as signed request objects.
+    if !signed && client.is_some_and(|c| c.settings.require_signed_request_object) {
+        let e = OAuthError::invalid_request("this client must send a signed request object")
+            .with_detail("require_signed_request_object");
+        return Err(request.error(e));
+    }
     if !client.is_some_and(|c| c.allows_grant(GrantType::AuthorizationCode)) {
         let e = OAuthError::new(
             ErrorCode::UnauthorizedClient,

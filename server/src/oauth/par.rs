@@ -58,7 +58,7 @@ async fn push(
     check_pushed_parameters(&pairs)?;
     // RFC 9126 §2.1: the same validation as /authorize, now; every refusal goes to the
     // client as JSON (§2.3), never as a redirect.
-    let request = super::authorize::validate(state, &pairs, Some(&client), now)
+    let request = super::authorize::validate(state, pairs, Some(&client), now)
         .await
         .map_err(AuthorizeError::into_error)?;
     // A public client's push is anonymous: it counts against the same per-address
@@ -83,9 +83,8 @@ async fn push(
 }
 
 /// The authorization request's parameters as pushed: the one place they come from.
-/// RFC 9101 §4 (signed request objects) plugs in here: a verified `request` object's
-/// parameters replace the form's (until then `request` is refused by the validation, as
-/// `request_not_supported`).
+/// A signed `request` object (RFC 9101) among them is unpacked by the validation, as at
+/// `/authorize`: its parameters then replace the form's.
 fn authorization_parameters(
     client: &Client,
     mut form: Vec<(String, String)>,

@@ -21,8 +21,9 @@ impl SqlStore {
         self.execute(
             "INSERT INTO clients (client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
              description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, \
-             access_token_alg, id_token_alg, require_pushed_authorization_requests) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             access_token_alg, id_token_alg, token_endpoint_auth_method, jwks, jwks_uri, \
+             require_signed_request_object, require_pushed_authorization_requests) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
             (
                 &client.client_id,
                 &client.name,
@@ -39,6 +40,10 @@ impl SqlStore {
                 st.refresh_token_ttl,
                 &st.access_token_alg,
                 &st.id_token_alg,
+                &st.token_endpoint_auth_method,
+                &st.jwks,
+                &st.jwks_uri,
+                st.require_signed_request_object,
                 st.require_pushed_authorization_requests,
             ),
         )
@@ -86,12 +91,16 @@ impl SqlStore {
     pub(super) async fn update_client(&self, client_id: &str, u: &ClientUpdate) -> Result<bool, StoreError> {
         let uris_json = uris_json(&u.redirect_uris)?;
         let st = &u.settings;
-        // One statement: the client changes as a whole or not at all.
+        // One statement: the client changes as a whole or not at all. A client moved to
+        // private_key_jwt loses its secret (it must never be accepted again).
         let changed = self
             .execute(
                 "UPDATE clients SET name = $2, redirect_uris = $3, scopes = $4, description = $5, logo_uri = $6, \
                  grant_types = $7, require_pkce = $8, access_token_ttl = $9, refresh_token_ttl = $10, \
-                 access_token_alg = $11, id_token_alg = $12, require_pushed_authorization_requests = $13 \
+                 access_token_alg = $11, id_token_alg = $12, token_endpoint_auth_method = $13, jwks = $14, \
+                 jwks_uri = $15, require_signed_request_object = $16, \
+                 require_pushed_authorization_requests = $17, \
+                 secret_hash = CASE WHEN $13 = 'private_key_jwt' THEN NULL ELSE secret_hash END \
                  WHERE client_id = $1",
                 (
                     client_id,
@@ -106,6 +115,10 @@ impl SqlStore {
                     st.refresh_token_ttl,
                     &st.access_token_alg,
                     &st.id_token_alg,
+                    &st.token_endpoint_auth_method,
+                    &st.jwks,
+                    &st.jwks_uri,
+                    st.require_signed_request_object,
                     st.require_pushed_authorization_requests,
                 ),
             )

@@ -98,6 +98,10 @@ pub(super) struct ClientRow {
     pub(super) refresh_token_ttl: i64,
     pub(super) access_token_alg: String,
     pub(super) id_token_alg: String,
+    pub(super) token_endpoint_auth_method: String,
+    pub(super) jwks: Option<String>,
+    pub(super) jwks_uri: Option<String>,
+    pub(super) require_signed_request_object: bool,
     pub(super) require_pushed_authorization_requests: bool,
 }
 
@@ -130,6 +134,10 @@ impl TryFrom<ClientRow> for Client {
                 refresh_token_ttl: r.refresh_token_ttl,
                 access_token_alg: r.access_token_alg,
                 id_token_alg: r.id_token_alg,
+                token_endpoint_auth_method: r.token_endpoint_auth_method,
+                jwks: r.jwks,
+                jwks_uri: r.jwks_uri,
+                require_signed_request_object: r.require_signed_request_object,
                 require_pushed_authorization_requests: r.require_pushed_authorization_requests,
             },
         })
@@ -233,6 +241,7 @@ pub(super) const REFRESH_REVOKED_AT: &str =
 pub(super) const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at, password_epoch";
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
      description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg, \
+     token_endpoint_auth_method, jwks, jwks_uri, require_signed_request_object, \
      require_pushed_authorization_requests";
 pub(super) const CODE_COLUMNS: &str =
     "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \

@@ -347,6 +347,12 @@ async fn untrusted_client_or_redirect_uri_gets_an_error_page_not_a_redirect() {
             "invalid_request",
         ),
         ([good(), vec![("client_id", "web")]].concat(), "invalid_request"),
+        // RFC 9101 §6.3: a request object this client cannot have signed (it has no keys);
+        // the redirect URI inside an unverified object is not trusted.
+        (
+            with(good(), "request", Some("eyJhbGciOiJub25lIn0.e30.")),
+            "invalid_request_object",
+        ),
     ];
     for (params, code) in cases {
         let res = common::browser().get(authorize_url(&s, &params)).send().await.unwrap();
@@ -376,8 +382,8 @@ async fn refusals_are_redirected_to_the_client_with_the_exact_error() {
             (with(good(), "prompt", Some("none")), "login_required"),
             (with(good(), "max_age", Some("soon")), "invalid_request"),
             (
-                with(good(), "request", Some("eyJhbGciOiJub25lIn0.e30.")),
-                "request_not_supported",
+                with(good(), "request_uri", Some("https://client.example/req")),
+                "request_uri_not_supported",
             ),
         ];
         for (params, code) in cases {

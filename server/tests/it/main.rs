@@ -17,6 +17,7 @@
 //! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
 //! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
 //! - `site`: the compiled site served from memory (the release binary's embedded copy).
+//! - `client_keys`: private_key_jwt (inline keys and jwks_uri) and signed request objects.
 //! - `cluster`: several `tessera serve` processes on one PostgreSQL.
 //! - `crash`: `tessera serve` SIGKILLed under load, then restarted on the same database.
 
@@ -29,6 +30,7 @@ mod account;
 mod admin;
 mod audit;
 mod cli;
+mod client_keys;
 mod cluster;
 mod crash;
 mod demo;

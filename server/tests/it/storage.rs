@@ -924,6 +924,10 @@ mod admin {
                 access_token_alg: "RS256".into(),
                 id_token_alg: "EdDSA".into(),
                 require_pushed_authorization_requests: true,
+                token_endpoint_auth_method: "client_secret_post".into(),
+                jwks: Some(r#"{"keys":[]}"#.into()),
+                jwks_uri: None,
+                require_signed_request_object: true,
             },
         };
         assert!(s.update_client("c1", &update).await.unwrap());
@@ -940,6 +944,15 @@ mod admin {
         assert!(!s.set_client_secret_hash("nope", "x").await.unwrap());
         let c = s.client_by_id("c1").await.unwrap().unwrap();
         assert_eq!(c.secret_hash.as_deref(), Some("new-hash"), "{}", tdb.name);
+        // Moving to private_key_jwt drops the secret: it must never be accepted again.
+        let mut keyed = update.clone();
+        keyed.settings.token_endpoint_auth_method = "private_key_jwt".into();
+        keyed.settings.jwks = None;
+        keyed.settings.jwks_uri = Some("https://c1.example/jwks".into());
+        assert!(s.update_client("c1", &keyed).await.unwrap());
+        let c = s.client_by_id("c1").await.unwrap().unwrap();
+        assert_eq!(c.settings, keyed.settings, "{}", tdb.name);
+        assert_eq!(c.secret_hash, None, "{}", tdb.name);
         assert!(s.delete_client("c1").await.unwrap());
         assert!(
             s.client_by_id("c1").await.unwrap().is_none(),

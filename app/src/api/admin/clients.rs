@@ -35,6 +35,12 @@ pub struct ClientView {
     pub created: String,
     /// RFC 9126 §6: authorization requests only by `/par`.
     pub require_pushed_authorization_requests: bool,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// The inline JWK Set (JSON text), or empty.
+    pub jwks: String,
+    pub jwks_uri: String,
+    pub require_signed_request_object: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +59,9 @@ pub struct ClientDetail {
     pub new_client: ClientView,
     /// The allowed access and refresh token lifetimes, e.g. "60 to 86400" (the core's policy).
     pub ttl_hints: (String, String),
+    /// The authentication methods a confidential client may choose (the core's
+    /// `ClientAuthMethod::ALL` without `none`).
+    pub auth_methods: Vec<String>,
 }
 
 #[server(prefix = "/ui", endpoint = "admin/clients")]
@@ -97,6 +106,7 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
             algs: ssr::alg_options(),
             new_client: ssr::new_client_view(),
             ttl_hints: ssr::ttl_hints(),
+            auth_methods: ssr::auth_method_options(),
         },
     ))
 }
@@ -121,6 +131,10 @@ pub async fn admin_create_client(
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
     #[server(default)] require_pushed_authorization_requests: String,
+    #[server(default)] token_endpoint_auth_method: String,
+    #[server(default)] jwks: String,
+    #[server(default)] jwks_uri: String,
+    #[server(default)] require_signed_request_object: String,
 ) -> Result<(), ServerFnError> {
     use tessera_core::secret::{random_id, ClientSecret};
     use tessera_core::store::NewClient;
@@ -146,6 +160,11 @@ pub async fn admin_create_client(
         access_token_alg,
         id_token_alg,
         require_pushed_authorization_requests: !require_pushed_authorization_requests.is_empty(),
+        token_endpoint_auth_method,
+        jwks,
+        jwks_uri,
+        require_signed_request_object: !require_signed_request_object.is_empty(),
+        issuer: a.ctx.issuer.clone(),
     };
     let known = ssr::scope_names(&a.ctx).await?;
     let update = match form.validate(&known) {
@@ -156,7 +175,9 @@ pub async fn admin_create_client(
             return a.back_with_errors(back, errors, values).await;
         }
     };
-    let secret = (!form.is_public).then(ClientSecret::generate);
+    // A private_key_jwt client has no secret (RFC 7523 §2.2: its keys authenticate it).
+    let uses_secret = !form.is_public && update.settings.token_endpoint_auth_method != "private_key_jwt";
+    let secret = uses_secret.then(ClientSecret::generate);
     let client = NewClient {
         client_id: random_id(),
         name: update.name,
@@ -206,6 +227,10 @@ pub async fn admin_update_client(
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
     #[server(default)] require_pushed_authorization_requests: String,
+    #[server(default)] token_endpoint_auth_method: String,
+    #[server(default)] jwks: String,
+    #[server(default)] jwks_uri: String,
+    #[server(default)] require_signed_request_object: String,
 ) -> Result<(), ServerFnError> {
     let back = ssr::client_path(&client_id);
     let Some(a) = ssr::action(&csrf, &back).await? else {
@@ -238,6 +263,11 @@ pub async fn admin_update_client(
         access_token_alg,
         id_token_alg,
         require_pushed_authorization_requests: !require_pushed_authorization_requests.is_empty(),
+        token_endpoint_auth_method,
+        jwks,
+        jwks_uri,
+        require_signed_request_object: !require_signed_request_object.is_empty(),
+        issuer: a.ctx.issuer.clone(),
     };
     let known = ssr::scope_names(&a.ctx).await?;
     let update = match form.validate(&known) {

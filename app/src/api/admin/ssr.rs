@@ -195,6 +195,10 @@ pub fn client_view(c: Client) -> ClientView {
         id_token_alg: c.settings.id_token_alg,
         created: crate::api::account::utc_date(c.created_at),
         require_pushed_authorization_requests: c.settings.require_pushed_authorization_requests,
+        token_endpoint_auth_method: c.settings.token_endpoint_auth_method,
+        jwks: c.settings.jwks.unwrap_or_default(),
+        jwks_uri: c.settings.jwks_uri.unwrap_or_default(),
+        require_signed_request_object: c.settings.require_signed_request_object,
     }
 }
 
@@ -295,7 +299,22 @@ pub fn new_client_view() -> ClientView {
         id_token_alg: s.id_token_alg,
         created: String::new(),
         require_pushed_authorization_requests: s.require_pushed_authorization_requests,
+        token_endpoint_auth_method: s.token_endpoint_auth_method,
+        jwks: String::new(),
+        jwks_uri: String::new(),
+        require_signed_request_object: s.require_signed_request_object,
     }
+}
+
+/// The authentication methods the form offers a confidential client (a public one is
+/// always `none`).
+pub fn auth_method_options() -> Vec<String> {
+    use tessera_core::model::ClientAuthMethod;
+    ClientAuthMethod::ALL
+        .into_iter()
+        .filter(|m| *m != ClientAuthMethod::None)
+        .map(|m| m.as_str().to_owned())
+        .collect()
 }
 
 /// "MIN to MAX" of the access and refresh token lifetimes a client may have.
@@ -336,6 +355,12 @@ pub struct ClientForm {
     pub access_token_alg: String,
     pub id_token_alg: String,
     pub require_pushed_authorization_requests: bool,
+    pub token_endpoint_auth_method: String,
+    pub jwks: String,
+    pub jwks_uri: String,
+    pub require_signed_request_object: bool,
+    /// The server's issuer (decides whether a loopback http `jwks_uri` is allowed).
+    pub issuer: String,
 }
 
 impl ClientForm {
@@ -351,7 +376,16 @@ impl ClientForm {
             ("refresh_token_ttl".to_owned(), self.refresh_token_ttl.clone()),
             ("access_token_alg".to_owned(), self.access_token_alg.clone()),
             ("id_token_alg".to_owned(), self.id_token_alg.clone()),
+            (
+                "token_endpoint_auth_method".to_owned(),
+                self.token_endpoint_auth_method.clone(),
+            ),
+            ("jwks".to_owned(), self.jwks.clone()),
+            ("jwks_uri".to_owned(), self.jwks_uri.clone()),
         ]);
+        if self.require_signed_request_object {
+            v.insert("require_signed_request_object".into(), "on".into());
+        }
         for g in &self.grant_types {
             v.insert(format!("grant_{g}"), "on".into());
         }
@@ -387,6 +421,16 @@ impl ClientForm {
             access_token_alg: self.access_token_alg.clone(),
             id_token_alg: self.id_token_alg.clone(),
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            // A public client has no choice (the form sends none for it).
+            token_endpoint_auth_method: if self.is_public {
+                String::new()
+            } else {
+                self.token_endpoint_auth_method.clone()
+            },
+            jwks: self.jwks.clone(),
+            jwks_uri: self.jwks_uri.clone(),
+            require_signed_request_object: self.require_signed_request_object,
+            issuer: self.issuer.clone(),
         }
         .validate(known_scopes)
     }

@@ -84,7 +84,7 @@ pub fn AdminClientNewPage() -> impl IntoView {
                         <FlashLines flash=p.flash.clone()/>
                         <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names
                             grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
-                            ttl_hints=p.data.ttl_hints/>
+                            ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods/>
                     </section>
                 }.into_any())
             })}
@@ -137,7 +137,7 @@ pub(super) fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView 
             {p.flash.secret.clone().map(|s| view! { <SecretBox secret=s/> })}
             <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names
                 grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
-                ttl_hints=p.data.ttl_hints/>
+                ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf.clone() back=back.clone() of_client=true/>
         <ClientDangerCard client=c csrf=p.csrf confirm/>
@@ -177,6 +177,8 @@ pub(super) fn ClientForm(
     defaults: ClientView,
     /// The allowed access and refresh token lifetimes, as hints.
     ttl_hints: (String, String),
+    /// The authentication methods a confidential client may choose.
+    auth_methods: Vec<String>,
 ) -> impl IntoView {
     let new = client.is_none();
     let c = client.unwrap_or(defaults);
@@ -246,6 +248,22 @@ pub(super) fn ClientForm(
                 <AlgSelect name="id_token_alg" label="ID token algorithm" options=algs
                     value=flash.value("id_token_alg", &c.id_token_alg) error=flash.error("id_token_alg")/>
             </div>
+            <fieldset class="field">
+                <legend>"Client authentication and keys"</legend>
+                <AlgSelect name="token_endpoint_auth_method" label="Authentication method (confidential clients)"
+                    options=auth_methods value=flash.value("token_endpoint_auth_method", &c.token_endpoint_auth_method)
+                    error=flash.error("token_endpoint_auth_method")/>
+                <TextArea name="jwks" label="Public keys: JWK Set (optional)" value=flash.value("jwks", &c.jwks)
+                    error=flash.error("jwks")
+                    hint="JSON {\"keys\": [...]}: public RSA, EC P-256 or Ed25519 keys only. For private_key_jwt and signed request objects."/>
+                <Field name="jwks_uri" label="Public keys: JWKS URI (optional)" kind="url"
+                    value=flash.value("jwks_uri", &c.jwks_uri) error=flash.error("jwks_uri")
+                    hint="Where the client publishes its JWK Set (https). Either this or a JWK Set, not both."/>
+                <label class="check"><input type="checkbox" name="require_signed_request_object"
+                    checked=flash.checked("require_signed_request_object", c.require_signed_request_object)/>
+                    "Require signed request objects (RFC 9101)"</label>
+                {flash.error("require_signed_request_object").map(|e| view! { <p class="field-error">{e}</p> })}
+            </fieldset>
             <div class="form-actions">
                 <button type="submit" class="button">{if new { "Create client" } else { "Save changes" }}</button>
                 <a class="button secondary" href="/admin/clients">"Cancel"</a>
@@ -259,7 +277,8 @@ pub(super) fn ClientForm(
 #[component]
 pub(super) fn ClientDangerCard(client: ClientView, csrf: String, confirm: bool) -> impl IntoView {
     let path = format!("/admin/clients/{}", client.client_id);
-    let rotate = (!client.is_public).then(|| {
+    // A private_key_jwt client has no secret to rotate.
+    let rotate = (!client.is_public && client.token_endpoint_auth_method != "private_key_jwt").then(|| {
         view! {
             <div class="danger-item">
                 <div><h3>"Rotate secret"</h3>

@@ -1,0 +1,267 @@
+//! Clients' public keys, and the check of what clients sign with them: `private_key_jwt`
+//! assertions (RFC 7523) and request objects (RFC 9101). An inline JWK Set is parsed once
+//! per content; a `jwks_uri` is fetched with a timeout and a size cap, kept per URI for
+//! [`JWKS_URI_CACHE_TTL`], fetched again on an unknown `kid` at most once per
+//! [`JWKS_URI_MIN_REFETCH`], and never followed to another host. The rules (which keys,
+//! which algorithms, which claims) are the core's (`tessera_core::client_keys`).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::{Map, Value};
+use tessera_core::client_keys::{alg_allowed, check_jwks_uri, key_fits_alg};
+use tessera_core::policy::{
+    CLIENT_JWKS_MAX_BYTES, CLIENT_JWKS_MAX_KEYS, JWKS_URI_CACHE_TTL, JWKS_URI_FETCH_TIMEOUT_SECS, JWKS_URI_MIN_REFETCH,
+};
+use tessera_core::store::Client;
+
+/// One usable public key of a client.
+struct Key {
+    kid: Option<String>,
+    /// The JWK's members, for [`key_fits_alg`].
+    jwk: Map<String, Value>,
+    decoding: DecodingKey,
+}
+
+type Keys = Arc<Vec<Key>>;
+
+/// What is known of one `jwks_uri`.
+#[derive(Default)]
+struct Remote {
+    keys: Option<Keys>,
+    fetched_at: i64,
+    last_attempt: Option<i64>,
+}
+
+/// More entries than this and a cache starts over (a bound, not an eviction policy:
+/// registered clients are few, and each entry is refilled on its next use).
+const MAX_CACHED: usize = 10_000;
+
+/// The keys of every client that has any, as verifiers. One per server (in `AppState`).
+pub struct ClientKeys {
+    /// `None` if the HTTP client could not be built (then `jwks_uri` clients fail, logged).
+    http: Option<reqwest::Client>,
+    /// client_id → (the JWK Set text it was parsed from, its keys).
+    inline: Mutex<HashMap<String, (String, Keys)>>,
+    /// jwks_uri → its state; the async lock makes concurrent misses wait for one fetch.
+    remote: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Remote>>>>,
+}
+
+impl Default for ClientKeys {
+    fn default() -> Self {
+        // Redirects only within the same scheme and host, at most three: a client's keys
+        // come from the client's own server.
+        let policy = reqwest::redirect::Policy::custom(|attempt| {
+            let first = attempt.previous().first().cloned();
+            let same = first.is_some_and(|f| {
+                f.scheme() == attempt.url().scheme()
+                    && f.host_str() == attempt.url().host_str()
+                    && f.port_or_known_default() == attempt.url().port_or_known_default()
+            });
+            if attempt.previous().len() > 3 || !same {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(JWKS_URI_FETCH_TIMEOUT_SECS))
+            .redirect(policy)
+            .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| tracing::error!(error = %e, "cannot build the jwks_uri HTTP client"))
+            .ok();
+        Self {
+            http,
+            inline: Mutex::default(),
+            remote: Mutex::default(),
+        }
+    }
+}
+
+/// Parses a JWK Set into the keys Tessera can verify with; keys it cannot use are
+/// skipped (a `jwks_uri` may publish encryption keys too), private ones included: only
+/// public members are ever read, but a set that publishes private keys is not trusted.
+fn parse_keys(set: &Value) -> Result<Vec<Key>, String> {
+    let list = set.get("keys").and_then(Value::as_array).ok_or("not a JWK Set")?;
+    let mut keys = Vec::new();
+    for raw in list.iter().take(CLIENT_JWKS_MAX_KEYS) {
+        let Some(members) = raw.as_object() else { continue };
+        if ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+            .iter()
+            .any(|m| members.contains_key(*m))
+        {
+            return Err("the JWK Set holds a private or symmetric key".into());
+        }
+        let Ok(jwk) = serde_json::from_value::<Jwk>(raw.clone()) else {
+            continue;
+        };
+        let Ok(decoding) = DecodingKey::from_jwk(&jwk) else {
+            continue;
+        };
+        keys.push(Key {
+            kid: members.get("kid").and_then(Value::as_str).map(str::to_owned),
+            jwk: members.clone(),
+            decoding,
+        });
+    }
+    if keys.is_empty() {
+        return Err("no usable key in the JWK Set".into());
+    }
+    Ok(keys)
+}
+
+impl ClientKeys {
+    /// The client's keys; `kid` is the one wanted, for a `jwks_uri` a reason to fetch
+    /// again (rate-limited) when it is unknown. The error is the log's detail.
+    async fn keys_for(&self, client: &Client, issuer: &str, kid: Option<&str>, now: i64) -> Result<Keys, String> {
+        if let Some(text) = &client.settings.jwks {
+            return self.inline_keys(&client.client_id, text);
+        }
+        let Some(uri) = &client.settings.jwks_uri else {
+            return Err("the client has no registered keys".into());
+        };
+        // Registered under the rules; checked again here, as the issuer may have changed.
+        check_jwks_uri(uri, issuer).map_err(|_| format!("jwks_uri {uri:?} is not allowed for this issuer"))?;
+        let entry = {
+            let mut remote = self.remote.lock().map_err(|_| "key cache poisoned")?;
+            if remote.len() >= MAX_CACHED && !remote.contains_key(uri) {
+                remote.clear();
+            }
+            remote.entry(uri.clone()).or_default().clone()
+        };
+        let mut state = entry.lock().await;
+        let fresh = state.keys.is_some() && now - state.fetched_at < JWKS_URI_CACHE_TTL;
+        let has_kid = |keys: &Keys| kid.is_none_or(|kid| keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+        if let Some(keys) = state.keys.as_ref().filter(|k| fresh && has_kid(k)) {
+            return Ok(keys.clone());
+        }
+        // Stale, never fetched, or the kid is unknown: fetch, unless fetched (or tried)
+        // too recently — then what we have, if fresh.
+        if state.last_attempt.is_some_and(|t| now - t < JWKS_URI_MIN_REFETCH) {
+            return match &state.keys {
+                Some(keys) if fresh => Ok(keys.clone()),
+                _ => Err(format!(
+                    "jwks_uri {uri:?}: no fresh keys, and fetched less than {JWKS_URI_MIN_REFETCH} s ago"
+                )),
+            };
+        }
+        state.last_attempt = Some(now);
+        match self.fetch(uri).await {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                state.keys = Some(keys.clone());
+                state.fetched_at = now;
+                Ok(keys)
+            }
+            Err(e) => {
+                tracing::warn!(jwks_uri = %uri, error = %e, "fetching a client's jwks_uri failed");
+                match &state.keys {
+                    Some(keys) if fresh => Ok(keys.clone()),
+                    _ => Err(format!("jwks_uri {uri:?}: {e}")),
+                }
+            }
+        }
+    }
+
+    fn inline_keys(&self, client_id: &str, text: &str) -> Result<Keys, String> {
+        let mut inline = self.inline.lock().map_err(|_| "key cache poisoned")?;
+        if let Some((parsed_from, keys)) = inline.get(client_id) {
+            if parsed_from == text {
+                return Ok(keys.clone());
+            }
+        }
+        let set: Value = serde_json::from_str(text).map_err(|e| format!("stored jwks: {e}"))?;
+        let keys = Arc::new(parse_keys(&set)?);
+        if inline.len() >= MAX_CACHED {
+            inline.clear();
+        }
+        inline.insert(client_id.to_owned(), (text.to_owned(), keys.clone()));
+        Ok(keys)
+    }
+
+    /// GET the JWK Set: a success status, at most [`CLIENT_JWKS_MAX_BYTES`], JSON.
+    async fn fetch(&self, uri: &str) -> Result<Vec<Key>, String> {
+        let http = self.http.as_ref().ok_or("no HTTP client")?;
+        let mut res = http
+            .get(uri)
+            .header(reqwest::header::ACCEPT, "application/jwk-set+json, application/json")
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("answered {}", res.status()));
+        }
+        let too_big = || format!("larger than {CLIENT_JWKS_MAX_BYTES} bytes");
+        if res.content_length().is_some_and(|n| n > CLIENT_JWKS_MAX_BYTES as u64) {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| format!("reading failed: {e}"))? {
+            if body.len() + chunk.len() > CLIENT_JWKS_MAX_BYTES {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let set: Value = serde_json::from_slice(&body).map_err(|_| "not JSON")?;
+        parse_keys(&set)
+    }
+
+    /// Verifies a compact JWS the client signed, with the client's registered keys only:
+    /// at most `max_bytes`, an algorithm from [`tessera_core::client_keys::CLIENT_JWS_ALGS`]
+    /// (`none` and HMAC never), the key named by `kid`, or without one each key that fits
+    /// the algorithm; a `typ` in `refused_typs` (compared case-insensitively) is refused, to
+    /// keep one kind of JWT from passing for another (RFC 8725 §3.11). Returns the claims,
+    /// none of them checked yet (the core's rules do that, with the time passed in). The
+    /// error is the log's detail.
+    pub async fn verify(
+        &self,
+        client: &Client,
+        issuer: &str,
+        jws: &str,
+        max_bytes: usize,
+        refused_typs: &[&str],
+        now: i64,
+    ) -> Result<Map<String, Value>, String> {
+        if jws.len() > max_bytes {
+            return Err(format!("longer than {max_bytes} bytes"));
+        }
+        // An unknown `alg` (`none` among them) fails here: jsonwebtoken has no such algorithm.
+        let header = jsonwebtoken::decode_header(jws).map_err(|e| format!("unreadable JWS header: {e}"))?;
+        let alg = format!("{:?}", header.alg);
+        if !alg_allowed(&alg) {
+            return Err(format!("alg {alg} is not accepted from clients"));
+        }
+        if let Some(typ) = header.typ.as_deref() {
+            let bare = typ.strip_prefix("application/").unwrap_or(typ);
+            if refused_typs.iter().any(|t| t.eq_ignore_ascii_case(bare)) {
+                return Err(format!("typ {typ} is not accepted here"));
+            }
+        }
+        let kid = header.kid.as_deref();
+        let keys = self.keys_for(client, issuer, kid, now).await?;
+        let candidates: Vec<&Key> = keys
+            .iter()
+            .filter(|k| kid.is_none_or(|kid| k.kid.as_deref() == Some(kid)))
+            .filter(|k| key_fits_alg(&k.jwk, &alg))
+            .collect();
+        if candidates.is_empty() {
+            return Err(format!("no registered key for kid {kid:?} and alg {alg}"));
+        }
+        let mut validation = Validation::new(header.alg);
+        // The claims are the core's to check, against the time passed in.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims = HashSet::new();
+        for key in candidates {
+            if let Ok(data) = jsonwebtoken::decode::<Map<String, Value>>(jws, &key.decoding, &validation) {
+                return Ok(data.claims);
+            }
+        }
+        Err("signature does not verify with any registered key".into())
+    }
+}
