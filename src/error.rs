@@ -37,6 +37,9 @@ pub enum ErrorCode {
     InvalidRequestUri,
     // RFC 7009 §2.2.1 (revocation).
     UnsupportedTokenType,
+    // RFC 9449 §5, §7.1 (DPoP proofs), §8 (server nonces).
+    InvalidDpopProof,
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -62,6 +65,8 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -201,6 +206,8 @@ mod tests {
         (ErrorCode::InsufficientScope, "insufficient_scope", 403),
         (ErrorCode::InvalidRequestUri, "invalid_request_uri", 400),
         (ErrorCode::UnsupportedTokenType, "unsupported_token_type", 400),
+        (ErrorCode::InvalidDpopProof, "invalid_dpop_proof", 400),
+        (ErrorCode::UseDpopNonce, "use_dpop_nonce", 400),
     ];
 
     #[test]
