@@ -49,6 +49,8 @@ pub struct ProviderMetadata {
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
     pub claims_parameter_supported: bool,
+    /// RFC 9449 §5.1: the algorithms a DPoP proof may use.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 /// Builds the document. `issuer` is used as given (RFC 8414 §3.3: it must equal the
@@ -98,6 +100,7 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         // OIDC Discovery §3: the default is true, so say no explicitly.
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
+        dpop_signing_alg_values_supported: crate::dpop::ALGS.to_vec(),
     }
 }
 
@@ -157,6 +160,7 @@ mod tests {
             ("request_uri_parameter_supported", serde_json::json!(false)),
             ("prompt_values_supported", serde_json::json!(["none", "login", "consent", "select_account"])),
             ("scopes_supported", serde_json::json!(["openid", "profile", "email", "offline_access", "api"])),
+            ("dpop_signing_alg_values_supported", serde_json::json!(["ES256", "PS256", "RS256", "EdDSA"])),
         ];
         for (key, want) in table {
             assert_eq!(&v[*key], want, "{key}");

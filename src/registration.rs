@@ -62,6 +62,8 @@ pub struct ClientRegistration {
     pub refresh_token_ttl: String,
     pub access_token_alg: String,
     pub id_token_alg: String,
+    /// RFC 9449 §5: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientRegistration {
@@ -81,6 +83,7 @@ impl Default for ClientRegistration {
             refresh_token_ttl: s.refresh_token_ttl.to_string(),
             access_token_alg: s.access_token_alg,
             id_token_alg: s.id_token_alg,
+            dpop_bound_access_tokens: s.dpop_bound_access_tokens,
         }
     }
 }
@@ -218,6 +221,7 @@ impl ClientRegistration {
                     refresh_token_ttl,
                     access_token_alg: self.access_token_alg.clone(),
                     id_token_alg: self.id_token_alg.clone(),
+                    dpop_bound_access_tokens: self.dpop_bound_access_tokens,
                 },
             }),
             _ => None,

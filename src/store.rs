@@ -100,6 +100,9 @@ pub struct ClientSettings {
     pub access_token_alg: String,
     /// A [`SigningAlg`] name; [`SigningAlg::ID_TOKEN_DEFAULT`] by default.
     pub id_token_alg: String,
+    /// RFC 9449 §5 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientSettings {
@@ -113,6 +116,7 @@ impl Default for ClientSettings {
             refresh_token_ttl: policy::REFRESH_TOKEN_LIFETIME_DEFAULT,
             access_token_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().into(),
             id_token_alg: SigningAlg::ID_TOKEN_DEFAULT.as_str().into(),
+            dpop_bound_access_tokens: false,
         }
     }
 }
@@ -281,13 +285,15 @@ pub trait OAuthStore: Send + Sync {
     async fn refresh_grant(&self, token_hash: &str) -> Result<Option<(RefreshRecord, Option<User>)>, StoreError>;
     /// RFC 9700 §4.14.2 rotation in one round trip: marks a current (unrotated, unrevoked)
     /// refresh token rotated and stores its successor `successor_hash` (same family,
-    /// client, user, scopes and auth_time; expiring at `successor_expires_at`). False, and
+    /// client, user, scopes, auth_time and DPoP binding; expiring at `successor_expires_at`;
+    /// bound to `successor_dpop_jkt` if the token was not bound, RFC 9449 §5). False, and
     /// nothing stored, if another caller got there first or the token was not current.
     async fn rotate_refresh_token(
         &self,
         token_hash: &str,
         successor_hash: &str,
         successor_expires_at: i64,
+        successor_dpop_jkt: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError>;
 

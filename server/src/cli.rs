@@ -213,6 +213,10 @@ pub struct ServeArgs {
     /// (at least 32 characters); also required on --metrics-addr when set
     #[arg(long, env = "TESSERA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Require a server nonce in DPoP proofs at the token endpoint (RFC 9449 §8): a proof
+    /// without a current one gets `use_dpop_nonce` and a nonce to retry with [default: off]
+    #[arg(long, env = "TESSERA_DPOP_NONCE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dpop_nonce: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,6 +286,10 @@ pub struct ClientAdd {
     /// Refresh token lifetime in seconds (3600 to 31536000)
     #[arg(long, default_value_t = policy::REFRESH_TOKEN_LIFETIME_DEFAULT)]
     pub refresh_token_ttl: i64,
+    /// Require a DPoP proof on every token request of this client: its access tokens are
+    /// always sender-constrained (`dpop_bound_access_tokens`, RFC 9449 §5)
+    #[arg(long)]
+    pub dpop: bool,
 }
 
 /// Clap's parser for one of the core's names (its `ALL` list), listed in `--help`.
@@ -406,6 +414,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .transpose()?;
             config.demo = args.demo || args.demo_client;
             config.audit_retention_days = args.retention.audit_retention_days;
+            config.dpop_nonce = args.dpop_nonce;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }
@@ -608,6 +617,7 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         refresh_token_ttl: add.refresh_token_ttl.to_string(),
         access_token_alg: add.access_token_alg.to_string(),
         id_token_alg: add.id_token_alg.to_string(),
+        dpop_bound_access_tokens: add.dpop,
         ..Default::default()
     }
     .validate(&known)

@@ -46,6 +46,9 @@ pub struct Config {
     /// The bearer token `/metrics` requires (`--metrics-token`); with it, `/metrics` is
     /// also served on the main listener. Neither set: `/metrics` answers 404.
     pub metrics_token: Option<crate::telemetry::MetricsToken>,
+    /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce
+    /// (`--dpop-nonce`); off by default.
+    pub dpop_nonce: bool,
 }
 
 impl Config {
@@ -100,6 +103,7 @@ impl Config {
             key_reload_every: tessera_core::policy::KEY_RELOAD_EVERY,
             metrics_addr: None,
             metrics_token: None,
+            dpop_nonce: false,
         })
     }
 }

@@ -66,6 +66,10 @@ pub struct Shared {
     pub pending_limiter: tessera_services::pending::Limiter,
     /// The operator's lifetimes (the refresh-token families' cap, here).
     pub lifetimes: tessera_core::policy::Lifetimes,
+    /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce (`--dpop-nonce`).
+    pub dpop_nonce_required: bool,
+    /// DPoP proofs seen at this process's protected resources (RFC 9449 §11.1).
+    pub dpop_replay: crate::http::dpop::ResourceReplay,
 }
 
 impl std::ops::Deref for AppState {
@@ -107,6 +111,8 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         verified: Default::default(),
         pending_limiter: Default::default(),
         lifetimes: config.lifetimes,
+        dpop_nonce_required: config.dpop_nonce,
+        dpop_replay: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

@@ -633,6 +633,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             auth_time: now,
             expires_at: now + 60,
             used: false,
+            dpop_jkt: None,
         };
         s.put_code("code", "fam", &code, now).await.unwrap();
         s.redeem_code("code", "c1", now).await.unwrap();
@@ -646,6 +647,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            dpop_jkt: None,
         };
         // Expired two days ago: goes. Valid for another hour: stays, and so does its grant.
         s.put_refresh_token("old", &rt(now - 2 * 86_400), now - 3 * 86_400)

@@ -9,6 +9,7 @@
 //! - `flow`: the authorization code flow through the real pages, the `oauth2` crate as client.
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
+//! - `dpop`: DPoP (RFC 9449): bound tokens at the token endpoint, the resource and userinfo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
 //! - `sweep`: malformed input to every route.
@@ -30,6 +31,7 @@ mod cli;
 mod cluster;
 mod crash;
 mod demo;
+mod dpop;
 mod flow;
 mod http;
 mod lifetimes;

@@ -33,6 +33,8 @@ pub struct ClientView {
     pub access_token_alg: String,
     pub id_token_alg: String,
     pub created: String,
+    /// RFC 9449 §5 `dpop_bound_access_tokens`.
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +120,7 @@ pub async fn admin_create_client(
     #[server(default)] refresh_token_ttl: String,
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
+    #[server(default)] dpop_bound_access_tokens: String,
 ) -> Result<(), ServerFnError> {
     use tessera_core::secret::{random_id, ClientSecret};
     use tessera_core::store::NewClient;
@@ -142,6 +145,7 @@ pub async fn admin_create_client(
         refresh_token_ttl,
         access_token_alg,
         id_token_alg,
+        dpop_bound_access_tokens: !dpop_bound_access_tokens.is_empty(),
     };
     let known = ssr::scope_names(&a.ctx).await?;
     let update = match form.validate(&known) {
@@ -201,6 +205,7 @@ pub async fn admin_update_client(
     #[server(default)] refresh_token_ttl: String,
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
+    #[server(default)] dpop_bound_access_tokens: String,
 ) -> Result<(), ServerFnError> {
     let back = ssr::client_path(&client_id);
     let Some(a) = ssr::action(&csrf, &back).await? else {
@@ -232,6 +237,7 @@ pub async fn admin_update_client(
         refresh_token_ttl,
         access_token_alg,
         id_token_alg,
+        dpop_bound_access_tokens: !dpop_bound_access_tokens.is_empty(),
     };
     let known = ssr::scope_names(&a.ctx).await?;
     let update = match form.validate(&known) {

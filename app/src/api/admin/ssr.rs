@@ -194,6 +194,7 @@ pub fn client_view(c: Client) -> ClientView {
         access_token_alg: c.settings.access_token_alg,
         id_token_alg: c.settings.id_token_alg,
         created: crate::api::account::utc_date(c.created_at),
+        dpop_bound_access_tokens: c.settings.dpop_bound_access_tokens,
     }
 }
 
@@ -293,6 +294,7 @@ pub fn new_client_view() -> ClientView {
         access_token_alg: s.access_token_alg,
         id_token_alg: s.id_token_alg,
         created: String::new(),
+        dpop_bound_access_tokens: s.dpop_bound_access_tokens,
     }
 }
 
@@ -333,6 +335,7 @@ pub struct ClientForm {
     pub refresh_token_ttl: String,
     pub access_token_alg: String,
     pub id_token_alg: String,
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientForm {
@@ -354,6 +357,9 @@ impl ClientForm {
         }
         if self.require_pkce {
             v.insert("require_pkce".into(), "on".into());
+        }
+        if self.dpop_bound_access_tokens {
+            v.insert("dpop_bound_access_tokens".into(), "on".into());
         }
         v
     }
@@ -380,6 +386,7 @@ impl ClientForm {
             refresh_token_ttl: self.refresh_token_ttl.clone(),
             access_token_alg: self.access_token_alg.clone(),
             id_token_alg: self.id_token_alg.clone(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         }
         .validate(known_scopes)
     }

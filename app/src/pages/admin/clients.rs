@@ -225,6 +225,12 @@ pub(super) fn ClientForm(
                     checked=flash.checked("require_pkce", c.require_pkce)/>"Require PKCE"</label>
                 {flash.error("require_pkce").map(|e| view! { <p class="field-error" id="require_pkce-error">{e}</p> })}
             </div>
+            <div class="field">
+                <label class="check"><input type="checkbox" name="dpop_bound_access_tokens" id="dpop_bound_access_tokens"
+                    checked=flash.checked("dpop_bound_access_tokens", c.dpop_bound_access_tokens)/>
+                    "Require DPoP (sender-constrained tokens)"</label>
+                <p class="hint">"Every token request must carry a DPoP proof (RFC 9449); access tokens are bound to the client's key."</p>
+            </div>
             <div class="field-row">
                 <Field name="access_token_ttl" label="Access token lifetime (s)" kind="number"
                     value=flash.value("access_token_ttl", &c.access_token_ttl.to_string())
