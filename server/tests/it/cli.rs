@@ -419,6 +419,7 @@ async fn client_add_sets_pkce_and_signing_per_client() {
             "EdDSA",
             "--access-token-ttl",
             "600",
+            "--dpop",
             "--database-url",
             &tdb.url,
         ],
@@ -437,7 +438,8 @@ async fn client_add_sets_pkce_and_signing_per_client() {
         ("RS256", "EdDSA")
     );
     assert_eq!(c.settings.access_token_ttl, 600);
-    // Defaults: PKCE required, ES256 access tokens, RS256 ID tokens.
+    assert!(c.settings.dpop_bound_access_tokens, "--dpop");
+    // Defaults: PKCE required, ES256 access tokens, RS256 ID tokens, DPoP optional.
     let v = stdout_json(&tessera(
         &[
             "client",
@@ -462,6 +464,7 @@ async fn client_add_sets_pkce_and_signing_per_client() {
         (c.settings.access_token_alg.as_str(), c.settings.id_token_alg.as_str()),
         ("ES256", "RS256")
     );
+    assert!(!c.settings.dpop_bound_access_tokens);
     // Refused: a public client without PKCE, an unknown algorithm, a lifetime out of range.
     for args in [
         vec!["--public", "--pkce-optional"],
