@@ -677,3 +677,74 @@ async fn a_replayed_proof_is_refused_by_another_instance() {
     .await;
     assert_eq!(fresh.status, 200, "{}", fresh.body);
 }
+
+/// A proof signed with `alg` by a freshly generated key of its type: the key's JWK, its
+/// RFC 7638 thumbprint, and the proof.
+fn proof_with(alg: &str, htu: &str) -> (String, String) {
+    use aws_lc_rs::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256};
+    let rng = SystemRandom::new();
+    let thumb =
+        |canonical: String| b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref());
+    let input = |jwk: &Value| {
+        format!(
+            "{}.{}",
+            b64(json!({ "typ": "dpop+jwt", "alg": alg, "jwk": jwk })
+                .to_string()
+                .as_bytes()),
+            b64(Key::claims("POST", htu).to_string().as_bytes())
+        )
+    };
+    match alg {
+        "EdDSA" => {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+            let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+            let x = b64(pair.public_key().as_ref());
+            let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": x });
+            let input = input(&jwk);
+            let sig = pair.sign(input.as_bytes());
+            (
+                thumb(format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#)),
+                format!("{input}.{}", b64(sig.as_ref())),
+            )
+        }
+        "RS256" | "PS256" => {
+            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+            let public = pair.public_key();
+            let n = b64(public.modulus().big_endian_without_leading_zero());
+            let e = b64(public.exponent().big_endian_without_leading_zero());
+            let jwk = json!({ "kty": "RSA", "n": n, "e": e });
+            let input = input(&jwk);
+            let mut sig = vec![0; pair.public_modulus_len()];
+            let padding = if alg == "RS256" {
+                &RSA_PKCS1_SHA256
+            } else {
+                &RSA_PSS_SHA256
+            };
+            pair.sign(padding, &rng, input.as_bytes(), &mut sig).unwrap();
+            (
+                thumb(format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)),
+                format!("{input}.{}", b64(&sig)),
+            )
+        }
+        other => panic!("{other}"),
+    }
+}
+
+/// Every algorithm discovery advertises makes a proof Tessera accepts and binds to.
+#[tokio::test]
+async fn every_advertised_algorithm_makes_a_valid_proof() {
+    let db = common::sqlite();
+    let (server, secret) = fixture(&db.url).await;
+    let url = format!("{}/token", server.base);
+    let cc = [("grant_type", "client_credentials"), ("scope", "api")];
+    for alg in ["EdDSA", "RS256", "PS256"] {
+        let (jkt, proof) = proof_with(alg, &url);
+        let a = token(&server, ("web", Some(&secret)), &cc, &[&proof]).await;
+        assert_eq!(a.status, 200, "{alg}: {}", a.body);
+        assert_eq!(
+            payload(a.body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+            jkt,
+            "{alg}"
+        );
+    }
+}
