@@ -289,6 +289,20 @@ pub fn parse_dpop_jkt(raw: &str) -> Result<String, OAuthError> {
     }
 }
 
+/// RFC 9449 §10.1, at the PAR endpoint: the key a pushed request (and so its code) is bound
+/// to — the `dpop_jkt` parameter, the proof's key, or both when they agree ("the
+/// authorization server MUST reject the request if the JWK Thumbprint in dpop_jkt does not
+/// match the public key in the DPoP header"; no code is named: invalid_request, as
+/// node-oidc-provider answers).
+pub fn par_binding(dpop_jkt: Option<&str>, proof_jkt: Option<&str>) -> Result<Option<String>, OAuthError> {
+    match (dpop_jkt, proof_jkt) {
+        (Some(param), Some(proof)) if param != proof => Err(OAuthError::invalid_request(
+            "dpop_jkt does not match the DPoP proof's key",
+        )),
+        (param, proof) => Ok(param.or(proof).map(str::to_owned)),
+    }
+}
+
 /// RFC 9449 §10.1: a code bound with `dpop_jkt` is exchanged only with a proof of that key;
 /// invalid_grant otherwise (the code's binding is part of the grant).
 pub fn check_code_binding(code_jkt: Option<&str>, proof_jkt: Option<&str>) -> Result<(), OAuthError> {
@@ -550,6 +564,12 @@ mod tests {
         assert_eq!(refresh_token_binding(true, Some("k")), Some("k".into()));
         assert_eq!(refresh_token_binding(false, Some("k")), None);
         assert_eq!(refresh_token_binding(true, None), None);
+        let par = |d, p| par_binding(d, p).map_err(|e| e.code);
+        assert_eq!(par(None, None), Ok(None));
+        assert_eq!(par(Some("k"), None), Ok(Some("k".into())));
+        assert_eq!(par(None, Some("k")), Ok(Some("k".into())));
+        assert_eq!(par(Some("k"), Some("k")), Ok(Some("k".into())));
+        assert_eq!(par(Some("k"), Some("other")), Err(InvalidRequest));
     }
 
     #[test]
