@@ -38,6 +38,7 @@ const RECOGNIZED: &[&str] = &[
     "claims",
     "request",
     "request_uri",
+    "dpop_jkt",
 ];
 
 /// OIDC Core §3.1.2.1 `prompt`: which interactions the client asks for.
@@ -99,6 +100,9 @@ pub struct AuthorizeRequest {
     pub id_token_hint: Option<String>,
     /// When the request arrived (Unix seconds).
     pub requested_at: i64,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is to be bound to.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// The first step: which client is asking. RFC 6749 §4.1.2.1: a missing, repeated or
@@ -320,6 +324,11 @@ impl AuthorizeRequest {
                     .ok_or_else(|| redirect(OAuthError::invalid_request("invalid max_age")))
             })
             .transpose()?;
+        // RFC 9449 §10: dpop_jkt, when sent, is a JWK SHA-256 thumbprint.
+        let dpop_jkt = get("dpop_jkt")
+            .map(crate::dpop::parse_dpop_jkt)
+            .transpose()
+            .map_err(redirect)?;
 
         Ok(Self {
             client_id: id,
@@ -334,6 +343,7 @@ impl AuthorizeRequest {
             login_hint: get("login_hint").map(str::to_owned),
             id_token_hint: get("id_token_hint").map(str::to_owned),
             requested_at: now,
+            dpop_jkt,
         })
     }
 
@@ -758,6 +768,9 @@ mod tests {
             ("max_age text", with(&[("max_age", "soon")]), Want::Redirect(InvalidRequest, st())),
             ("max_age overflow", with(&[("max_age", "99999999999999999999")]), Want::Redirect(InvalidRequest, st())),
             ("empty values are omitted", with(&[("nonce", ""), ("prompt", ""), ("max_age", "")]), Want::Ok),
+            // RFC 9449 §10: dpop_jkt is a JWK SHA-256 thumbprint.
+            ("dpop_jkt", with(&[("dpop_jkt", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")]), Want::Ok),
+            ("dpop_jkt malformed", with(&[("dpop_jkt", "not-a-thumbprint")]), Want::Redirect(InvalidRequest, st())),
         ];
         for (name, list, expected) in &table {
             assert_eq!(outcome(&run(list, false)), *expected, "{name}");
@@ -929,6 +942,7 @@ mod tests {
             login_hint: None,
             id_token_hint: None,
             requested_at: 1000,
+            dpop_jkt: None,
         }
     }
 

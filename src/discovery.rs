@@ -64,6 +64,8 @@ pub struct ProviderMetadata {
     pub pushed_authorization_request_endpoint: String,
     /// RFC 9126 §5: the server-wide setting; per-client ones are not published.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.1: the algorithms a DPoP proof may use.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 /// Builds the document. `issuer` is used as given (RFC 8414 §3.3: it must equal the
@@ -122,6 +124,7 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         request_object_signing_alg_values_supported: CLIENT_JWS_ALGS.to_vec(),
         pushed_authorization_request_endpoint: endpoint("/par"),
         require_pushed_authorization_requests: opts.require_pushed_authorization_requests,
+        dpop_signing_alg_values_supported: crate::dpop::ALGS.to_vec(),
     }
 }
 
@@ -190,6 +193,7 @@ mod tests {
             ("require_pushed_authorization_requests", serde_json::json!(false)),
             ("prompt_values_supported", serde_json::json!(["none", "login", "consent", "select_account"])),
             ("scopes_supported", serde_json::json!(["openid", "profile", "email", "offline_access", "api"])),
+            ("dpop_signing_alg_values_supported", serde_json::json!(["ES256", "PS256", "RS256", "EdDSA"])),
         ];
         for (key, want) in table {
             assert_eq!(&v[*key], want, "{key}");

@@ -39,6 +39,9 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     // OIDC Core §3.1.2.6, RFC 9101 §6.2 (signed request objects).
     InvalidRequestObject,
+    // RFC 9449 §5, §7.1 (DPoP proofs), §8 (server nonces).
+    InvalidDpopProof,
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -65,6 +68,8 @@ impl ErrorCode {
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidRequestObject => "invalid_request_object",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -226,6 +231,8 @@ mod tests {
         (ErrorCode::InvalidRequestUri, "invalid_request_uri", 400),
         (ErrorCode::UnsupportedTokenType, "unsupported_token_type", 400),
         (ErrorCode::InvalidRequestObject, "invalid_request_object", 400),
+        (ErrorCode::InvalidDpopProof, "invalid_dpop_proof", 400),
+        (ErrorCode::UseDpopNonce, "use_dpop_nonce", 400),
     ];
 
     #[test]

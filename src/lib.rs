@@ -37,6 +37,8 @@
 //!   A new grant is a [`model::GrantType`] variant, a [`token::TokenRequest`] variant and
 //!   a file under `token/`.
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
+//! - [`dpop`]: DPoP (RFC 9449) proofs' header and claim rules, the JWK thumbprint, and the
+//!   key bindings of codes and refresh tokens.
 //! - [`throttle`]: how a login back-off rule applies and what its counters are keyed by
 //!   (per account and per client address; the numbers are in [`policy`]).
 
@@ -46,6 +48,7 @@ pub mod civil;
 pub mod client_auth;
 pub mod client_keys;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod model;
 pub mod params;

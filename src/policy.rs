@@ -221,6 +221,31 @@ pub const AUDIT_PAGE_SIZE: i64 = 50;
 /// tried is the caller's input, so it is cut to the longest a real one can be.
 pub const AUDIT_SUBJECT_MAX_CHARS: usize = USERNAME_MAX_CHARS;
 
+// --- DPoP (RFC 9449) ---------------------------------------------------------------------
+
+/// How far a DPoP proof's `iat` may be from now, either way (seconds). RFC 9449 §4.3 asks
+/// for "a reasonable window"; §11.1 ties it to how long a `jti` must be remembered. A minute
+/// covers clock skew between a client and the server and a slow network, and keeps the
+/// replay state short-lived.
+pub const DPOP_IAT_WINDOW: i64 = 60;
+
+/// The largest DPoP proof read at all (bytes of the compact JWS). An RS/PS256 proof with a
+/// 4096-bit key is about 2 KiB; anything far larger is refused before it is decoded.
+pub const DPOP_MAX_PROOF_BYTES: usize = 8 * 1024;
+
+/// The longest `jti` a DPoP proof may carry (bytes): RFC 9449 §4.2 asks for 96 bits of
+/// randomness, a UUID or 43 base64url characters in practice.
+pub const DPOP_MAX_JTI: usize = 256;
+
+/// The `dpop_jkt` authorization parameter (RFC 9449 §10): a base64url SHA-256 thumbprint is
+/// 43 characters.
+pub const DPOP_JKT_LEN: usize = 43;
+
+/// How long one server nonce (RFC 9449 §8) slot lasts (seconds). A nonce is accepted in the
+/// slot it was made in and the ones either side (skew between instances), so for 1 to 2
+/// minutes: as node-oidc-provider's one-minute step.
+pub const DPOP_NONCE_SLOT: i64 = 60;
+
 // The defaults must be allowed values, and the bounds consistent: checked when compiling.
 const _: () = {
     assert!(*ACCESS_TOKEN_LIFETIME_RANGE.start() <= ACCESS_TOKEN_LIFETIME_DEFAULT);

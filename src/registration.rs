@@ -78,6 +78,8 @@ pub struct ClientRegistration {
     /// The server's issuer: an http loopback `jwks_uri` is allowed only when it is http on
     /// loopback too. Empty: unknown, so only https.
     pub issuer: String,
+    /// RFC 9449 §5: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientRegistration {
@@ -103,6 +105,7 @@ impl Default for ClientRegistration {
             jwks_uri: String::new(),
             require_signed_request_object: s.require_signed_request_object,
             issuer: String::new(),
+            dpop_bound_access_tokens: s.dpop_bound_access_tokens,
         }
     }
 }
@@ -248,6 +251,7 @@ impl ClientRegistration {
                     jwks: (!jwks.is_empty()).then(|| jwks.to_owned()),
                     jwks_uri: (!jwks_uri.is_empty()).then(|| jwks_uri.to_owned()),
                     require_signed_request_object: self.require_signed_request_object,
+                    dpop_bound_access_tokens: self.dpop_bound_access_tokens,
                 },
             }),
             _ => None,

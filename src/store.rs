@@ -136,6 +136,9 @@ pub struct ClientSettings {
     /// RFC 9101 §10.5: `/authorize` accepts this client's requests only as signed
     /// request objects.
     pub require_signed_request_object: bool,
+    /// RFC 9449 §5 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientSettings {
@@ -154,6 +157,7 @@ impl Default for ClientSettings {
             jwks: None,
             jwks_uri: None,
             require_signed_request_object: false,
+            dpop_bound_access_tokens: false,
         }
     }
 }
@@ -340,13 +344,15 @@ pub trait OAuthStore: Send + Sync {
     async fn refresh_grant(&self, token_hash: &str) -> Result<Option<(RefreshRecord, Option<User>)>, StoreError>;
     /// RFC 9700 §4.14.2 rotation in one round trip: marks a current (unrotated, unrevoked)
     /// refresh token rotated and stores its successor `successor_hash` (same family,
-    /// client, user, scopes and auth_time; expiring at `successor_expires_at`). False, and
+    /// client, user, scopes, auth_time and DPoP binding; expiring at `successor_expires_at`;
+    /// bound to `successor_dpop_jkt` if the token was not bound, RFC 9449 §5). False, and
     /// nothing stored, if another caller got there first or the token was not current.
     async fn rotate_refresh_token(
         &self,
         token_hash: &str,
         successor_hash: &str,
         successor_expires_at: i64,
+        successor_dpop_jkt: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError>;
 

@@ -217,6 +217,10 @@ pub struct ServeArgs {
     /// /authorize is refused. Clients can also require it one by one
     #[arg(long, env = "TESSERA_REQUIRE_PAR", value_parser = clap::builder::BoolishValueParser::new())]
     pub require_par: bool,
+    /// Require a server nonce in DPoP proofs at the token endpoint (RFC 9449 §8): a proof
+    /// without a current one gets `use_dpop_nonce` and a nonce to retry with [default: off]
+    #[arg(long, env = "TESSERA_DPOP_NONCE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dpop_nonce: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,6 +311,10 @@ pub struct ClientAdd {
     /// The issuer the server runs with (decides whether a loopback http --jwks-uri is allowed)
     #[arg(long, env = "TESSERA_ISSUER")]
     pub issuer: Option<String>,
+    /// Require a DPoP proof on every token request of this client: its access tokens are
+    /// always sender-constrained (`dpop_bound_access_tokens`, RFC 9449 §5)
+    #[arg(long)]
+    pub dpop: bool,
 }
 
 /// Clap's parser for one of the core's names (its `ALL` list), listed in `--help`.
@@ -433,6 +441,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config.demo = args.demo || args.demo_client;
             config.require_par = args.require_par;
             config.audit_retention_days = args.retention.audit_retention_days;
+            config.dpop_nonce = args.dpop_nonce;
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }
@@ -644,6 +653,7 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         jwks_uri: add.jwks_uri.unwrap_or_default(),
         require_signed_request_object: add.require_signed_request_object,
         issuer: add.issuer.unwrap_or_default(),
+        dpop_bound_access_tokens: add.dpop,
         ..Default::default()
     }
     .validate(&known)

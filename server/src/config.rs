@@ -49,6 +49,9 @@ pub struct Config {
     /// RFC 9126 §5 `require_pushed_authorization_requests` for every client (`--require-par`):
     /// a plain `/authorize` is refused; only `request_uri`s from `POST /par` are accepted.
     pub require_par: bool,
+    /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce
+    /// (`--dpop-nonce`); off by default.
+    pub dpop_nonce: bool,
 }
 
 impl Config {
@@ -104,6 +107,7 @@ impl Config {
             metrics_addr: None,
             metrics_token: None,
             require_par: false,
+            dpop_nonce: false,
         })
     }
 }

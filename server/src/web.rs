@@ -70,6 +70,10 @@ pub struct Shared {
     pub require_par: bool,
     /// Clients' public keys (inline, or fetched from `jwks_uri` and cached).
     pub client_keys: crate::crypto::client_keys::ClientKeys,
+    /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce (`--dpop-nonce`).
+    pub dpop_nonce_required: bool,
+    /// DPoP proofs seen at this process's protected resources (RFC 9449 §11.1).
+    pub dpop_replay: crate::http::dpop::ResourceReplay,
 }
 
 impl std::ops::Deref for AppState {
@@ -113,6 +117,8 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         lifetimes: config.lifetimes,
         require_par: config.require_par,
         client_keys: Default::default(),
+        dpop_nonce_required: config.dpop_nonce,
+        dpop_replay: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

@@ -26,6 +26,9 @@ pub struct CodeRecord {
     /// Set when the code is exchanged. RFC 6749 §4.1.2: a second use MUST be denied and
     /// SHOULD revoke the tokens issued from it.
     pub used: bool,
+    /// RFC 9449 §10: the DPoP key (thumbprint) the code may only be exchanged with.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl CodeRecord {
@@ -42,6 +45,7 @@ impl CodeRecord {
             auth_time,
             expires_at: now.saturating_add(CODE_LIFETIME),
             used: false,
+            dpop_jkt: req.dpop_jkt.clone(),
         }
     }
 }
@@ -108,6 +112,7 @@ mod tests {
             auth_time: 90,
             expires_at: 160,
             used,
+            dpop_jkt: None,
         }
     }
 
@@ -167,6 +172,7 @@ mod tests {
             login_hint: None,
             id_token_hint: None,
             requested_at: 50,
+            dpop_jkt: None,
         };
         let rec = CodeRecord::issue(&req, "alice", 90, 100);
         assert_eq!(rec, record(true, true, false));

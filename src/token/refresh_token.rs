@@ -28,6 +28,9 @@ pub struct RefreshRecord {
     /// counts from here. Read from the family; storing a token ignores it.
     #[serde(default)]
     pub family_created_at: i64,
+    /// RFC 9449 §5: the DPoP key (thumbprint) a public client's refresh token is bound to.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Checks a presented refresh token and returns the scopes of the new access token.
@@ -87,6 +90,7 @@ mod tests {
             rotated,
             revoked,
             family_created_at: 0,
+            dpop_jkt: None,
         }
     }
 

@@ -48,11 +48,34 @@ pub struct AccessClaims {
     /// The token family (grant) id, so that revoking the grant reaches its access tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// RFC 9449 §6.1: a DPoP-bound token names its key's thumbprint (`cnf.jkt`, RFC 7800).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 §3.1 `cnf`, with the one member Tessera uses: RFC 9449 §6.1 `jkt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+/// RFC 9449 §5: a DPoP-bound access token is of type `DPoP` (RFC 6749 §7.1), else `Bearer`.
+pub fn token_type(dpop_jkt: Option<&str>) -> &'static str {
+    if dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 impl AccessClaims {
     pub fn scopes(&self) -> ScopeSet {
         ScopeSet::parse(&self.scope).unwrap_or_default()
+    }
+
+    /// The thumbprint of the DPoP key this token is bound to, if it is.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
     }
 }
 
@@ -114,7 +137,9 @@ fn access_ttl(client: &Client) -> i64 {
     client.settings.access_token_ttl.clamp(1, MAX_TOKEN_LIFETIME)
 }
 
-/// Signs an access token; returns the JWT and its lifetime in seconds.
+/// Signs an access token, bound to the DPoP key `dpop_jkt` when given; returns the JWT and
+/// its lifetime in seconds.
+#[allow(clippy::too_many_arguments)]
 fn sign_access_token(
     state: &AppState,
     client: &Client,
@@ -122,6 +147,7 @@ fn sign_access_token(
     scopes: &ScopeSet,
     auth_time: Option<i64>,
     gid: Option<&str>,
+    dpop_jkt: Option<&str>,
     now: i64,
 ) -> Result<(String, i64), OAuthError> {
     let ttl = access_ttl(client);
@@ -136,6 +162,7 @@ fn sign_access_token(
         scope: scopes.to_string(),
         auth_time,
         gid: gid.map(str::to_owned),
+        cnf: dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
     };
     let alg = alg_or(&client.settings.access_token_alg, SigningAlg::ES256);
     let jwt = state
@@ -161,6 +188,9 @@ pub struct UserGrant<'a> {
     pub nonce: Option<&'a str>,
     pub family_id: &'a str,
     pub refresh: RefreshIssue,
+    /// RFC 9449 §5: the key of the request's DPoP proof, which the access token (and a
+    /// public client's new refresh token) is bound to.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// The refresh token a user grant's response carries, if any.
@@ -191,11 +221,12 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
         grant.scopes,
         Some(grant.auth_time),
         Some(grant.family_id),
+        grant.dpop_jkt,
         now,
     )?;
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": token_type(grant.dpop_jkt),
         "expires_in": expires_in,
         "scope": grant.scopes.to_string(),
     });
@@ -218,6 +249,7 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
                 rotated: false,
                 revoked: false,
                 family_created_at: now,
+                dpop_jkt: tessera_core::dpop::refresh_token_binding(client.is_public, grant.dpop_jkt),
             };
             state
                 .db
@@ -257,12 +289,19 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
 }
 
 /// RFC 6749 §4.4.3: client_credentials gets an access token only; its subject is the
-/// client itself.
-pub fn issue_for_client(state: &AppState, client: &Client, scopes: &ScopeSet, now: i64) -> Result<Value, OAuthError> {
-    let (access_token, expires_in) = sign_access_token(state, client, &client.client_id, scopes, None, None, now)?;
+/// client itself. Bound to the DPoP key `dpop_jkt` when given (RFC 9449 §5).
+pub fn issue_for_client(
+    state: &AppState,
+    client: &Client,
+    scopes: &ScopeSet,
+    dpop_jkt: Option<&str>,
+    now: i64,
+) -> Result<Value, OAuthError> {
+    let (access_token, expires_in) =
+        sign_access_token(state, client, &client.client_id, scopes, None, None, dpop_jkt, now)?;
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": token_type(dpop_jkt),
         "expires_in": expires_in,
     });
     if !scopes.is_empty() {

@@ -145,6 +145,7 @@ mod tests {
             scope: "openid".into(),
             auth_time: None,
             gid: Some("family-1".into()),
+            cnf: None,
         }
     }
 

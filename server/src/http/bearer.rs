@@ -25,10 +25,35 @@ pub fn invalid_token(detail: impl Into<String>) -> OAuthError {
 /// RFC 6750 §2.1: `Authorization: Bearer <b64token>`; the scheme is case-insensitive
 /// (RFC 9110 §11.1). `None` when absent or not a Bearer credential.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    match access_token(headers)? {
+        (Scheme::Bearer, token) => Some(token),
+        (Scheme::DPoP, _) => None,
+    }
+}
+
+/// How an access token was presented: RFC 6750 Bearer, or RFC 9449 §7.1 DPoP (with a proof).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    DPoP,
+}
+
+/// `Authorization: Bearer <token>` or `Authorization: DPoP <token>` (RFC 9449 §7.1); the
+/// scheme is case-insensitive (RFC 9110 §11.1). `None` when absent or another scheme.
+pub fn access_token(headers: &HeaderMap) -> Option<(Scheme, &str)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::DPoP, token))
+    } else {
+        None
+    }
 }
 
 /// Verifies a Bearer token and checks, in one store call, that it is not revoked and, for

@@ -12,8 +12,16 @@ pub fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::WWW_AUTHENTICATE])
+        // RFC 9449: a browser app sends its proof in `DPoP` and reads `DPoP-Nonce`.
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(crate::http::dpop::DPOP),
+        ])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            header::HeaderName::from_static(crate::http::dpop::DPOP_NONCE),
+        ])
         .max_age(std::time::Duration::from_secs(600))
         // No `Vary`: every CORS header here is the same whatever the request's Origin and
         // Access-Control-Request-* say, so a cache has nothing to tell apart (Fetch

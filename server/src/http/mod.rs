@@ -11,12 +11,15 @@
 //!   trusted reverse proxy names).
 //! - [`bearer`]: access tokens presented to a protected resource (RFC 6750).
 //! - [`cors`]: the CORS layer of the endpoints a browser app calls.
+//! - [`dpop`]: DPoP proofs (RFC 9449): the `DPoP` header, its signature and rules, server
+//!   nonces, replay checks.
 //! - [`response`]: how an `OAuthError` becomes HTTP.
 
 pub mod bearer;
 pub mod client_auth;
 pub mod client_ip;
 pub mod cors;
+pub mod dpop;
 pub mod form;
 pub mod request_object;
 pub mod response;

@@ -69,6 +69,39 @@ pub fn bearer_error(error: &OAuthError, scope: Option<&str>) -> Response {
     res
 }
 
+/// A refusal at a protected resource, in the scheme the token was (or must be) presented
+/// with: RFC 6750 §3 for Bearer, RFC 9449 §7.1 for DPoP (`WWW-Authenticate: DPoP algs=...,
+/// error=...`; invalid_dpop_proof and invalid_token are 401, insufficient_scope 403).
+pub fn resource_error(error: &OAuthError, scope: Option<&str>, scheme: crate::http::bearer::Scheme) -> Response {
+    if scheme == crate::http::bearer::Scheme::Bearer {
+        return bearer_error(error, scope);
+    }
+    log(error);
+    use tessera_core::error::ErrorCode;
+    let status = match error.code {
+        ErrorCode::InvalidDpopProof | ErrorCode::InvalidToken | ErrorCode::UseDpopNonce => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+    };
+    let mut challenge = format!(
+        "DPoP algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+        tessera_core::dpop::algs_challenge(),
+        error.code.as_str(),
+        error.description.replace('"', "'")
+    );
+    if let Some(scope) = scope {
+        challenge.push_str(&format!(", scope=\"{scope}\""));
+    }
+    let mut res = (
+        status,
+        Json(json!({ "error": error.code.as_str(), "error_description": error.description })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
 /// RFC 6749 §4.1.2.1: when the client or redirect URI cannot be trusted, tell the user
 /// and never redirect.
 pub fn error_page(error: &OAuthError) -> Response {

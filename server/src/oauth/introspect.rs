@@ -67,7 +67,8 @@ async fn access_token(state: &AppState, token: &str, now: i64) -> Result<Value, 
         "active": true,
         "scope": claims.scope,
         "client_id": claims.client_id,
-        "token_type": "Bearer",
+        // RFC 9449 §6.2: a DPoP-bound token is of type DPoP and says its key in cnf.
+        "token_type": crate::crypto::issue::token_type(claims.jkt()),
         "exp": claims.exp,
         "iat": claims.iat,
         "sub": claims.sub,
@@ -77,6 +78,9 @@ async fn access_token(state: &AppState, token: &str, now: i64) -> Result<Value, 
     });
     if let Some(username) = username {
         body["username"] = json!(username);
+    }
+    if let Some(cnf) = &claims.cnf {
+        body["cnf"] = json!(cnf);
     }
     Ok(body)
 }

@@ -19,6 +19,7 @@ use tessera_core::store::Client;
 use tessera_services::pushed;
 
 use crate::http::client_auth::{authenticate_client, has_authorization};
+use crate::http::dpop;
 use crate::http::form::read_form;
 use crate::http::response::{no_store, server_error, token_error};
 use crate::web::AppState;
@@ -36,9 +37,22 @@ pub async fn par(
     match push(&state, &headers, &body, peer, now).await {
         Ok(request_uri) => {
             let body = json!({ "request_uri": request_uri, "expires_in": PUSHED_REQUEST_LIFETIME });
-            no_store((StatusCode::CREATED, Json(body)).into_response())
+            let res = no_store((StatusCode::CREATED, Json(body)).into_response());
+            if headers.contains_key(dpop::DPOP) {
+                dpop::with_fresh_nonce(&state, res, now)
+            } else {
+                res
+            }
         }
-        Err(e) => token_error(&e, has_authorization(&headers)),
+        Err(e) => {
+            let res = token_error(&e, has_authorization(&headers));
+            // RFC 9449 §8: use_dpop_nonce comes with the nonce to retry with.
+            if e.code == ErrorCode::UseDpopNonce {
+                dpop::with_fresh_nonce(&state, res, now)
+            } else {
+                res
+            }
+        }
     }
 }
 
@@ -58,9 +72,13 @@ async fn push(
     check_pushed_parameters(&pairs)?;
     // RFC 9126 §2.1: the same validation as /authorize, now; every refusal goes to the
     // client as JSON (§2.3), never as a redirect.
-    let request = super::authorize::validate(state, pairs, Some(&client), now)
+    let mut request = super::authorize::validate(state, pairs, Some(&client), now)
         .await
         .map_err(AuthorizeError::into_error)?;
+    // RFC 9449 §10.1: a DPoP proof at the push binds the code to its key, as `dpop_jkt`
+    // does (and must agree with it when both are sent). Checked last: it records the jti.
+    let proof_jkt = dpop::verified_jkt(state, headers, "POST", "/par", now).await?;
+    request.dpop_jkt = tessera_core::dpop::par_binding(request.dpop_jkt.as_deref(), proof_jkt.as_deref())?;
     // A public client's push is anonymous: it counts against the same per-address
     // allowance as a new pending request at /authorize (a confidential client pushes from
     // its own server, for all its users, and is not limited by address).

@@ -1,7 +1,7 @@
-//! `POST /token` (RFC 6749 §3.2): read the form, authenticate the client, then run the
-//! grant. The `match` in [`exchange`] follows the core's [`TokenRequest`] index. Reading
-//! the form and authenticating the client are [`crate::http`]'s, shared with revocation
-//! and introspection.
+//! `POST /token` (RFC 6749 §3.2): read the form, authenticate the client, check a DPoP
+//! proof if one came (RFC 9449 §5), then run the grant. The `match` in [`exchange`]
+//! follows the core's [`TokenRequest`] index. Reading the form and authenticating the
+//! client are [`crate::http`]'s, shared with revocation and introspection.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -21,6 +21,7 @@ use tessera_services::audit;
 
 use crate::crypto::issue::{self, RefreshIssue, UserGrant};
 use crate::http::client_auth::{authenticate_client, has_authorization};
+use crate::http::dpop::{self, Proof};
 use crate::http::form::read_form;
 use crate::http::response::{no_store, server_error, token_error};
 use crate::web::AppState;
@@ -37,14 +38,27 @@ pub async fn token(
     // A key rotated by another instance or the CLI signs from here on within a minute.
     state.keys.refresh_if_needed(None, now).await;
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    // RFC 9449 §8: a DPoP client gets a fresh nonce with every answer that needs one: a
+    // success (for its next proof) and use_dpop_nonce (to retry with).
+    let with_nonce = |res: Response| dpop::with_fresh_nonce(&state, res, now);
     match token_inner(&state, &headers, &body, now, peer).await {
         Ok((grant_type, body)) => {
             metrics::counter!("tessera_tokens_issued_total", "grant_type" => grant_type.as_str()).increment(1);
-            no_store(Json(body).into_response())
+            let res = no_store(Json(body).into_response());
+            if headers.contains_key(dpop::DPOP) {
+                with_nonce(res)
+            } else {
+                res
+            }
         }
         Err(e) => {
             metrics::counter!("tessera_token_errors_total", "error" => e.code.as_str()).increment(1);
-            token_error(&e, has_authorization(&headers))
+            let res = token_error(&e, has_authorization(&headers));
+            if e.code == ErrorCode::UseDpopNonce {
+                with_nonce(res)
+            } else {
+                res
+            }
         }
     }
 }
@@ -69,7 +83,27 @@ async fn token_inner(
         );
     }
     let grant_type = request.grant_type();
-    Ok((grant_type, exchange(state, &client, request, now, peer).await?))
+    // RFC 9449 §5: a proof, if sent, is checked before anything is spent (signature,
+    // claims, nonce); its jti is recorded by the grant once everything else checked out.
+    let proof = dpop::endpoint_proof(state, headers, "POST", "/token", now)?;
+    // RFC 9449 §5 (`dpop_bound_access_tokens`): such a client's token requests MUST carry
+    // a proof. The RFC names no error code; a required header missing is invalid_request
+    // (RFC 6749 §5.2). node-oidc-provider says invalid_grant here.
+    if proof.is_none() && client.settings.dpop_bound_access_tokens {
+        return Err(OAuthError::invalid_request("DPoP proof required"));
+    }
+    Ok((
+        grant_type,
+        exchange(state, &client, request, proof.as_ref(), now, peer).await?,
+    ))
+}
+
+/// RFC 9449 §11.1: the proof's one use, recorded once the grant's own checks passed.
+async fn use_proof(state: &AppState, proof: Option<&Proof>, now: i64) -> Result<(), OAuthError> {
+    match proof {
+        Some(p) => dpop::record_use(state, p, now).await,
+        None => Ok(()),
+    }
 }
 
 /// One arm per grant, as in the core's [`TokenRequest`].
@@ -77,10 +111,12 @@ async fn exchange(
     state: &AppState,
     client: &Client,
     request: TokenRequest,
+    proof: Option<&Proof>,
     now: i64,
     peer: Option<IpAddr>,
 ) -> Result<Value, OAuthError> {
     let store = &state.db.store;
+    let jkt = proof.map(|p| p.jkt.as_str());
     match request {
         TokenRequest::AuthorizationCode {
             code,
@@ -138,7 +174,10 @@ async fn exchange(
                 code_verifier.as_deref(),
                 now,
             )?;
+            // RFC 9449 §10.1: a code bound with dpop_jkt needs a proof of that key.
+            tessera_core::dpop::check_code_binding(record.dpop_jkt.as_deref(), jkt)?;
             let user = active_user(user)?;
+            use_proof(state, proof, now).await?;
             let grant = UserGrant {
                 client,
                 user: &user,
@@ -148,6 +187,7 @@ async fn exchange(
                 nonce: record.nonce.as_deref(),
                 family_id: &family_id,
                 refresh: RefreshIssue::StoreNew,
+                dpop_jkt: jkt,
             };
             issue::issue_for_user(state, &grant, now).await
         }
@@ -180,13 +220,23 @@ async fn exchange(
             // RFC 6749 §6: same client, unexpired, scope no wider than the grant.
             let family_max_age = state.lifetimes.refresh_family_max_age;
             let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now, family_max_age)?;
+            // RFC 9449 §5: a bound refresh token (a public client's) needs a proof of its
+            // key; checked before rotating, so a wrong key spends nothing.
+            tessera_core::dpop::check_refresh_binding(record.dpop_jkt.as_deref(), jkt)?;
             let user = active_user(user)?;
+            use_proof(state, proof, now).await?;
             // RFC 9700 §4.14.2: rotate, storing the successor in the same round trip. Two
             // concurrent uses of one token: only one may rotate it; the loser is reuse.
             let successor = random_token();
             let expires_at = issue::refresh_expiry(client, record.family_created_at, family_max_age, now);
             let rotated = store
-                .rotate_refresh_token(&hash, &hash_secret(&successor), expires_at, now)
+                .rotate_refresh_token(
+                    &hash,
+                    &hash_secret(&successor),
+                    expires_at,
+                    tessera_core::dpop::refresh_token_binding(client.is_public, jkt).as_deref(),
+                    now,
+                )
                 .await
                 .map_err(server_error)?;
             if !rotated {
@@ -208,6 +258,7 @@ async fn exchange(
                 nonce: None,
                 family_id: &record.family_id,
                 refresh: RefreshIssue::Stored(successor),
+                dpop_jkt: jkt,
             };
             issue::issue_for_user(state, &grant, now).await
         }
@@ -215,7 +266,8 @@ async fn exchange(
         TokenRequest::ClientCredentials { scope } => {
             // RFC 6749 §4.4: confidential clients only, scopes within the registration.
             let scopes = check_client_credentials(client.is_public, &client.scopes, scope.as_ref())?;
-            issue::issue_for_client(state, client, &scopes, now)
+            use_proof(state, proof, now).await?;
+            issue::issue_for_client(state, client, &scopes, jkt, now)
         }
     }
 }

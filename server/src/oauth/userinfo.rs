@@ -1,5 +1,6 @@
 //! `GET|POST /userinfo` (OpenID Connect Core §5.3): the claims about the signed-in user
-//! that the access token's scopes release, for a Bearer access token (RFC 6750).
+//! that the access token's scopes release, for a Bearer access token (RFC 6750) or a
+//! DPoP-bound one with its proof (RFC 9449 §7).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,9 +12,10 @@ use tessera_core::params;
 use tessera_core::scope::OPENID;
 
 use crate::crypto::issue::UserClaims;
-use crate::http::bearer::{authorize_bearer, bearer_token, insufficient_scope};
+use crate::http::bearer::{access_token, insufficient_scope, Scheme};
+use crate::http::dpop::authorize_resource;
 use crate::http::form::read_form;
-use crate::http::response::{bearer_error, no_store};
+use crate::http::response::{bearer_error, no_store, resource_error};
 use crate::web::AppState;
 use tessera_core::error::OAuthError;
 
@@ -24,7 +26,7 @@ pub async fn userinfo(State(state): State<AppState>, method: Method, headers: He
         // RFC 6750 §3.1: a repeated parameter is invalid_request, 400.
         Err(detail) => return bearer_error(&OAuthError::invalid_request(detail), None),
     };
-    let token = match (bearer_token(&headers), form_token.as_deref()) {
+    let presented = match (access_token(&headers), form_token.as_deref()) {
         // RFC 6750 §2: a client MUST NOT use more than one method per request; §3.1: that
         // is invalid_request, 400.
         (Some(_), Some(_)) => {
@@ -33,19 +35,22 @@ pub async fn userinfo(State(state): State<AppState>, method: Method, headers: He
                 None,
             )
         }
-        (header, body) => header.or(body),
+        // RFC 6750 §2.2: a token in the body is a Bearer token.
+        (header, body) => header.or(body.map(|t| (Scheme::Bearer, t))),
     };
+    let scheme = presented.map_or(Scheme::Bearer, |(s, _)| s);
     // OIDC Core §5.3: any access token of ours; the audience is the resource's, not ours,
     // so it is not checked here.
-    let (claims, user) = match authorize_bearer(&state, token, None, now).await {
+    let found = authorize_resource(&state, &headers, presented, method.as_str(), "/userinfo", None, now).await;
+    let (claims, user) = match found {
         Ok(found) => found,
-        Err(e) => return bearer_error(&e, None),
+        Err(r) => return resource_error(&r.error, None, r.scheme),
     };
     // OIDC Core §5.3.3 / RFC 6750 §3.1: userinfo needs a token issued for `openid`.
     let scopes = claims.scopes();
     let user = match user {
         Some(user) if scopes.contains(OPENID) => user,
-        _ => return bearer_error(&insufficient_scope(), Some(OPENID)),
+        _ => return resource_error(&insufficient_scope(), Some(OPENID), scheme),
     };
     let mut body = json!({ "sub": user.id });
     if let (Some(map), Ok(serde_json::Value::Object(extra))) = (

@@ -202,10 +202,17 @@ impl OAuthStore for CachedStore {
         token_hash: &str,
         successor_hash: &str,
         successor_expires_at: i64,
+        successor_dpop_jkt: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
         self.sql
-            .rotate_refresh_token(token_hash, successor_hash, successor_expires_at, now)
+            .rotate_refresh_token(
+                token_hash,
+                successor_hash,
+                successor_expires_at,
+                successor_dpop_jkt,
+                now,
+            )
             .await
     }
 

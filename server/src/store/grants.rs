@@ -23,7 +23,8 @@ struct Dialect {
     /// token family (unless a replay created it first). SQLite's `changes()` is the count
     /// of the last INSERT/UPDATE/DELETE, so the SELECT between leaves it the UPDATE's.
     redeem_code: &'static str,
-    /// `$1` old hash, `$2` now, `$3` successor hash, `$4` successor expiry.
+    /// `$1` old hash, `$2` now, `$3` successor hash, `$4` successor expiry, `$5` the DPoP key
+    /// the successor is bound to if its predecessor was not (RFC 9449 §5).
     rotate_refresh: &'static str,
     /// Rows `rotate_refresh` affects when it rotated: 2 on SQLite (the successor inserted,
     /// the old token updated by the same statement), 1 on PostgreSQL (the INSERT fed by
@@ -35,7 +36,7 @@ const SQLITE: Dialect = Dialect {
     redeem_code: concat!(
         "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND client_id = $3; \
          SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
-         c.code_challenge, c.auth_time, c.expires_at, c.used_at, changes() AS won, \
+         c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.dpop_jkt, changes() AS won, \
          (SELECT f.revoked_at FROM token_families f WHERE f.family_id = c.family_id) AS family_revoked_at, \
          ",
         joined_user_columns!(),
@@ -51,8 +52,8 @@ const SQLITE: Dialect = Dialect {
     // SELECT in full before inserting (it reads the table written to), and a statement
     // holds the write lock throughout: nobody rotates in between.
     rotate_refresh: "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, \
-         created_at, expires_at) \
-         SELECT n.token_hash, r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, $2, $4 \
+         created_at, expires_at, dpop_jkt) \
+         SELECT n.token_hash, r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, $2, $4, COALESCE(r.dpop_jkt, $5) \
          FROM refresh_tokens r, (SELECT $1 AS token_hash UNION ALL SELECT $3) AS n \
          WHERE r.token_hash = $1 AND r.rotated_at IS NULL AND r.revoked_at IS NULL \
          AND EXISTS (SELECT 1 FROM token_families f WHERE f.family_id = r.family_id AND f.revoked_at IS NULL) \
@@ -68,16 +69,16 @@ const POSTGRES: Dialect = Dialect {
          family AS (INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
          SELECT family_id, client_id, user_id, scopes, $2 FROM won ON CONFLICT (family_id) DO NOTHING) \
          SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
-         c.code_challenge, c.auth_time, c.expires_at, c.used_at, (SELECT COUNT(*) FROM won) AS won, \
+         c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.dpop_jkt, (SELECT COUNT(*) FROM won) AS won, \
          (SELECT f.revoked_at FROM token_families f WHERE f.family_id = c.family_id) AS family_revoked_at, \
          ", joined_user_columns!(), " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1"
     ),
     rotate_refresh: "WITH old AS (UPDATE refresh_tokens SET rotated_at = $2 \
          WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND EXISTS \
          (SELECT 1 FROM token_families f WHERE f.family_id = refresh_tokens.family_id AND f.revoked_at IS NULL) \
-         RETURNING family_id, client_id, user_id, scopes, auth_time) \
-         INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, created_at, expires_at) \
-         SELECT $3, family_id, client_id, user_id, scopes, auth_time, $2, $4 FROM old",
+         RETURNING family_id, client_id, user_id, scopes, auth_time, dpop_jkt) \
+         INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, created_at, expires_at, \
+         dpop_jkt) SELECT $3, family_id, client_id, user_id, scopes, auth_time, $2, $4, COALESCE(dpop_jkt, $5) FROM old",
     rotated_rows: 1,
 };
 
@@ -99,7 +100,7 @@ impl SqlStore {
         self.execute(
             &format!(
                 "INSERT INTO auth_codes (code_hash, {CODE_COLUMNS}, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13, $12)"
             ),
             (
                 code_hash,
@@ -114,6 +115,7 @@ impl SqlStore {
                 r.auth_time,
                 r.expires_at,
                 now,
+                &r.dpop_jkt,
             ),
         )
         .await
@@ -207,7 +209,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scopes, auth_time, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             (
                 token_hash,
                 &r.family_id,
@@ -217,6 +219,7 @@ impl SqlStore {
                 r.auth_time,
                 now,
                 r.expires_at,
+                &r.dpop_jkt,
             ),
         )
         .await
@@ -239,7 +242,7 @@ impl SqlStore {
         let row: Option<Row> = self
             .optional(
                 &format!(
-                    "SELECT r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, r.expires_at, r.rotated_at, \
+                    "SELECT r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, r.expires_at, r.rotated_at, r.dpop_jkt, \
                      COALESCE(f.created_at, r.created_at) AS family_created_at, {REFRESH_REVOKED_AT}, {JOINED_USER_COLUMNS} \
                      FROM refresh_tokens r LEFT JOIN token_families f ON f.family_id = r.family_id \
                      LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
@@ -257,13 +260,20 @@ impl SqlStore {
         token_hash: &str,
         successor_hash: &str,
         successor_expires_at: i64,
+        successor_dpop_jkt: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
         let dialect = self.dialect();
         let rows = self
             .execute(
                 dialect.rotate_refresh,
-                (token_hash, now, successor_hash, successor_expires_at),
+                (
+                    token_hash,
+                    now,
+                    successor_hash,
+                    successor_expires_at,
+                    successor_dpop_jkt,
+                ),
             )
             .await
             .map_err(conflict("refresh token"))?;

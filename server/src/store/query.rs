@@ -89,6 +89,12 @@ params!(A B C D E F G H I J K L M N O P Q);
 params!(A B C D E F G H I J K L M N O P Q R);
 params!(A B C D E F G H I J K L M N O P Q R S);
 params!(A B C D E F G H I J K L M N O P Q R S T);
+params!(A B C D E F G H I J K L M N O P Q R S T U);
+params!(A B C D E F G H I J K L M N O P Q R S T U V);
+params!(A B C D E F G H I J K L M N O P Q R S T U V W);
+params!(A B C D E F G H I J K L M N O P Q R S T U V W X);
+params!(A B C D E F G H I J K L M N O P Q R S T U V W X Y);
+params!(A B C D E F G H I J K L M N O P Q R S T U V W X Y Z);
 
 /// A row type both engines can build (`#[derive(sqlx::FromRow)]`, or a tuple).
 pub(super) trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}

@@ -196,6 +196,10 @@ async fn clients_are_created_edited_rotated_and_deleted() {
         assert_eq!(client.settings.access_token_ttl, 900);
         assert_eq!(client.settings.description.as_deref(), Some("An app"));
         assert!(client.requires_pkce() && client.allows_grant("client_credentials"));
+        assert!(
+            !client.settings.dpop_bound_access_tokens,
+            "DPoP is optional unless checked"
+        );
         let again = text(&admin, &server, &location).await;
         assert!(shown_secret(&again).is_none(), "{}: shown only once", tdb.name);
         assert!(!again.contains(&secret));
@@ -227,14 +231,25 @@ async fn clients_are_created_edited_rotated_and_deleted() {
         let uris = "https://shop.example/cb\nhttp://localhost:8080/cb";
         let mut edit = client_form("Shop 2", uris, "openid email");
         edit.push(("client_id", &client.client_id));
+        edit.push(("dpop_bound_access_tokens", "on"));
         let location = post_form(&admin, &server, &location, "/ui/admin/clients/update", &edit).await;
-        assert!(text(&admin, &server, &location).await.contains("Changes saved."));
+        let html = text(&admin, &server, &location).await;
+        assert!(html.contains("Changes saved."));
+        assert!(
+            html.contains("name=\"dpop_bound_access_tokens\" id=\"dpop_bound_access_tokens\" checked"),
+            "the DPoP box shows the setting"
+        );
         let edited = store.client_by_id(&client.client_id).await.unwrap().unwrap();
         assert_eq!(edited.name, "Shop 2", "{}", tdb.name);
         let uris: Vec<&str> = edited.redirect_uris.iter().map(|u| u.as_str()).collect();
         assert_eq!(uris, ["https://shop.example/cb", "http://localhost:8080/cb"]);
         assert_eq!(edited.scopes.to_string(), "email openid");
         assert_eq!(edited.secret_hash, client.secret_hash, "editing keeps the secret");
+        assert!(
+            edited.settings.dpop_bound_access_tokens,
+            "{}: Require DPoP saved",
+            tdb.name
+        );
 
         // Rotation: a new secret, shown once; the old one stops working.
         let location = post_form(

@@ -419,6 +419,7 @@ async fn client_add_sets_pkce_and_signing_per_client() {
             "EdDSA",
             "--access-token-ttl",
             "600",
+            "--dpop",
             "--database-url",
             &tdb.url,
         ],
@@ -437,7 +438,8 @@ async fn client_add_sets_pkce_and_signing_per_client() {
         ("RS256", "EdDSA")
     );
     assert_eq!(c.settings.access_token_ttl, 600);
-    // Defaults: PKCE required, ES256 access tokens, RS256 ID tokens.
+    assert!(c.settings.dpop_bound_access_tokens, "--dpop");
+    // Defaults: PKCE required, ES256 access tokens, RS256 ID tokens, DPoP optional.
     let v = stdout_json(&tessera(
         &[
             "client",
@@ -462,6 +464,7 @@ async fn client_add_sets_pkce_and_signing_per_client() {
         (c.settings.access_token_alg.as_str(), c.settings.id_token_alg.as_str()),
         ("ES256", "RS256")
     );
+    assert!(!c.settings.dpop_bound_access_tokens);
     // Refused: a public client without PKCE, an unknown algorithm, a lifetime out of range.
     for args in [
         vec!["--public", "--pkce-optional"],
@@ -633,6 +636,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             auth_time: now,
             expires_at: now + 60,
             used: false,
+            dpop_jkt: None,
         };
         s.put_code("code", "fam", &code, now).await.unwrap();
         s.redeem_code("code", "c1", now).await.unwrap();
@@ -646,6 +650,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            dpop_jkt: None,
         };
         // Expired two days ago: goes. Valid for another hour: stays, and so does its grant.
         s.put_refresh_token("old", &rt(now - 2 * 86_400), now - 3 * 86_400)

@@ -11,6 +11,7 @@
 //!   request_uri; one use across instances; PAR required per client and for the server.
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
+//! - `dpop`: DPoP (RFC 9449): bound tokens at the token endpoint, the resource and userinfo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
 //! - `sweep`: malformed input to every route.
@@ -34,6 +35,7 @@ mod client_keys;
 mod cluster;
 mod crash;
 mod demo;
+mod dpop;
 mod flow;
 mod http;
 mod lifetimes;

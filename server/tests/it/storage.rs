@@ -58,6 +58,7 @@ fn plain_code(client: &str, user_id: &str, scopes: &ScopeSet, now: i64) -> tesse
         auth_time: now,
         expires_at: now + 60,
         used: false,
+        dpop_jkt: None,
     }
 }
 
@@ -282,6 +283,7 @@ mod oauth {
             auth_time: now - 5,
             expires_at: now + 60,
             used: false,
+            dpop_jkt: None,
         }
     }
 
@@ -331,6 +333,7 @@ mod oauth {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            dpop_jkt: None,
         };
         db.store.put_refresh_token("rt-fam1", &refresh, 1001).await.unwrap();
         assert!(!db.store.is_family_revoked("fam1").await.unwrap(), "{}", tdb.name);
@@ -367,6 +370,7 @@ mod oauth {
             revoked: false,
             // Read from the family, started at 10 above: the absolute cap counts from it.
             family_created_at: 10,
+            dpop_jkt: None,
         };
         s.put_refresh_token("r1", &rec, 10).await.unwrap();
         assert_eq!(s.refresh_token("r1").await.unwrap().unwrap(), rec, "{}", tdb.name);
@@ -380,9 +384,9 @@ mod oauth {
         );
         assert!(s.refresh_grant("nope").await.unwrap().is_none());
 
-        assert!(s.rotate_refresh_token("r1", "r2", 20_000, 11).await.unwrap());
+        assert!(s.rotate_refresh_token("r1", "r2", 20_000, None, 11).await.unwrap());
         assert!(
-            !s.rotate_refresh_token("r1", "r1b", 20_000, 12).await.unwrap(),
+            !s.rotate_refresh_token("r1", "r1b", 20_000, None, 12).await.unwrap(),
             "{}: second rotation refused",
             tdb.name
         );
@@ -410,7 +414,10 @@ mod oauth {
             let store = db.store.clone();
             tasks.push(tokio::spawn(async move {
                 let successor = format!("r3-{i}");
-                let won = store.rotate_refresh_token("r2", &successor, 30_000, 13).await.unwrap();
+                let won = store
+                    .rotate_refresh_token("r2", &successor, 30_000, None, 13)
+                    .await
+                    .unwrap();
                 (won, store.refresh_token(&successor).await.unwrap().is_some())
             }));
         }
@@ -440,7 +447,7 @@ mod oauth {
             }
         }
         assert_eq!(revoked, 3, "{}", tdb.name);
-        assert!(!s.rotate_refresh_token("r2", "r4", 30_000, 21).await.unwrap());
+        assert!(!s.rotate_refresh_token("r2", "r4", 30_000, None, 21).await.unwrap());
         assert!(s.refresh_token("r4").await.unwrap().is_none());
         assert!(is_revoked(&**s, "jti-1", Some("fam")).await);
         assert!(
@@ -594,6 +601,7 @@ async fn revoking_a_family_before_it_exists_still_revokes_it(tdb: common::TestDb
         auth_time: 1,
         expires_at: 100,
         used: false,
+        dpop_jkt: None,
     };
     s.put_code("h2", "famy", &record, 1).await.unwrap();
     s.revoke_family("famy", 5).await.unwrap();
@@ -628,7 +636,7 @@ async fn a_refresh_token_stored_after_its_family_was_revoked_is_dead(tdb: common
     assert!(record.revoked, "{}: born revoked through its family", tdb.name);
     assert!(s.refresh_token("late").await.unwrap().unwrap().revoked, "{}", tdb.name);
     assert!(
-        !s.rotate_refresh_token("late", "late2", 20_000, 13).await.unwrap(),
+        !s.rotate_refresh_token("late", "late2", 20_000, None, 13).await.unwrap(),
         "{}: a token of a revoked family never rotates",
         tdb.name
     );
@@ -689,6 +697,7 @@ mod account {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            dpop_jkt: None,
         }
     }
 
@@ -928,6 +937,7 @@ mod admin {
                 jwks: Some(r#"{"keys":[]}"#.into()),
                 jwks_uri: None,
                 require_signed_request_object: true,
+                dpop_bound_access_tokens: true,
             },
         };
         assert!(s.update_client("c1", &update).await.unwrap());
@@ -1055,6 +1065,7 @@ mod admin {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            dpop_jkt: None,
         };
         // f1: live; f2: its only token expired; f3: revoked; f4: other client.
         for (fam, client, created) in [("f1", "c1", 20), ("f2", "c1", 21), ("f3", "c1", 22), ("f4", "c2", 23)] {
@@ -1140,6 +1151,7 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter(tdb: comm
         rotated: false,
         revoked: false,
         family_created_at: 0,
+        dpop_jkt: None,
     };
 
     // A live grant: its spent code (expired, within the grace), a current and a
@@ -1152,7 +1164,7 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter(tdb: comm
         .await
         .unwrap();
     assert!(s
-        .rotate_refresh_token("rt-rotated", "rt-next", now + 900, now - 55)
+        .rotate_refresh_token("rt-rotated", "rt-next", now + 900, None, now - 55)
         .await
         .unwrap());
     for i in 0..1200 {
@@ -1608,6 +1620,60 @@ async fn one_time_identifiers_are_accepted_once(tdb: common::TestDb) {
     assert_eq!(count("SELECT COUNT(*) FROM seen_jtis").await, 1);
 }
 
+/// RFC 9449 §10 and §5: a code keeps the `dpop_jkt` it was issued with; a refresh token
+/// keeps its key through rotation, and an unbound one's successor takes the key given.
+async fn dpop_bindings_are_kept_with_codes_and_refresh_tokens(tdb: common::TestDb) {
+    use tessera_core::store::CodeRedemption;
+    use tessera_core::token::RefreshRecord;
+    let db = common::open(&tdb).await;
+    let s = &db.store;
+    let user = s.create_user(new_user("dee", false), 1).await.unwrap();
+    s.create_client(new_client("c1", false), 1).await.unwrap();
+    let scopes = ScopeSet::parse("openid offline_access").unwrap();
+    let mut code = plain_code("c1", &user.id, &scopes, 100);
+    code.dpop_jkt = Some("jkt-code".into());
+    s.put_code("hc", "famd", &code, 100).await.unwrap();
+    match s.redeem_code("hc", "c1", 101).await.unwrap() {
+        CodeRedemption::Redeemed { record, .. } => {
+            assert_eq!(record.dpop_jkt.as_deref(), Some("jkt-code"), "{}", tdb.name)
+        }
+        other => panic!("{}: {other:?}", tdb.name),
+    }
+    let rec = |jkt: Option<&str>| RefreshRecord {
+        family_id: "famd".into(),
+        client_id: "c1".into(),
+        user_id: user.id.clone(),
+        scopes: scopes.clone(),
+        auth_time: 99,
+        expires_at: 10_000,
+        rotated: false,
+        revoked: false,
+        family_created_at: 101,
+        dpop_jkt: jkt.map(str::to_owned),
+    };
+    let jkt = |hash: &'static str| async move { s.refresh_token(hash).await.unwrap().unwrap().dpop_jkt };
+    s.put_refresh_token("bound", &rec(Some("k1")), 101).await.unwrap();
+    assert_eq!(jkt("bound").await.as_deref(), Some("k1"), "{}", tdb.name);
+    // A bound token's successor keeps its key, whatever key is offered.
+    assert!(s
+        .rotate_refresh_token("bound", "bound2", 20_000, Some("k2"), 102)
+        .await
+        .unwrap());
+    assert_eq!(jkt("bound2").await.as_deref(), Some("k1"), "{}", tdb.name);
+    // An unbound one's successor is bound to the key given, or stays unbound.
+    s.put_refresh_token("free", &rec(None), 101).await.unwrap();
+    assert!(s
+        .rotate_refresh_token("free", "free2", 20_000, None, 102)
+        .await
+        .unwrap());
+    assert_eq!(jkt("free2").await, None, "{}", tdb.name);
+    assert!(s
+        .rotate_refresh_token("free2", "free3", 20_000, Some("k3"), 103)
+        .await
+        .unwrap());
+    assert_eq!(jkt("free3").await.as_deref(), Some("k3"), "{}", tdb.name);
+}
+
 per_backend!(
     users_round_trip_on_every_backend,
     duplicate_username_is_a_conflict_and_writes_nothing,
@@ -1621,4 +1687,5 @@ per_backend!(
     cached_token_status_follows_revocations_here_at_once_and_elsewhere_within_the_poll,
     signing_keys_are_encrypted_at_rest_and_follow_the_server_secret,
     one_time_identifiers_are_accepted_once,
+    dpop_bindings_are_kept_with_codes_and_refresh_tokens,
 );

@@ -233,6 +233,7 @@ impl Fx {
             auth_time: now - 5,
             expires_at: now + expires_in,
             used: false,
+            dpop_jkt: None,
         };
         self.server
             .db

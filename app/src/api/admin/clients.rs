@@ -41,6 +41,8 @@ pub struct ClientView {
     pub jwks: String,
     pub jwks_uri: String,
     pub require_signed_request_object: bool,
+    /// RFC 9449 §5 `dpop_bound_access_tokens`.
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +137,7 @@ pub async fn admin_create_client(
     #[server(default)] jwks: String,
     #[server(default)] jwks_uri: String,
     #[server(default)] require_signed_request_object: String,
+    #[server(default)] dpop_bound_access_tokens: String,
 ) -> Result<(), ServerFnError> {
     use tessera_core::secret::{random_id, ClientSecret};
     use tessera_core::store::NewClient;
@@ -165,6 +168,7 @@ pub async fn admin_create_client(
         jwks_uri,
         require_signed_request_object: !require_signed_request_object.is_empty(),
         issuer: a.ctx.issuer.clone(),
+        dpop_bound_access_tokens: !dpop_bound_access_tokens.is_empty(),
     };
     let known = ssr::scope_names(&a.ctx).await?;
     let update = match form.validate(&known) {
@@ -231,6 +235,7 @@ pub async fn admin_update_client(
     #[server(default)] jwks: String,
     #[server(default)] jwks_uri: String,
     #[server(default)] require_signed_request_object: String,
+    #[server(default)] dpop_bound_access_tokens: String,
 ) -> Result<(), ServerFnError> {
     let back = ssr::client_path(&client_id);
     let Some(a) = ssr::action(&csrf, &back).await? else {
@@ -268,6 +273,7 @@ pub async fn admin_update_client(
         jwks_uri,
         require_signed_request_object: !require_signed_request_object.is_empty(),
         issuer: a.ctx.issuer.clone(),
+        dpop_bound_access_tokens: !dpop_bound_access_tokens.is_empty(),
     };
     let known = ssr::scope_names(&a.ctx).await?;
     let update = match form.validate(&known) {

@@ -199,6 +199,7 @@ pub fn client_view(c: Client) -> ClientView {
         jwks: c.settings.jwks.unwrap_or_default(),
         jwks_uri: c.settings.jwks_uri.unwrap_or_default(),
         require_signed_request_object: c.settings.require_signed_request_object,
+        dpop_bound_access_tokens: c.settings.dpop_bound_access_tokens,
     }
 }
 
@@ -303,6 +304,7 @@ pub fn new_client_view() -> ClientView {
         jwks: String::new(),
         jwks_uri: String::new(),
         require_signed_request_object: s.require_signed_request_object,
+        dpop_bound_access_tokens: s.dpop_bound_access_tokens,
     }
 }
 
@@ -361,6 +363,7 @@ pub struct ClientForm {
     pub require_signed_request_object: bool,
     /// The server's issuer (decides whether a loopback http `jwks_uri` is allowed).
     pub issuer: String,
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientForm {
@@ -394,6 +397,9 @@ impl ClientForm {
         }
         if self.require_pushed_authorization_requests {
             v.insert("require_pushed_authorization_requests".into(), "on".into());
+        }
+        if self.dpop_bound_access_tokens {
+            v.insert("dpop_bound_access_tokens".into(), "on".into());
         }
         v
     }
@@ -431,6 +437,7 @@ impl ClientForm {
             jwks_uri: self.jwks_uri.clone(),
             require_signed_request_object: self.require_signed_request_object,
             issuer: self.issuer.clone(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         }
         .validate(known_scopes)
     }

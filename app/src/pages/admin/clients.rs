@@ -233,6 +233,10 @@ pub(super) fn ClientForm(
                     checked=flash.checked("require_pushed_authorization_requests", c.require_pushed_authorization_requests)/>
                     "Require pushed authorization requests (PAR)"</label>
                 <p class="hint">"The client must POST its request to /par first; a plain /authorize is refused (RFC 9126)."</p>
+                <label class="check"><input type="checkbox" name="dpop_bound_access_tokens" id="dpop_bound_access_tokens"
+                    checked=flash.checked("dpop_bound_access_tokens", c.dpop_bound_access_tokens)/>
+                    "Require DPoP (sender-constrained tokens)"</label>
+                <p class="hint">"Every token request must carry a DPoP proof (RFC 9449); access tokens are bound to the client's key."</p>
             </div>
             <div class="field-row">
                 <Field name="access_token_ttl" label="Access token lifetime (s)" kind="number"
