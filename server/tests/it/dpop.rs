@@ -748,3 +748,112 @@ async fn every_advertised_algorithm_makes_a_valid_proof() {
         );
     }
 }
+
+/// `POST /par` as `web` (Basic) with `extra` parameters and these `DPoP` headers; then, for
+/// a 201, the code alice gets through `/authorize?request_uri=`.
+async fn push_for_code(
+    server: &TestServer,
+    secret: &str,
+    extra: &[(&str, &str)],
+    proofs: &[&str],
+) -> Result<String, Answer> {
+    let mut form = vec![
+        ("response_type", "code"),
+        ("redirect_uri", CALLBACK),
+        ("scope", SCOPES),
+        ("state", "s1"),
+        ("code_challenge", PKCE_CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    form.extend_from_slice(extra);
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/par", server.base))
+        .basic_auth("web", Some(secret));
+    for p in proofs {
+        req = req.header("DPoP", *p);
+    }
+    let a = answer(req.form(&form).send().await.unwrap()).await;
+    if a.status != 201 {
+        return Err(a);
+    }
+    let request_uri = a.body["request_uri"].as_str().unwrap().to_owned();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let path = format!("/authorize?client_id=web&request_uri={}", enc(&request_uri));
+    let browser = common::browser();
+    Ok(
+        common::authorize_as(&browser, server, &path, ("alice", "correct horse battery"))
+            .await
+            .code,
+    )
+}
+
+/// RFC 9449 §10.1: a DPoP proof at the PAR endpoint binds the pushed request's code to the
+/// proof's key, like `dpop_jkt`; with both, they must agree.
+#[tokio::test]
+async fn a_proof_at_the_par_endpoint_binds_the_code() {
+    let db = common::sqlite();
+    let (server, secret) = fixture(&db.url).await;
+    let key = Key::new();
+    let par_url = format!("{}/par", server.base);
+    let token_url = format!("{}/token", server.base);
+    // Pushed with a proof: another key cannot redeem the code; the same key can.
+    let c = push_for_code(&server, &secret, &[], &[&key.proof("POST", &par_url, None, None)])
+        .await
+        .map_err(|a| a.body)
+        .unwrap();
+    let a = token(
+        &server,
+        ("web", Some(&secret)),
+        &code_form(&c),
+        &[&Key::new().proof("POST", &token_url, None, None)],
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{}",
+        a.body
+    );
+    let c = push_for_code(&server, &secret, &[], &[&key.proof("POST", &par_url, None, None)])
+        .await
+        .map_err(|a| a.body)
+        .unwrap();
+    let a = token(
+        &server,
+        ("web", Some(&secret)),
+        &code_form(&c),
+        &[&key.proof("POST", &token_url, None, None)],
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        payload(a.body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        key.jkt()
+    );
+    // dpop_jkt naming another key than the proof's: invalid_request at the push.
+    let other = Key::new().jkt();
+    let a = push_for_code(
+        &server,
+        &secret,
+        &[("dpop_jkt", &other)],
+        &[&key.proof("POST", &par_url, None, None)],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (a.status, a.body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{}",
+        a.body
+    );
+    // A proof for another endpoint is no proof for /par.
+    let a = push_for_code(&server, &secret, &[], &[&key.proof("POST", &token_url, None, None)])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (a.status, a.body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{}",
+        a.body
+    );
+}

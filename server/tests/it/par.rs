@@ -346,7 +346,7 @@ async fn refusals_at_the_push() {
         ("prompt unknown", basic, changed(&req, &[("prompt", "create")]), 400, "invalid_request"),
         ("repeated scope", basic, [req.clone(), vec![("scope", "openid")]].concat(), 400, "invalid_request"),
         ("request_uri pushed", basic, changed(&req, &[("request_uri", "urn:ietf:params:oauth:request_uri:abc")]), 400, "invalid_request"),
-        ("request object", basic, changed(&req, &[("request", "eyJhbGciOiJub25lIn0.e30.")]), 400, "request_not_supported"),
+        ("unsigned request object", basic, changed(&req, &[("request", "eyJhbGciOiJub25lIn0.e30.")]), 400, "invalid_request_object"),
         ("client_id of another client", basic, changed(&req, &[("client_id", "spa")]), 400, "invalid_request"),
         ("another client's wrong secret", Auth::Basic("machine", "wrong"), req.clone(), 401, "invalid_client"),
         ("wrong secret (Basic)", Auth::Basic("web", "wrong"), req.clone(), 401, "invalid_client"),
