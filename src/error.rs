@@ -37,6 +37,8 @@ pub enum ErrorCode {
     InvalidRequestUri,
     // RFC 7009 §2.2.1 (revocation).
     UnsupportedTokenType,
+    // RFC 8707 §2 (resource indicators).
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -62,6 +64,7 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -201,6 +204,7 @@ mod tests {
         (ErrorCode::InsufficientScope, "insufficient_scope", 403),
         (ErrorCode::InvalidRequestUri, "invalid_request_uri", 400),
         (ErrorCode::UnsupportedTokenType, "unsupported_token_type", 400),
+        (ErrorCode::InvalidTarget, "invalid_target", 400),
     ];
 
     #[test]

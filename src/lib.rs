@@ -34,6 +34,8 @@
 //! - [`token`]: the token endpoint — one request variant per grant, one file per grant.
 //!   A new grant is a [`model::GrantType`] variant, a [`token::TokenRequest`] variant and
 //!   a file under `token/`.
+//! - [`resource`]: resource indicators (RFC 8707) — the `resource` parameter, and which
+//!   registered API ([`store::Api`]) an access token is for.
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
 //! - [`throttle`]: how a login back-off rule applies and what its counters are keyed by
 //!   (per account and per client address; the numbers are in [`policy`]).
@@ -50,6 +52,7 @@ pub mod password;
 pub mod pkce;
 pub mod policy;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod store;

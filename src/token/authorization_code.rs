@@ -26,6 +26,10 @@ pub struct CodeRecord {
     /// Set when the code is exchanged. RFC 6749 §4.1.2: a second use MUST be denied and
     /// SHOULD revoke the tokens issued from it.
     pub used: bool,
+    /// RFC 8707 §2: the resources the authorization request named; the token request may
+    /// choose among them. Empty when it named none.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 impl CodeRecord {
@@ -42,6 +46,7 @@ impl CodeRecord {
             auth_time,
             expires_at: now.saturating_add(CODE_LIFETIME),
             used: false,
+            resources: req.resources.clone(),
         }
     }
 }
@@ -108,6 +113,7 @@ mod tests {
             auth_time: 90,
             expires_at: 160,
             used,
+            resources: vec!["https://api.example/".into()],
         }
     }
 
@@ -167,6 +173,7 @@ mod tests {
             login_hint: None,
             id_token_hint: None,
             requested_at: 50,
+            resources: vec!["https://api.example/".into()],
         };
         let rec = CodeRecord::issue(&req, "alice", 90, 100);
         assert_eq!(rec, record(true, true, false));

@@ -28,6 +28,10 @@ pub struct RefreshRecord {
     /// counts from here. Read from the family; storing a token ignores it.
     #[serde(default)]
     pub family_created_at: i64,
+    /// RFC 8707: the resources the grant's authorization request named (empty: none).
+    /// Read from the family; storing a token ignores it.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// Checks a presented refresh token and returns the scopes of the new access token.
@@ -87,6 +91,7 @@ mod tests {
             rotated,
             revoked,
             family_created_at: 0,
+            resources: Vec::new(),
         }
     }
 

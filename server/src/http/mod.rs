@@ -10,10 +10,12 @@
 //! - [`bearer`]: access tokens presented to a protected resource (RFC 6750).
 //! - [`cors`]: the CORS layer of the endpoints a browser app calls.
 //! - [`response`]: how an `OAuthError` becomes HTTP.
+//! - [`resources`]: resource indicators (RFC 8707): the registered APIs a client may name.
 
 pub mod bearer;
 pub mod client_auth;
 pub mod client_ip;
 pub mod cors;
 pub mod form;
+pub mod resources;
 pub mod response;

@@ -129,6 +129,16 @@ async fn handle(
         );
         return refuse(request.error(e), &state.issuer);
     }
+    // RFC 8707 §2: each resource a registered API the client may use, else invalid_target
+    // (the redirect URI is verified by now).
+    if let Some(c) = client.as_ref() {
+        if let Err(e) = crate::http::resources::check_allowed(state, c, &request.resources).await {
+            if e.code == ErrorCode::ServerError {
+                return error_page(&e);
+            }
+            return refuse(request.error(e), &state.issuer);
+        }
+    }
     proceed(
         state,
         session,

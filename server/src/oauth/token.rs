@@ -22,6 +22,7 @@ use tessera_services::audit;
 use crate::crypto::issue::{self, RefreshIssue, UserGrant};
 use crate::http::client_auth::{authenticate_client, has_authorization};
 use crate::http::form::read_form;
+use crate::http::resources::token_target;
 use crate::http::response::{no_store, server_error, token_error};
 use crate::web::AppState;
 
@@ -68,15 +69,22 @@ async fn token_inner(
                 .with_detail(format!("grant_type {}", request.grant_type())),
         );
     }
+    // RFC 8707 §2: the `resource` values (may repeat), each an absolute URI.
+    let resources = tessera_core::resource::requested(&pairs)?;
     let grant_type = request.grant_type();
-    Ok((grant_type, exchange(state, &client, request, now, peer).await?))
+    Ok((
+        grant_type,
+        exchange(state, &client, request, &resources, now, peer).await?,
+    ))
 }
 
-/// One arm per grant, as in the core's [`TokenRequest`].
+/// One arm per grant, as in the core's [`TokenRequest`]. `resources`: the request's
+/// `resource` values (RFC 8707).
 async fn exchange(
     state: &AppState,
     client: &Client,
     request: TokenRequest,
+    resources: &[String],
     now: i64,
     peer: Option<IpAddr>,
 ) -> Result<Value, OAuthError> {
@@ -139,6 +147,8 @@ async fn exchange(
                 now,
             )?;
             let user = active_user(user)?;
+            // RFC 8707 §2.2: one of the resources the authorization request named.
+            let api = token_target(state, client, resources, &record.resources).await?;
             let grant = UserGrant {
                 client,
                 user: &user,
@@ -148,6 +158,7 @@ async fn exchange(
                 nonce: record.nonce.as_deref(),
                 family_id: &family_id,
                 refresh: RefreshIssue::StoreNew,
+                api: api.as_ref(),
             };
             issue::issue_for_user(state, &grant, now).await
         }
@@ -181,6 +192,8 @@ async fn exchange(
             let family_max_age = state.lifetimes.refresh_family_max_age;
             let scopes = check_refresh(&record, &client.client_id, scope.as_ref(), now, family_max_age)?;
             let user = active_user(user)?;
+            // RFC 8707 §2.2: a resource the grant covers; checked before the token rotates.
+            let api = token_target(state, client, resources, &record.resources).await?;
             // RFC 9700 §4.14.2: rotate, storing the successor in the same round trip. Two
             // concurrent uses of one token: only one may rotate it; the loser is reuse.
             let successor = random_token();
@@ -208,6 +221,7 @@ async fn exchange(
                 nonce: None,
                 family_id: &record.family_id,
                 refresh: RefreshIssue::Stored(successor),
+                api: api.as_ref(),
             };
             issue::issue_for_user(state, &grant, now).await
         }
@@ -215,7 +229,9 @@ async fn exchange(
         TokenRequest::ClientCredentials { scope } => {
             // RFC 6749 §4.4: confidential clients only, scopes within the registration.
             let scopes = check_client_credentials(client.is_public, &client.scopes, scope.as_ref())?;
-            issue::issue_for_client(state, client, &scopes, now)
+            // RFC 8707 §2: an API the client may use; none named, the sample resource.
+            let api = token_target(state, client, resources, &[]).await?;
+            issue::issue_for_client(state, client, api.as_ref(), &scopes, now)
         }
     }
 }

@@ -21,8 +21,8 @@ impl SqlStore {
         self.execute(
             "INSERT INTO clients (client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
              description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, \
-             access_token_alg, id_token_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             access_token_alg, id_token_alg, resources) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             (
                 &client.client_id,
                 &client.name,
@@ -39,6 +39,7 @@ impl SqlStore {
                 st.refresh_token_ttl,
                 &st.access_token_alg,
                 &st.id_token_alg,
+                tessera_core::resource::join(&st.resources),
             ),
         )
         .await
@@ -90,7 +91,7 @@ impl SqlStore {
             .execute(
                 "UPDATE clients SET name = $2, redirect_uris = $3, scopes = $4, description = $5, logo_uri = $6, \
                  grant_types = $7, require_pkce = $8, access_token_ttl = $9, refresh_token_ttl = $10, \
-                 access_token_alg = $11, id_token_alg = $12 WHERE client_id = $1",
+                 access_token_alg = $11, id_token_alg = $12, resources = $13 WHERE client_id = $1",
                 (
                     client_id,
                     &u.name,
@@ -104,6 +105,7 @@ impl SqlStore {
                     st.refresh_token_ttl,
                     &st.access_token_alg,
                     &st.id_token_alg,
+                    tessera_core::resource::join(&st.resources),
                 ),
             )
             .await?;

@@ -84,6 +84,11 @@ params!(A B C D E F G H I J K L);
 params!(A B C D E F G H I J K L M);
 params!(A B C D E F G H I J K L M N);
 params!(A B C D E F G H I J K L M N O);
+params!(A B C D E F G H I J K L M N O P);
+params!(A B C D E F G H I J K L M N O P Q);
+params!(A B C D E F G H I J K L M N O P Q R);
+params!(A B C D E F G H I J K L M N O P Q R S);
+params!(A B C D E F G H I J K L M N O P Q R S T);
 
 /// A row type both engines can build (`#[derive(sqlx::FromRow)]`, or a tuple).
 pub(super) trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}

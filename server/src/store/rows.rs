@@ -98,6 +98,7 @@ pub(super) struct ClientRow {
     pub(super) refresh_token_ttl: i64,
     pub(super) access_token_alg: String,
     pub(super) id_token_alg: String,
+    pub(super) resources: String,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -129,6 +130,7 @@ impl TryFrom<ClientRow> for Client {
                 refresh_token_ttl: r.refresh_token_ttl,
                 access_token_alg: r.access_token_alg,
                 id_token_alg: r.id_token_alg,
+                resources: tessera_core::resource::split(&r.resources),
             },
         })
     }
@@ -155,6 +157,7 @@ pub(super) struct CodeRow {
     pub(super) auth_time: i64,
     pub(super) expires_at: i64,
     pub(super) used_at: Option<i64>,
+    pub(super) resources: String,
 }
 
 impl CodeRow {
@@ -176,6 +179,7 @@ impl CodeRow {
             auth_time: self.auth_time,
             expires_at: self.expires_at,
             used: self.used_at.is_some(),
+            resources: tessera_core::resource::split(&self.resources),
         };
         Ok((record, self.family_id))
     }
@@ -192,6 +196,7 @@ pub(super) struct RefreshRow {
     pub(super) rotated_at: Option<i64>,
     pub(super) revoked_at: Option<i64>,
     pub(super) family_created_at: i64,
+    pub(super) resources: String,
 }
 
 impl TryFrom<RefreshRow> for RefreshRecord {
@@ -207,6 +212,7 @@ impl TryFrom<RefreshRow> for RefreshRecord {
             rotated: r.rotated_at.is_some(),
             revoked: r.revoked_at.is_some(),
             family_created_at: r.family_created_at,
+            resources: tessera_core::resource::split(&r.resources),
         })
     }
 }
@@ -230,10 +236,11 @@ pub(super) const REFRESH_REVOKED_AT: &str =
 
 pub(super) const USER_COLUMNS: &str = "id, username, email, name, is_admin, disabled, created_at, password_epoch";
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
-     description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg";
+     description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg, \
+     resources";
 pub(super) const CODE_COLUMNS: &str =
     "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \
-     code_challenge, auth_time, expires_at, used_at";
+     code_challenge, auth_time, expires_at, used_at, resources";
 /// The columns of [`JoinedUserRow`], for a `LEFT JOIN users u` (a macro, for `concat!`).
 macro_rules! joined_user_columns {
     () => {

@@ -11,6 +11,7 @@
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
+//! - `resources`: registered APIs and resource indicators (RFC 8707), PS256.
 //! - `sweep`: malformed input to every route.
 //! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
 //! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
@@ -35,6 +36,7 @@ mod http;
 mod lifetimes;
 mod login;
 mod metrics;
+mod resources;
 mod shutdown;
 mod site;
 mod storage;

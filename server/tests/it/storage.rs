@@ -58,6 +58,7 @@ fn plain_code(client: &str, user_id: &str, scopes: &ScopeSet, now: i64) -> tesse
         auth_time: now,
         expires_at: now + 60,
         used: false,
+        resources: Vec::new(),
     }
 }
 
@@ -282,6 +283,7 @@ mod oauth {
             auth_time: now - 5,
             expires_at: now + 60,
             used: false,
+            resources: Vec::new(),
         }
     }
 
@@ -331,6 +333,7 @@ mod oauth {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            resources: Vec::new(),
         };
         db.store.put_refresh_token("rt-fam1", &refresh, 1001).await.unwrap();
         assert!(!db.store.is_family_revoked("fam1").await.unwrap(), "{}", tdb.name);
@@ -367,6 +370,7 @@ mod oauth {
             revoked: false,
             // Read from the family, started at 10 above: the absolute cap counts from it.
             family_created_at: 10,
+            resources: Vec::new(),
         };
         s.put_refresh_token("r1", &rec, 10).await.unwrap();
         assert_eq!(s.refresh_token("r1").await.unwrap().unwrap(), rec, "{}", tdb.name);
@@ -594,6 +598,7 @@ async fn revoking_a_family_before_it_exists_still_revokes_it(tdb: common::TestDb
         auth_time: 1,
         expires_at: 100,
         used: false,
+        resources: Vec::new(),
     };
     s.put_code("h2", "famy", &record, 1).await.unwrap();
     s.revoke_family("famy", 5).await.unwrap();
@@ -689,6 +694,7 @@ mod account {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            resources: Vec::new(),
         }
     }
 
@@ -923,6 +929,7 @@ mod admin {
                 refresh_token_ttl: 7200,
                 access_token_alg: "RS256".into(),
                 id_token_alg: "EdDSA".into(),
+                resources: Vec::new(),
             },
         };
         assert!(s.update_client("c1", &update).await.unwrap());
@@ -1041,6 +1048,7 @@ mod admin {
             rotated: false,
             revoked: false,
             family_created_at: 0,
+            resources: Vec::new(),
         };
         // f1: live; f2: its only token expired; f3: revoked; f4: other client.
         for (fam, client, created) in [("f1", "c1", 20), ("f2", "c1", 21), ("f3", "c1", 22), ("f4", "c2", 23)] {
@@ -1126,6 +1134,7 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter(tdb: comm
         rotated: false,
         revoked: false,
         family_created_at: 0,
+        resources: Vec::new(),
     };
 
     // A live grant: its spent code (expired, within the grace), a current and a
@@ -1339,7 +1348,7 @@ async fn signing_keys_are_encrypted_at_rest_and_follow_the_server_secret(tdb: co
         tdb.name
     );
     let stored = s.signing_keys().await.unwrap();
-    assert_eq!(stored.len(), 3, "{}: one per algorithm", tdb.name);
+    assert_eq!(stored.len(), 4, "{}: one per algorithm", tdb.name);
     for k in &stored {
         assert!(
             Sealer::is_sealed(&k.private_der),

@@ -33,6 +33,9 @@ pub struct ClientView {
     pub access_token_alg: String,
     pub id_token_alg: String,
     pub created: String,
+    /// Identifiers of the APIs it may name as `resource` (RFC 8707); empty: the sample
+    /// resource only.
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +54,8 @@ pub struct ClientDetail {
     pub new_client: ClientView,
     /// The allowed access and refresh token lifetimes, e.g. "60 to 86400" (the core's policy).
     pub ttl_hints: (String, String),
+    /// Identifiers of the registered APIs, which a client may be allowed.
+    pub apis: Vec<String>,
 }
 
 #[server(prefix = "/ui", endpoint = "admin/clients")]
@@ -95,6 +100,7 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
             algs: ssr::alg_options(),
             new_client: ssr::new_client_view(),
             ttl_hints: ssr::ttl_hints(),
+            apis: ssr::api_identifiers(&a.ctx).await?,
         },
     ))
 }
@@ -118,6 +124,7 @@ pub async fn admin_create_client(
     #[server(default)] refresh_token_ttl: String,
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
+    #[server(default)] resources: String,
 ) -> Result<(), ServerFnError> {
     use tessera_core::secret::{random_id, ClientSecret};
     use tessera_core::store::NewClient;
@@ -142,9 +149,11 @@ pub async fn admin_create_client(
         refresh_token_ttl,
         access_token_alg,
         id_token_alg,
+        resources,
     };
     let known = ssr::scope_names(&a.ctx).await?;
-    let update = match form.validate(&known) {
+    let apis = ssr::api_identifiers(&a.ctx).await?;
+    let update = match form.validate(&known, &apis) {
         Ok(u) => u,
         Err(errors) => {
             let mut values = form.values();
@@ -201,6 +210,7 @@ pub async fn admin_update_client(
     #[server(default)] refresh_token_ttl: String,
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
+    #[server(default)] resources: String,
 ) -> Result<(), ServerFnError> {
     let back = ssr::client_path(&client_id);
     let Some(a) = ssr::action(&csrf, &back).await? else {
@@ -232,9 +242,11 @@ pub async fn admin_update_client(
         refresh_token_ttl,
         access_token_alg,
         id_token_alg,
+        resources,
     };
     let known = ssr::scope_names(&a.ctx).await?;
-    let update = match form.validate(&known) {
+    let apis = ssr::api_identifiers(&a.ctx).await?;
+    let update = match form.validate(&known, &apis) {
         Ok(u) => u,
         Err(errors) => return a.back_with_errors(&back, errors, form.values()).await,
     };

@@ -194,6 +194,7 @@ pub fn client_view(c: Client) -> ClientView {
         access_token_alg: c.settings.access_token_alg,
         id_token_alg: c.settings.id_token_alg,
         created: crate::api::account::utc_date(c.created_at),
+        resources: c.settings.resources,
     }
 }
 
@@ -260,6 +261,18 @@ pub async fn scope_names(ctx: &ServerContext) -> Result<Vec<String>, ServerFnErr
     Ok(names)
 }
 
+/// The identifiers of the registered APIs (RFC 8707 resource servers).
+pub async fn api_identifiers(ctx: &ServerContext) -> Result<Vec<String>, ServerFnError> {
+    Ok(ctx
+        .store
+        .apis()
+        .await
+        .map_err(crate::server::fail)?
+        .into_iter()
+        .map(|a| a.identifier)
+        .collect())
+}
+
 /// Argon2id through the server's bounded Argon2 pool.
 pub async fn hash(password: String) -> Result<String, ServerFnError> {
     tessera_services::password::hash(password).await.map_err(server::fail)
@@ -293,6 +306,7 @@ pub fn new_client_view() -> ClientView {
         access_token_alg: s.access_token_alg,
         id_token_alg: s.id_token_alg,
         created: String::new(),
+        resources: s.resources,
     }
 }
 
@@ -333,6 +347,8 @@ pub struct ClientForm {
     pub refresh_token_ttl: String,
     pub access_token_alg: String,
     pub id_token_alg: String,
+    /// API identifiers, one per line.
+    pub resources: String,
 }
 
 impl ClientForm {
@@ -348,6 +364,7 @@ impl ClientForm {
             ("refresh_token_ttl".to_owned(), self.refresh_token_ttl.clone()),
             ("access_token_alg".to_owned(), self.access_token_alg.clone()),
             ("id_token_alg".to_owned(), self.id_token_alg.clone()),
+            ("resources".to_owned(), self.resources.clone()),
         ]);
         for g in &self.grant_types {
             v.insert(format!("grant_{g}"), "on".into());
@@ -359,8 +376,9 @@ impl ClientForm {
     }
 
     /// Every field checked by the core's one client validation, every error
-    /// reported, nothing written. Redirect URIs are one per line, blank lines skipped.
-    pub fn validate(&self, known_scopes: &[String]) -> Result<ClientUpdate, FieldErrors> {
+    /// reported, nothing written. Redirect URIs and APIs are one per line, blank lines
+    /// skipped.
+    pub fn validate(&self, known_scopes: &[String], known_apis: &[String]) -> Result<ClientUpdate, FieldErrors> {
         ClientRegistration {
             name: self.name.clone(),
             description: self.description.clone(),
@@ -380,7 +398,8 @@ impl ClientForm {
             refresh_token_ttl: self.refresh_token_ttl.clone(),
             access_token_alg: self.access_token_alg.clone(),
             id_token_alg: self.id_token_alg.clone(),
+            resources: self.resources.lines().map(str::to_owned).collect(),
         }
-        .validate(known_scopes)
+        .validate(known_scopes, known_apis)
     }
 }
