@@ -182,6 +182,16 @@ pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Q
         forget(&state, Some(&p.request)).await;
         return refuse(e, &state.issuer);
     }
+    // RFC 8707 §2: the resources too (an API removed, or no longer allowed the client).
+    if let Some(c) = client.as_ref() {
+        if let Err(e) = crate::http::resources::check_allowed(&state, c, &pending.request.resources).await {
+            if e.code == ErrorCode::ServerError {
+                return error_page(&e);
+            }
+            forget(&state, Some(&p.request)).await;
+            return refuse(pending.request.error(e), &state.issuer);
+        }
+    }
     proceed(&state, &session, pending, Resumed(p.request), now).await
 }
 

@@ -405,6 +405,21 @@ async fn an_unknown_or_disallowed_resource_at_authorize_redirects_with_invalid_t
 }
 
 #[tokio::test]
+async fn a_resource_no_longer_allowed_while_signing_in_is_invalid_target() {
+    let (server, _secret, _tdb) = setup(&[BILLING]).await;
+    let browser = common::browser();
+    let path = format!("{}&resource={}", authorize_path("openid"), enc(BILLING));
+    let resume = common::sign_in_for_request(&browser, &server, &path, ALICE).await;
+    // While alice signed in, the administrator took the API away from the client.
+    allow(&server, "web", &[]).await;
+    let res = page(&browser, &server, &resume).await;
+    assert_eq!(res.status(), 302);
+    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with(common::CALLBACK), "{location}");
+    assert!(location.contains("error=invalid_target"), "{location}");
+}
+
+#[tokio::test]
 async fn client_credentials_with_a_resource() {
     let (server, _, _tdb) = setup(&[]).await;
     let secret = tessera_core::secret::ClientSecret::generate();
