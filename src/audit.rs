@@ -43,6 +43,11 @@ pub enum Kind {
     KeyRevoked,
     /// An administrator revoked one token family (a client's or a user's grant).
     GrantRevoked,
+    /// An API (resource server, RFC 8707) registered, changed or removed; the subject is
+    /// its identifier.
+    ApiCreated,
+    ApiUpdated,
+    ApiDeleted,
 }
 
 names!(Kind, "audit event kind", [
@@ -67,6 +72,9 @@ names!(Kind, "audit event kind", [
     KeyRotated => "key.rotated",
     KeyRevoked => "key.revoked",
     GrantRevoked => "grant.revoked",
+    ApiCreated => "api.created",
+    ApiUpdated => "api.updated",
+    ApiDeleted => "api.deleted",
 ]);
 
 /// Who did it: nobody signed in, a user (id and the username at the time), or the

@@ -103,6 +103,10 @@ pub struct AuthorizeRequest {
     /// RFC 9449 §10: the thumbprint of the DPoP key the code is to be bound to.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// RFC 8707 §2: the `resource` values (checked against the registered APIs and the
+    /// client by the server), in the order sent.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// The first step: which client is asking. RFC 6749 §4.1.2.1: a missing, repeated or
@@ -329,6 +333,9 @@ impl AuthorizeRequest {
             .map(crate::dpop::parse_dpop_jkt)
             .transpose()
             .map_err(redirect)?;
+        // RFC 8707 §2: absolute URIs without a fragment, else invalid_target (whether each
+        // is a registered API the client may use is the server's check).
+        let resources = crate::resource::requested(pairs).map_err(redirect)?;
 
         Ok(Self {
             client_id: id,
@@ -344,6 +351,7 @@ impl AuthorizeRequest {
             id_token_hint: get("id_token_hint").map(str::to_owned),
             requested_at: now,
             dpop_jkt,
+            resources,
         })
     }
 
@@ -740,7 +748,11 @@ mod tests {
             ("repeated state", plus(&[("state", "abc")]), Want::Redirect(InvalidRequest, None)),
             ("repeated scope", plus(&[("scope", "openid")]), Want::Redirect(InvalidRequest, st())),
             ("repeated nonce", plus(&[("nonce", "a"), ("nonce", "b")]), Want::Redirect(InvalidRequest, st())),
-            ("repeated unknown param is ignored", plus(&[("resource", "a"), ("resource", "b")]), Want::Ok),
+            ("repeated unknown param is ignored", plus(&[("audience", "a"), ("audience", "b")]), Want::Ok),
+            // RFC 8707 §2: resource may repeat; each an absolute URI without a fragment.
+            ("two resources", plus(&[("resource", "https://a.example/"), ("resource", "urn:b")]), Want::Ok),
+            ("relative resource", plus(&[("resource", "a")]), Want::Redirect(InvalidTarget, st())),
+            ("resource with a fragment", plus(&[("resource", "https://a.example/#x")]), Want::Redirect(InvalidTarget, st())),
             ("request object", with(&[("request", "eyJ...")]), Want::Redirect(RequestNotSupported, st())),
             ("request_uri", with(&[("request_uri", "urn:x")]), Want::Redirect(RequestUriNotSupported, st())),
             ("missing response_type", with(&[("response_type", "<drop>")]), Want::Redirect(InvalidRequest, st())),
@@ -775,6 +787,19 @@ mod tests {
         for (name, list, expected) in &table {
             assert_eq!(outcome(&run(list, false)), *expected, "{name}");
         }
+        let two = run(
+            &plus(&[
+                ("resource", "urn:b"),
+                ("resource", "https://a.example/"),
+                ("resource", "urn:b"),
+            ]),
+            false,
+        );
+        assert_eq!(
+            two.unwrap().resources,
+            ["urn:b", "https://a.example/"],
+            "in order, once each"
+        );
         // Server policy: PKCE for confidential clients too.
         assert_eq!(outcome(&run(&base, true)), Want::Redirect(InvalidRequest, st()));
         assert_eq!(outcome(&run(&plus(&pkce), true)), Want::Ok);
@@ -943,6 +968,7 @@ mod tests {
             id_token_hint: None,
             requested_at: 1000,
             dpop_jkt: None,
+            resources: Vec::new(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::types::ScopeSet;
 /// What varies between deployments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataOptions {
-    /// The JWS algorithms of the keys in the JWKS, e.g. `["RS256", "ES256", "EdDSA"]`.
+    /// The JWS algorithms of the keys in the JWKS, e.g. `["RS256", "ES256", "EdDSA", "PS256"]`.
     pub id_token_signing_alg_values_supported: Vec<String>,
     /// Every scope a client may be registered for (built-in and administrator-defined).
     pub scopes_supported: Vec<String>,

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     // RFC 9449 §5, §7.1 (DPoP proofs), §8 (server nonces).
     InvalidDpopProof,
     UseDpopNonce,
+    // RFC 8707 §2 (resource indicators).
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -70,6 +72,7 @@ impl ErrorCode {
             Self::InvalidRequestObject => "invalid_request_object",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -233,6 +236,7 @@ mod tests {
         (ErrorCode::InvalidRequestObject, "invalid_request_object", 400),
         (ErrorCode::InvalidDpopProof, "invalid_dpop_proof", 400),
         (ErrorCode::UseDpopNonce, "use_dpop_nonce", 400),
+        (ErrorCode::InvalidTarget, "invalid_target", 400),
     ];
 
     #[test]

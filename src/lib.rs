@@ -36,6 +36,8 @@
 //! - [`token`]: the token endpoint — one request variant per grant, one file per grant.
 //!   A new grant is a [`model::GrantType`] variant, a [`token::TokenRequest`] variant and
 //!   a file under `token/`.
+//! - [`resource`]: resource indicators (RFC 8707) — the `resource` parameter, and which
+//!   registered API ([`store::Api`]) an access token is for.
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
 //! - [`dpop`]: DPoP (RFC 9449) proofs' header and claim rules, the JWK thumbprint, and the
 //!   key bindings of codes and refresh tokens.
@@ -56,6 +58,7 @@ pub mod password;
 pub mod pkce;
 pub mod policy;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod store;

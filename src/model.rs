@@ -151,6 +151,9 @@ pub enum SigningAlg {
     ES256,
     /// EdDSA on Ed25519.
     EdDSA,
+    /// RSASSA-PSS with SHA-256 and MGF1 SHA-256 on a 2048-bit key (RFC 7518 §3.5); FAPI 2.0
+    /// allows it where it does not allow RS256.
+    PS256,
 }
 
 // RS256 first: the OIDC default. JWA names are case-sensitive (RFC 7518 §3.1).
@@ -158,6 +161,7 @@ names!(SigningAlg, "signing algorithm", [
     RS256 => "RS256",
     ES256 => "ES256",
     EdDSA => "EdDSA",
+    PS256 => "PS256",
 ]);
 
 impl SigningAlg {
@@ -186,6 +190,7 @@ mod tests {
             (SigningAlg::RS256.as_str(), "RS256"),
             (SigningAlg::ES256.as_str(), "ES256"),
             (SigningAlg::EdDSA.as_str(), "EdDSA"),
+            (SigningAlg::PS256.as_str(), "PS256"),
         ];
         for (got, want) in table {
             assert_eq!(got, want);
@@ -216,14 +221,14 @@ mod tests {
         }
         assert!(serde_json::from_value::<GrantType>(serde_json::json!("implicit")).is_err());
         // RFC 7518 §3.1: case-sensitive.
-        for bad in ["rs256", "eddsa", "HS256", "none"] {
+        for bad in ["rs256", "eddsa", "ps256", "HS256", "PS384", "none"] {
             assert!(bad.parse::<SigningAlg>().is_err(), "{bad:?}");
         }
         assert!("tls_client_auth".parse::<ClientAuthMethod>().is_err());
-        let e = "PS256".parse::<SigningAlg>().unwrap_err();
+        let e = "PS512".parse::<SigningAlg>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unsupported signing algorithm \"PS256\" (expected RS256, ES256, EdDSA)"
+            "unsupported signing algorithm \"PS512\" (expected RS256, ES256, EdDSA, PS256)"
         );
     }
 

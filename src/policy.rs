@@ -106,6 +106,17 @@ pub const SCOPE_NAME_MAX_BYTES: usize = 64;
 /// The longest scope description (characters): one line on the consent screen.
 pub const SCOPE_DESCRIPTION_MAX_CHARS: usize = 200;
 
+/// The longest API (resource server) identifier URI (bytes), registered or sent as a
+/// `resource` parameter (RFC 8707 §2).
+pub const API_IDENTIFIER_MAX_BYTES: usize = 512;
+
+/// The longest API name (characters).
+pub const API_NAME_MAX_CHARS: usize = 100;
+
+/// The most `resource` parameters one request may carry (RFC 8707 §2 lets it repeat);
+/// also the most APIs one client may be allowed.
+pub const MAX_RESOURCES: usize = 16;
+
 // --- Requests ------------------------------------------------------------------------
 
 /// The largest query or form body the protocol endpoints read (bytes), whoever sends it

@@ -1,5 +1,5 @@
 //! The one validation of what an administrator registers — clients, users, custom
-//! scopes — used by the admin console and the CLI alike, so both refuse the same things.
+//! scopes, APIs — used by the admin console and the CLI alike, so both refuse the same things.
 //! Every field is checked and every error reported, field by field (field → message,
 //! worded for the console, which shows each next to its field); nothing is written here.
 
@@ -9,15 +9,16 @@ use crate::client_keys::{check_jwks, check_jwks_uri};
 use crate::model::{ClientAuthMethod, GrantType, SigningAlg};
 use crate::policy;
 use crate::scope;
-use crate::store::{ClientSettings, ClientUpdate};
+use crate::store::{ApiSettings, ClientSettings, ClientUpdate};
 use crate::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Username};
 
 /// Field name → message. The console's field names: a client's `name`, `description`,
 /// `logo_uri`, `redirect_uris`, `scopes`, `grant_types`, `require_pkce`,
 /// `access_token_ttl`, `refresh_token_ttl`, `access_token_alg`, `id_token_alg`,
 /// `require_pushed_authorization_requests`, `token_endpoint_auth_method`, `jwks`, `jwks_uri`,
-/// `require_signed_request_object`; a user's
-/// `username`, `name`, `email`, `password`; a scope's `name`, `description`.
+/// `require_signed_request_object`, `dpop_bound_access_tokens`, `resources`; a user's
+/// `username`, `name`, `email`, `password`; a scope's `name`, `description`; an API's
+/// `identifier`, `name`, `scopes`, `access_token_alg`, `access_token_ttl`.
 pub type FieldErrors = BTreeMap<String, String>;
 
 /// Collects the first error of each field.
@@ -80,6 +81,9 @@ pub struct ClientRegistration {
     pub issuer: String,
     /// RFC 9449 §5: every token request of this client must carry a DPoP proof.
     pub dpop_bound_access_tokens: bool,
+    /// Identifiers of registered APIs the client may name as `resource` (RFC 8707); empty
+    /// for the sample resource only.
+    pub resources: Vec<String>,
 }
 
 impl Default for ClientRegistration {
@@ -106,6 +110,7 @@ impl Default for ClientRegistration {
             require_signed_request_object: s.require_signed_request_object,
             issuer: String::new(),
             dpop_bound_access_tokens: s.dpop_bound_access_tokens,
+            resources: s.resources,
         }
     }
 }
@@ -132,8 +137,9 @@ fn choose_alg(default: SigningAlg) -> String {
 
 impl ClientRegistration {
     /// Checks every field against the rules below, given the names of every scope a
-    /// client may list (built-in and defined). Returns what to store, or every error.
-    pub fn validate(&self, known_scopes: &[String]) -> Result<ClientUpdate, FieldErrors> {
+    /// client may list (built-in and defined) and the identifiers of the registered APIs.
+    /// Returns what to store, or every error.
+    pub fn validate(&self, known_scopes: &[String], known_apis: &[String]) -> Result<ClientUpdate, FieldErrors> {
         let mut err = Errors::default();
         let name = parse_client_name(&self.name)
             .map_err(|e| err.add("name", e.to_string()))
@@ -228,6 +234,21 @@ impl ClientRegistration {
         let auth_method = self.check_keys(&mut err);
         let jwks = self.jwks.trim();
         let jwks_uri = self.jwks_uri.trim();
+        // RFC 8707: a client names only APIs that are registered; repeats kept once.
+        let mut resources: Vec<String> = Vec::new();
+        for raw in self.resources.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+            if !known_apis.iter().any(|k| k == raw) {
+                err.add(
+                    "resources",
+                    format!("Unknown API \u{201c}{raw}\u{201d}: register it under APIs first."),
+                );
+            } else if !resources.iter().any(|r| r == raw) {
+                resources.push(raw.to_owned());
+            }
+        }
+        if resources.len() > policy::MAX_RESOURCES {
+            err.add("resources", format!("Allow at most {} APIs.", policy::MAX_RESOURCES));
+        }
         let valid = match (name, scopes, access_token_ttl, refresh_token_ttl) {
             (Some(name), Some(scopes), Some(access_token_ttl), Some(refresh_token_ttl)) => Some(ClientUpdate {
                 name,
@@ -252,6 +273,7 @@ impl ClientRegistration {
                     jwks_uri: (!jwks_uri.is_empty()).then(|| jwks_uri.to_owned()),
                     require_signed_request_object: self.require_signed_request_object,
                     dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+                    resources,
                 },
             }),
             _ => None,
@@ -430,6 +452,109 @@ pub fn validate_scope(name: &str, description: &str) -> Result<(String, String),
     err.or(name.zip(description))
 }
 
+/// An API (resource server) as submitted, text as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRegistration {
+    /// Fixed once registered: the console shows it read-only when editing.
+    pub identifier: String,
+    pub name: String,
+    /// Space-separated scope names.
+    pub scopes: String,
+    pub access_token_alg: String,
+    /// Seconds, as typed.
+    pub access_token_ttl: String,
+}
+
+impl Default for ApiRegistration {
+    /// A new API's form: the access-token defaults clients have.
+    fn default() -> Self {
+        Self {
+            identifier: String::new(),
+            name: String::new(),
+            scopes: String::new(),
+            access_token_alg: SigningAlg::ACCESS_TOKEN_DEFAULT.as_str().into(),
+            access_token_ttl: policy::ACCESS_TOKEN_LIFETIME_DEFAULT.to_string(),
+        }
+    }
+}
+
+impl ApiRegistration {
+    /// Checks every field, given the names of every scope (built-in and defined). Returns
+    /// the identifier and what to store, or every error.
+    pub fn validate(&self, known_scopes: &[String]) -> Result<(String, ApiSettings), FieldErrors> {
+        let mut err = Errors::default();
+        let raw = self.identifier.trim();
+        let identifier = match crate::resource::parse_identifier(raw) {
+            // RFC 8707 §2: "SHOULD NOT include a query component".
+            Ok(id) if url::Url::parse(id).is_ok_and(|u| u.query().is_some()) => {
+                err.add("identifier", "Leave out the query (?…): RFC 8707 §2.");
+                None
+            }
+            Ok(id) => Some(id.to_owned()),
+            Err(e) => {
+                err.add("identifier", e);
+                None
+            }
+        };
+        let name = self.name.trim();
+        if name.is_empty() {
+            err.add("name", "Give the API a name.");
+        } else if name.chars().count() > policy::API_NAME_MAX_CHARS || name.chars().any(char::is_control) {
+            err.add(
+                "name",
+                format!("Use at most {} characters on one line.", policy::API_NAME_MAX_CHARS),
+            );
+        }
+        let scopes = match ScopeSet::parse(&self.scopes) {
+            Ok(s) if s.is_empty() => {
+                err.add("scopes", "List at least one scope.");
+                None
+            }
+            Ok(s) => {
+                let unknown = s
+                    .iter()
+                    .find(|n| !known_scopes.iter().any(|k| k == n))
+                    .map(str::to_owned);
+                match unknown {
+                    Some(unknown) => {
+                        err.add(
+                            "scopes",
+                            format!("Unknown scope \u{201c}{unknown}\u{201d}: define it under Scopes first."),
+                        );
+                        None
+                    }
+                    None => Some(s),
+                }
+            }
+            Err(e) => {
+                err.add("scopes", e.to_string());
+                None
+            }
+        };
+        let alg = self
+            .access_token_alg
+            .parse::<SigningAlg>()
+            .map_err(|_| err.add("access_token_alg", choose_alg(SigningAlg::ACCESS_TOKEN_DEFAULT)))
+            .ok();
+        let ttl = lifetime(&self.access_token_ttl, &policy::ACCESS_TOKEN_LIFETIME_RANGE)
+            .map_err(|e| err.add("access_token_ttl", e))
+            .ok();
+        let valid = match (identifier, scopes, alg, ttl) {
+            (Some(identifier), Some(scopes), Some(access_token_alg), Some(access_token_ttl)) => Some((
+                identifier,
+                ApiSettings {
+                    name: name.to_owned(),
+                    scopes,
+                    access_token_alg,
+                    access_token_ttl,
+                },
+            )),
+            _ => None,
+        };
+        err.or(valid)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,6 +568,10 @@ mod tests {
         ["openid", "profile", "email", "offline_access", "invoices:read"]
             .map(String::from)
             .to_vec()
+    }
+
+    fn apis() -> Vec<String> {
+        vec!["https://as.example/api".into(), "https://billing.example/".into()]
     }
 
     /// A confidential client every rule accepts.
@@ -506,9 +635,15 @@ mod tests {
             ("refresh lifetime 3599", good(), |c| c.refresh_token_ttl = "3599".into(), Some(("refresh_token_ttl", "A whole number of seconds from 3600 to 31536000."))),
             ("refresh lifetime over a year", good(), |c| c.refresh_token_ttl = "31536001".into(), Some(("refresh_token_ttl", "from 3600 to 31536000"))),
             ("EdDSA access tokens", good(), |c| c.access_token_alg = "EdDSA".into(), None),
-            ("unknown access alg", good(), |c| c.access_token_alg = "HS256".into(), Some(("access_token_alg", "Choose ES256, RS256 or EdDSA."))),
+            ("PS256 access tokens", good(), |c| c.access_token_alg = "PS256".into(), None),
+            ("PS256 ID tokens", good(), |c| c.id_token_alg = "PS256".into(), None),
+            ("unknown access alg", good(), |c| c.access_token_alg = "HS256".into(), Some(("access_token_alg", "Choose ES256, RS256, EdDSA or PS256."))),
             ("lower-case alg", good(), |c| c.access_token_alg = "es256".into(), Some(("access_token_alg", "Choose ES256"))),
-            ("unknown ID token alg", good(), |c| c.id_token_alg = "none".into(), Some(("id_token_alg", "Choose RS256, ES256 or EdDSA."))),
+            ("unknown ID token alg", good(), |c| c.id_token_alg = "none".into(), Some(("id_token_alg", "Choose RS256, ES256, EdDSA or PS256."))),
+            ("a registered API", good(), |c| c.resources = vec!["https://billing.example/".into()], None),
+            ("two registered APIs", good(), |c| c.resources = vec!["https://billing.example/".into(), " https://as.example/api ".into()], None),
+            ("an unregistered API", good(), |c| c.resources = vec!["https://other.example/".into()], Some(("resources", "Unknown API \u{201c}https://other.example/\u{201d}: register it under APIs first."))),
+            ("an API with different case", good(), |c| c.resources = vec!["https://BILLING.example/".into()], Some(("resources", "Unknown API"))),
             // Authentication method and keys (RFC 7591 §2).
             ("client_secret_post", good(), |c| c.token_endpoint_auth_method = "client_secret_post".into(), None),
             ("unknown method", good(), |c| c.token_endpoint_auth_method = "tls_client_auth".into(), Some(("token_endpoint_auth_method", "Choose client_secret_basic"))),
@@ -530,7 +665,7 @@ mod tests {
         for (what, base, change, want) in table {
             let mut c = base.clone();
             change(&mut c);
-            let got = c.validate(&known());
+            let got = c.validate(&known(), &apis());
             match want {
                 None => assert!(got.is_ok(), "{what}: {got:?}"),
                 Some((field, part)) => {
@@ -550,7 +685,7 @@ mod tests {
             access_token_ttl: "0".into(),
             ..public()
         };
-        let errors = c.validate(&known()).unwrap_err();
+        let errors = c.validate(&known(), &apis()).unwrap_err();
         let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
         assert_eq!(fields, ["access_token_ttl", "name", "scopes"]);
     }
@@ -562,7 +697,7 @@ mod tests {
         c.description = "  ".into();
         c.redirect_uris = vec!["https://a.example/cb".into(), "https://a.example/cb".into()];
         c.require_pkce = false;
-        let u = c.validate(&known()).unwrap();
+        let u = c.validate(&known(), &apis()).unwrap();
         assert_eq!(u.name, "Shop");
         assert_eq!(u.redirect_uris.len(), 1, "repeats kept once");
         assert_eq!(u.settings.description, None);
@@ -581,14 +716,14 @@ mod tests {
         );
         // Grants in ALL order, whatever order they were chosen in.
         c.grant_types = Some(vec![GrantType::ClientCredentials, GrantType::AuthorizationCode]);
-        let u = c.validate(&known()).unwrap();
+        let u = c.validate(&known(), &apis()).unwrap();
         assert_eq!(u.settings.grant_types, ["authorization_code", "client_credentials"]);
         // No list: stored empty, the type's defaults apply; a public client always has PKCE.
         let p = ClientRegistration {
             grant_types: None,
             ..public()
         };
-        let u = p.validate(&known()).unwrap();
+        let u = p.validate(&known(), &apis()).unwrap();
         assert!(u.settings.grant_types.is_empty() && u.settings.require_pkce);
         // PAR is off unless asked for; asked for, it is stored.
         assert!(!u.settings.require_pushed_authorization_requests);
@@ -597,24 +732,33 @@ mod tests {
             ..public()
         };
         assert!(
-            par.validate(&known())
+            par.validate(&known(), &apis())
                 .unwrap()
                 .settings
                 .require_pushed_authorization_requests
         );
         // The method defaults by type; keys are stored trimmed, empty as none.
         assert_eq!(u.settings.token_endpoint_auth_method, "none");
-        let u = good().validate(&known()).unwrap();
+        let u = good().validate(&known(), &apis()).unwrap();
         assert_eq!(u.settings.token_endpoint_auth_method, "client_secret_basic");
         assert_eq!((u.settings.jwks, u.settings.jwks_uri), (None, None));
         let mut k = good();
         k.token_endpoint_auth_method = "private_key_jwt".into();
         k.jwks = format!(" {JWKS} ");
         k.require_signed_request_object = true;
-        let u = k.validate(&known()).unwrap();
+        let u = k.validate(&known(), &apis()).unwrap();
         assert_eq!(u.settings.token_endpoint_auth_method, "private_key_jwt");
         assert_eq!(u.settings.jwks.as_deref(), Some(JWKS));
         assert!(u.settings.require_signed_request_object);
+        // Allowed APIs: trimmed, repeats once, blanks ignored; none by default.
+        assert!(u.settings.resources.is_empty());
+        c.resources = vec![
+            " https://billing.example/".into(),
+            "".into(),
+            "https://billing.example/".into(),
+        ];
+        let u = c.validate(&known(), &apis()).unwrap();
+        assert_eq!(u.settings.resources, ["https://billing.example/"]);
     }
 
     #[test]
@@ -702,7 +846,61 @@ mod tests {
 
     #[test]
     fn alg_choices_put_the_default_first() {
-        assert_eq!(choose_alg(SigningAlg::ES256), "Choose ES256, RS256 or EdDSA.");
-        assert_eq!(choose_alg(SigningAlg::RS256), "Choose RS256, ES256 or EdDSA.");
+        assert_eq!(choose_alg(SigningAlg::ES256), "Choose ES256, RS256, EdDSA or PS256.");
+        assert_eq!(choose_alg(SigningAlg::RS256), "Choose RS256, ES256, EdDSA or PS256.");
+    }
+
+    #[test]
+    fn api_rules() {
+        type Change = fn(&mut ApiRegistration);
+        let good = || ApiRegistration {
+            identifier: "https://billing.example/".into(),
+            name: "Billing".into(),
+            scopes: "invoices:read openid".into(),
+            ..Default::default()
+        };
+        #[rustfmt::skip]
+        let table: &[(&str, Change, Want)] = &[
+            ("good", |_| {}, None),
+            ("a URN", |a| a.identifier = "urn:example:billing".into(), None),
+            ("identifier trimmed", |a| a.identifier = " https://billing.example/ ".into(), None),
+            ("no identifier", |a| a.identifier = " ".into(), Some(("identifier", "Give the API's identifier, an absolute URI."))),
+            // RFC 8707 §2: absolute URI, no fragment, no query (SHOULD NOT).
+            ("relative identifier", |a| a.identifier = "/api".into(), Some(("identifier", "must be an absolute URI"))),
+            ("fragment", |a| a.identifier = "https://billing.example/#x".into(), Some(("identifier", "must not contain a fragment"))),
+            ("query", |a| a.identifier = "https://billing.example/?a=b".into(), Some(("identifier", "Leave out the query"))),
+            ("spaces", |a| a.identifier = "https://billing.example/a b".into(), Some(("identifier", "must not contain spaces"))),
+            ("identifier too long", |a| a.identifier = format!("https://b.example/{}", "x".repeat(600)), Some(("identifier", "too long"))),
+            ("no name", |a| a.name = " ".into(), Some(("name", "Give the API a name."))),
+            ("name of 100", |a| a.name = "n".repeat(100), None),
+            ("name too long", |a| a.name = "n".repeat(101), Some(("name", "Use at most 100 characters on one line."))),
+            ("name with a newline", |a| a.name = "a\nb".into(), Some(("name", "on one line"))),
+            ("no scope", |a| a.scopes = "".into(), Some(("scopes", "List at least one scope."))),
+            ("unknown scope", |a| a.scopes = "invoices:write".into(), Some(("scopes", "Unknown scope \u{201c}invoices:write\u{201d}"))),
+            ("malformed scope", |a| a.scopes = "a\\b".into(), Some(("scopes", "not allowed in a scope token"))),
+            ("PS256", |a| a.access_token_alg = "PS256".into(), None),
+            ("unknown alg", |a| a.access_token_alg = "HS256".into(), Some(("access_token_alg", "Choose ES256, RS256, EdDSA or PS256."))),
+            ("lifetime 60", |a| a.access_token_ttl = "60".into(), None),
+            ("lifetime 59", |a| a.access_token_ttl = "59".into(), Some(("access_token_ttl", "from 60 to 86400"))),
+            ("lifetime 86401", |a| a.access_token_ttl = "86401".into(), Some(("access_token_ttl", "from 60 to 86400"))),
+        ];
+        for (what, change, want) in table {
+            let mut a = good();
+            change(&mut a);
+            let got = a.validate(&known());
+            match want {
+                None => assert!(got.is_ok(), "{what}: {got:?}"),
+                Some((field, part)) => {
+                    let errors = got.expect_err(what);
+                    let message = errors.get(*field).unwrap_or_else(|| panic!("{what}: {errors:?}"));
+                    assert!(message.contains(part), "{what}: {message}");
+                }
+            }
+        }
+        let (id, settings) = good().validate(&known()).unwrap();
+        assert_eq!(id, "https://billing.example/");
+        assert_eq!(settings.scopes.to_string(), "invoices:read openid");
+        assert_eq!(settings.access_token_alg, SigningAlg::ES256);
+        assert_eq!(settings.access_token_ttl, policy::ACCESS_TOKEN_LIFETIME_DEFAULT);
     }
 }

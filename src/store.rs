@@ -103,6 +103,15 @@ impl Client {
     pub fn has_keys(&self) -> bool {
         self.settings.jwks.is_some() || self.settings.jwks_uri.is_some()
     }
+    /// Whether this client may ask for tokens for the API `identifier` (RFC 8707):
+    /// one of its listed resources, or with none listed, `default` (the sample API's).
+    pub fn allows_resource(&self, identifier: &str, default: &str) -> bool {
+        if self.settings.resources.is_empty() {
+            identifier == default
+        } else {
+            self.settings.resources.iter().any(|r| r == identifier)
+        }
+    }
 }
 
 /// Per-client protocol settings, with secure defaults.
@@ -139,6 +148,9 @@ pub struct ClientSettings {
     /// RFC 9449 §5 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Identifiers of the APIs ([`Api`]) the client may name as `resource` (RFC 8707).
+    /// Empty: only the sample resource's (see [`Client::allows_resource`]).
+    pub resources: Vec<String>,
 }
 
 impl Default for ClientSettings {
@@ -158,6 +170,7 @@ impl Default for ClientSettings {
             jwks_uri: None,
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
+            resources: Vec::new(),
         }
     }
 }
@@ -521,9 +534,44 @@ pub trait AuditStore: Send + Sync {
     async fn purge_events(&self, before: i64) -> Result<u64, StoreError>;
 }
 
+/// An API (resource server) an administrator registered: what an access token issued for
+/// it (RFC 8707 `resource`) carries and how it is signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Api {
+    /// RFC 8707 §2: an absolute URI without a fragment; the token's `aud`. Never changes.
+    pub identifier: String,
+    pub settings: ApiSettings,
+    pub created_at: i64,
+}
+
+/// What an administrator may change about an API (everything but its identifier).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSettings {
+    pub name: String,
+    /// The scopes that belong to the API: a token for it carries those granted among them.
+    pub scopes: ScopeSet,
+    pub access_token_alg: SigningAlg,
+    /// Seconds, within [`policy::ACCESS_TOKEN_LIFETIME_RANGE`].
+    pub access_token_ttl: i64,
+}
+
+/// The registered APIs (resource servers).
+#[async_trait]
+pub trait ApiStore: Send + Sync {
+    /// By identifier.
+    async fn apis(&self) -> Result<Vec<Api>, StoreError>;
+    /// Asked by the token endpoint on every request that names a resource: cached.
+    async fn api(&self, identifier: &str) -> Result<Option<Api>, StoreError>;
+    /// `Conflict("API")` if the identifier is taken.
+    async fn create_api(&self, identifier: &str, settings: &ApiSettings, now: i64) -> Result<Api, StoreError>;
+    /// False if there is no such API.
+    async fn update_api(&self, identifier: &str, settings: &ApiSettings) -> Result<bool, StoreError>;
+    async fn delete_api(&self, identifier: &str) -> Result<bool, StoreError>;
+}
+
 /// Everything Tessera stores, behind one object.
 #[async_trait]
-pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore + AdminStore + AuditStore {
+pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore + AdminStore + AuditStore + ApiStore {
     /// One round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres".

@@ -78,6 +78,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/clients/new") view=pages::admin::AdminClientNewPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/clients/:id") view=pages::admin::AdminClientPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/scopes") view=pages::admin::AdminScopesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/apis") view=pages::admin::AdminApisPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/api") view=pages::admin::AdminApiPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/new") view=pages::admin::AdminUserNewPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage ssr=SsrMode::Async/>

@@ -13,7 +13,7 @@ use tessera_core::audit::{Actor, Kind as AuditKind, NewEvent};
 use tessera_core::model::{ClientAuthMethod, GrantType, SigningAlg};
 use tessera_core::password::hash_password;
 use tessera_core::policy;
-use tessera_core::registration::{ClientRegistration, FieldErrors, UserRegistration};
+use tessera_core::registration::{ApiRegistration, ClientRegistration, FieldErrors, UserRegistration};
 use tessera_core::secret::{random_id, ClientSecret};
 use tessera_core::store::{NewClient, NewUser, StoreError};
 use tessera_core::types::RedirectUri;
@@ -57,6 +57,9 @@ pub enum Command {
     /// Manage token signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage APIs (resource servers) clients may ask tokens for with `resource` (RFC 8707)
+    #[command(subcommand)]
+    Api(ApiCommand),
     /// Read the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -77,7 +80,7 @@ pub enum KeysCommand {
     /// Running servers on the same database pick it up within a minute (their
     /// --key-reload-interval).
     Rotate {
-        /// RS256, ES256, EdDSA, or all
+        /// RS256, ES256, EdDSA, PS256, or all
         #[arg(long, default_value = "all")]
         alg: String,
         /// Seconds the new key is published before it signs (relying parties cache the
@@ -315,6 +318,60 @@ pub struct ClientAdd {
     /// always sender-constrained (`dpop_bound_access_tokens`, RFC 9449 §5)
     #[arg(long)]
     pub dpop: bool,
+    /// An API (its identifier, as `tessera api list` shows it) the client may name as
+    /// `resource` (repeat for several) [default: the sample resource only]
+    #[arg(long = "resource")]
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Register an API; prints it as JSON
+    Add(ApiAdd),
+    /// List APIs
+    List(ListArgs),
+    /// Change an API's settings (those not given stay as they are); prints it as JSON
+    Update(ApiUpdate),
+    /// Remove an API (refused while a client may use it)
+    Remove {
+        /// The API's identifier
+        identifier: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApiAdd {
+    /// The identifier: an absolute URI without a fragment, e.g. https://api.example.com/;
+    /// the `resource` clients send and the `aud` of its tokens
+    pub identifier: String,
+    #[arg(long)]
+    pub name: String,
+    /// The scopes that belong to the API, space-separated
+    #[arg(long)]
+    pub scope: String,
+    /// Access token signing algorithm
+    #[arg(long, default_value_t = SigningAlg::ACCESS_TOKEN_DEFAULT, value_parser = one_of::<SigningAlg>(SigningAlg::names()))]
+    pub access_token_alg: SigningAlg,
+    /// Access token lifetime in seconds (60 to 86400)
+    #[arg(long, default_value_t = policy::ACCESS_TOKEN_LIFETIME_DEFAULT)]
+    pub access_token_ttl: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiUpdate {
+    /// The API's identifier
+    pub identifier: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The scopes that belong to the API, space-separated
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Access token signing algorithm
+    #[arg(long, value_parser = one_of::<SigningAlg>(SigningAlg::names()))]
+    pub access_token_alg: Option<SigningAlg>,
+    /// Access token lifetime in seconds (60 to 86400)
+    #[arg(long)]
+    pub access_token_ttl: Option<i64>,
 }
 
 /// Clap's parser for one of the core's names (its `ALL` list), listed in `--help`.
@@ -335,6 +392,8 @@ fn refused(what: &str, errors: FieldErrors) -> anyhow::Error {
         "grant_types" => "--grant-type".to_owned(),
         "require_pkce" => "--pkce-optional".to_owned(),
         "require_pushed_authorization_requests" => "--require-par".to_owned(),
+        "resources" => "--resource".to_owned(),
+        "identifier" => "identifier".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     };
     let parts: Vec<String> = errors.iter().map(|(f, m)| format!("{}: {m}", flag(f))).collect();
@@ -475,6 +534,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Api(command) => api_command(&db_url, command).await,
         Command::Purge(retention) => purge(&db_url, retention.audit_retention_days).await,
         Command::Audit(AuditCommand::List(list)) => audit_list(&db_url, list).await,
         Command::Backup { path } => {
@@ -628,11 +688,7 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
     // The console's rules, which need the scopes defined in the database: open it first,
     // but write nothing unless every field passes.
     let db = store::open(db_url).await?;
-    let mut known: Vec<String> = tessera_core::scope::builtin_scopes()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
-    known.extend(db.store.custom_scopes().await?.into_iter().map(|s| s.name));
+    let known = scope_names(db.store.as_ref()).await?;
     let valid = ClientRegistration {
         name: add.name,
         is_public: add.public,
@@ -654,9 +710,10 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         require_signed_request_object: add.require_signed_request_object,
         issuer: add.issuer.unwrap_or_default(),
         dpop_bound_access_tokens: add.dpop,
+        resources: add.resources,
         ..Default::default()
     }
-    .validate(&known)
+    .validate(&known, &api_identifiers(db.store.as_ref()).await?)
     .map_err(|e| refused("client", e))?;
     // A private_key_jwt client authenticates with its keys (RFC 7523): no secret.
     let uses_secret =
@@ -756,5 +813,126 @@ async fn client_remove(db_url: &str, client_id: &str) -> anyhow::Result<()> {
     let event = cli_event(AuditKind::ClientDeleted).client(client_id).subject(client_id);
     audit::record(db.store.as_ref(), event).await;
     println!("{}", json!({ "client_id": client_id, "removed": true }));
+    Ok(())
+}
+
+/// Every scope name a client or an API may list: built-in, then defined.
+async fn scope_names(store: &dyn tessera_core::store::Store) -> anyhow::Result<Vec<String>> {
+    let mut known: Vec<String> = tessera_core::scope::builtin_scopes()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    known.extend(store.custom_scopes().await?.into_iter().map(|s| s.name));
+    Ok(known)
+}
+
+/// The identifiers of the registered APIs.
+async fn api_identifiers(store: &dyn tessera_core::store::Store) -> anyhow::Result<Vec<String>> {
+    Ok(store.apis().await?.into_iter().map(|a| a.identifier).collect())
+}
+
+fn api_json(api: &tessera_core::store::Api) -> serde_json::Value {
+    json!({
+        "identifier": api.identifier,
+        "name": api.settings.name,
+        "scope": api.settings.scopes,
+        "access_token_alg": api.settings.access_token_alg,
+        "access_token_ttl": api.settings.access_token_ttl,
+        "created_at": api.created_at,
+    })
+}
+
+/// `tessera api add|list|update|remove`: the console's APIs page, with its rules.
+async fn api_command(db_url: &str, command: ApiCommand) -> anyhow::Result<()> {
+    let db = store::open(db_url).await?;
+    let store = db.store.as_ref();
+    match command {
+        ApiCommand::Add(add) => {
+            let (identifier, settings) = ApiRegistration {
+                identifier: add.identifier,
+                name: add.name,
+                scopes: add.scope,
+                access_token_alg: add.access_token_alg.to_string(),
+                access_token_ttl: add.access_token_ttl.to_string(),
+            }
+            .validate(&scope_names(store).await?)
+            .map_err(|e| refused("API", e))?;
+            let api = store
+                .create_api(&identifier, &settings, crate::now())
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => anyhow::anyhow!("an API {identifier:?} is registered already"),
+                    other => other.into(),
+                })?;
+            let event = cli_event(AuditKind::ApiCreated)
+                .subject(&identifier)
+                .detail(json!({ "name": api.settings.name }).to_string());
+            audit::record(store, event).await;
+            println!("{}", api_json(&api));
+        }
+        ApiCommand::List(list) => {
+            let apis = store.apis().await?;
+            if list.json {
+                let view: Vec<_> = apis.iter().map(api_json).collect();
+                println!("{}", serde_json::to_string(&view)?);
+                return Ok(());
+            }
+            println!("{:<40} {:<24} {:<6} {:<7} SCOPES", "IDENTIFIER", "NAME", "ALG", "TTL");
+            for a in apis {
+                println!(
+                    "{:<40} {:<24} {:<6} {:<7} {}",
+                    a.identifier,
+                    a.settings.name,
+                    a.settings.access_token_alg,
+                    a.settings.access_token_ttl,
+                    a.settings.scopes
+                );
+            }
+        }
+        ApiCommand::Update(u) => {
+            let Some(api) = store.api(&u.identifier).await? else {
+                bail!("no API {:?}", u.identifier);
+            };
+            let s = api.settings;
+            let (_, settings) = ApiRegistration {
+                identifier: api.identifier.clone(),
+                name: u.name.unwrap_or(s.name),
+                scopes: u.scope.unwrap_or_else(|| s.scopes.to_string()),
+                access_token_alg: u.access_token_alg.unwrap_or(s.access_token_alg).to_string(),
+                access_token_ttl: u.access_token_ttl.unwrap_or(s.access_token_ttl).to_string(),
+            }
+            .validate(&scope_names(store).await?)
+            .map_err(|e| refused("API", e))?;
+            if !store.update_api(&api.identifier, &settings).await? {
+                bail!("no API {:?}", api.identifier);
+            }
+            let event = cli_event(AuditKind::ApiUpdated)
+                .subject(&api.identifier)
+                .detail(json!({ "name": settings.name }).to_string());
+            audit::record(store, event).await;
+            let updated = tessera_core::store::Api { settings, ..api };
+            println!("{}", api_json(&updated));
+        }
+        ApiCommand::Remove { identifier } => {
+            let users: Vec<String> = store
+                .list_clients()
+                .await?
+                .into_iter()
+                .filter(|c| c.settings.resources.contains(&identifier))
+                .map(|c| c.client_id)
+                .collect();
+            if !users.is_empty() {
+                bail!(
+                    "API {identifier:?} is still allowed to client(s) {}; remove it from them first",
+                    users.join(", ")
+                );
+            }
+            if !store.delete_api(&identifier).await? {
+                bail!("no API {identifier:?}");
+            }
+            audit::record(store, cli_event(AuditKind::ApiDeleted).subject(&identifier)).await;
+            println!("{}", json!({ "identifier": identifier, "removed": true }));
+        }
+    }
     Ok(())
 }

@@ -523,6 +523,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRing>> {
     let keys = KeyRing::load(db.store.clone(), &config.secret, crate::now()).await?;
     keys.set_reload_every(config.key_reload_every);
+    crate::oauth::resource::ensure_registered(db.store.as_ref(), &config.issuer, crate::now()).await?;
     if config.demo {
         crate::demo::client::ensure(db, &config.issuer, &config.secret).await?;
     }

@@ -29,6 +29,10 @@ pub struct CodeRecord {
     /// RFC 9449 §10: the DPoP key (thumbprint) the code may only be exchanged with.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// RFC 8707 §2: the resources the authorization request named; the token request may
+    /// choose among them. Empty when it named none.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 impl CodeRecord {
@@ -46,6 +50,7 @@ impl CodeRecord {
             expires_at: now.saturating_add(CODE_LIFETIME),
             used: false,
             dpop_jkt: req.dpop_jkt.clone(),
+            resources: req.resources.clone(),
         }
     }
 }
@@ -113,6 +118,7 @@ mod tests {
             expires_at: 160,
             used,
             dpop_jkt: None,
+            resources: vec!["https://api.example/".into()],
         }
     }
 
@@ -173,6 +179,7 @@ mod tests {
             id_token_hint: None,
             requested_at: 50,
             dpop_jkt: None,
+            resources: vec!["https://api.example/".into()],
         };
         let rec = CodeRecord::issue(&req, "alice", 90, 100);
         assert_eq!(rec, record(true, true, false));

@@ -31,6 +31,10 @@ pub struct RefreshRecord {
     /// RFC 9449 §5: the DPoP key (thumbprint) a public client's refresh token is bound to.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// RFC 8707: the resources the grant's authorization request named (empty: none).
+    /// Read from the family; storing a token ignores it.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// Checks a presented refresh token and returns the scopes of the new access token.
@@ -91,6 +95,7 @@ mod tests {
             revoked,
             family_created_at: 0,
             dpop_jkt: None,
+            resources: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tessera_core::error::OAuthError;
 use tessera_core::scope::{self, OFFLINE_ACCESS, OPENID};
 use tessera_core::secret::{hash_secret, random_id, random_token};
-use tessera_core::store::{Client, User};
+use tessera_core::store::{Api, Client, User};
 use tessera_core::token::RefreshRecord;
 use tessera_core::types::ScopeSet;
 
@@ -22,10 +22,11 @@ use crate::web::AppState;
 /// OIDC Core §2 leaves the ID token lifetime to us; it is consumed right away.
 pub const ID_TOKEN_TTL: i64 = tessera_core::policy::ID_TOKEN_LIFETIME;
 
-/// The audience of access tokens: the sample protected resource (`/api/resource`).
+/// The audience of access tokens issued without a `resource` (RFC 8707): the sample
+/// protected resource (`/api/resource`), registered as an API under this identifier.
 /// RFC 9068 §3: `aud` names the resource the token is meant for.
 pub fn resource_audience(issuer: &str) -> String {
-    format!("{}/api", issuer.trim_end_matches('/'))
+    tessera_core::resource::sample_identifier(issuer)
 }
 
 /// RFC 9068 §2.2: the claims of a JWT access token.
@@ -137,24 +138,55 @@ fn access_ttl(client: &Client) -> i64 {
     client.settings.access_token_ttl.clamp(1, MAX_TOKEN_LIFETIME)
 }
 
-/// Signs an access token, bound to the DPoP key `dpop_jkt` when given; returns the JWT and
-/// its lifetime in seconds.
+/// What an access token issued now looks like: its audience, lifetime, algorithm and
+/// scopes. For an API named by `resource` (RFC 8707), the API's settings and the granted
+/// scopes that belong to it; otherwise the sample resource with the client's settings and
+/// every granted scope.
+struct Target {
+    aud: String,
+    ttl: i64,
+    alg: SigningAlg,
+    scopes: ScopeSet,
+}
+
+impl Target {
+    fn new(state: &AppState, client: &Client, api: Option<&Api>, granted: &ScopeSet) -> Target {
+        match api {
+            Some(api) => Target {
+                aud: api.identifier.clone(),
+                ttl: api.settings.access_token_ttl.clamp(1, MAX_TOKEN_LIFETIME),
+                alg: api.settings.access_token_alg,
+                scopes: tessera_core::resource::scopes_for(granted, &api.settings.scopes),
+            },
+            None => Target {
+                aud: resource_audience(&state.issuer),
+                ttl: access_ttl(client),
+                alg: alg_or(&client.settings.access_token_alg, SigningAlg::ES256),
+                scopes: granted.clone(),
+            },
+        }
+    }
+}
+
+/// Signs an access token, bound to the DPoP key `dpop_jkt` when given; returns the JWT, its
+/// lifetime in seconds and its scopes.
 #[allow(clippy::too_many_arguments)]
 fn sign_access_token(
     state: &AppState,
     client: &Client,
+    api: Option<&Api>,
     sub: &str,
     scopes: &ScopeSet,
     auth_time: Option<i64>,
     gid: Option<&str>,
     dpop_jkt: Option<&str>,
     now: i64,
-) -> Result<(String, i64), OAuthError> {
-    let ttl = access_ttl(client);
+) -> Result<(String, i64, ScopeSet), OAuthError> {
+    let Target { aud, ttl, alg, scopes } = Target::new(state, client, api, scopes);
     let claims = AccessClaims {
         iss: state.issuer.clone(),
         sub: sub.to_owned(),
-        aud: resource_audience(&state.issuer),
+        aud,
         exp: now.saturating_add(ttl),
         iat: now,
         jti: random_id(),
@@ -164,13 +196,12 @@ fn sign_access_token(
         gid: gid.map(str::to_owned),
         cnf: dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
     };
-    let alg = alg_or(&client.settings.access_token_alg, SigningAlg::ES256);
     let jwt = state
         .keys
         .keys()
         .sign(alg, ACCESS_TOKEN_TYP, &claims)
         .map_err(server_error)?;
-    Ok((jwt, ttl))
+    Ok((jwt, ttl, scopes))
 }
 
 /// What a user's tokens are issued for: a grant from the authorization code, or its
@@ -191,6 +222,8 @@ pub struct UserGrant<'a> {
     /// RFC 9449 §5: the key of the request's DPoP proof, which the access token (and a
     /// public client's new refresh token) is bound to.
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 8707: the API the access token is for; `None` for the sample resource.
+    pub api: Option<&'a Api>,
 }
 
 /// The refresh token a user grant's response carries, if any.
@@ -214,9 +247,10 @@ pub fn refresh_expiry(client: &Client, family_created_at: i64, family_max_age: i
 /// the RFC 6749 §5.1 token response.
 pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -> Result<Value, OAuthError> {
     let client = grant.client;
-    let (access_token, expires_in) = sign_access_token(
+    let (access_token, expires_in, token_scopes) = sign_access_token(
         state,
         client,
+        grant.api,
         &grant.user.id,
         grant.scopes,
         Some(grant.auth_time),
@@ -228,7 +262,8 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
         "access_token": access_token,
         "token_type": token_type(grant.dpop_jkt),
         "expires_in": expires_in,
-        "scope": grant.scopes.to_string(),
+        // RFC 6749 §5.1: the access token's scope (narrower for an API, RFC 8707).
+        "scope": token_scopes.to_string(),
     });
 
     match &grant.refresh {
@@ -250,6 +285,8 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
                 revoked: false,
                 family_created_at: now,
                 dpop_jkt: tessera_core::dpop::refresh_token_binding(client.is_public, grant.dpop_jkt),
+                // The family keeps the grant's resources (from its code); not stored here.
+                resources: Vec::new(),
             };
             state
                 .db
@@ -289,16 +326,19 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
 }
 
 /// RFC 6749 §4.4.3: client_credentials gets an access token only; its subject is the
-/// client itself. Bound to the DPoP key `dpop_jkt` when given (RFC 9449 §5).
+/// client itself. `api`: the API named by `resource` (RFC 8707), if any. Bound to the
+/// DPoP key `dpop_jkt` when given (RFC 9449 §5).
 pub fn issue_for_client(
     state: &AppState,
     client: &Client,
+    api: Option<&Api>,
     scopes: &ScopeSet,
     dpop_jkt: Option<&str>,
     now: i64,
 ) -> Result<Value, OAuthError> {
-    let (access_token, expires_in) =
-        sign_access_token(state, client, &client.client_id, scopes, None, None, dpop_jkt, now)?;
+    let (access_token, expires_in, scopes) =
+        sign_access_token(state, client, api, &client.client_id, scopes, None, None, dpop_jkt, now)?;
+    let scopes = &scopes;
     let mut body = json!({
         "access_token": access_token,
         "token_type": token_type(dpop_jkt),

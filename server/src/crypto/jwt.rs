@@ -23,6 +23,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+    RSA_PSS_SHA256,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -50,6 +51,7 @@ fn jwt_alg(alg: SigningAlg) -> Algorithm {
         SigningAlg::RS256 => Algorithm::RS256,
         SigningAlg::ES256 => Algorithm::ES256,
         SigningAlg::EdDSA => Algorithm::EdDSA,
+        SigningAlg::PS256 => Algorithm::PS256,
     }
 }
 
@@ -94,7 +96,8 @@ impl fmt::Debug for StoredKey {
 pub fn generate(alg: SigningAlg, now: i64) -> anyhow::Result<StoredKey> {
     let rng = SystemRandom::new();
     let der = match alg {
-        SigningAlg::RS256 => aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048)
+        // PS256 gets its own RSA key, not RS256's (RFC 7518 §8: one key, one algorithm).
+        SigningAlg::RS256 | SigningAlg::PS256 => aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048)
             .map_err(|e| anyhow!("generating RSA key: {e}"))?
             .as_der()
             .map_err(|e| anyhow!("encoding RSA key: {e}"))?
@@ -162,7 +165,7 @@ impl PublicJwk {
     /// Reads the public half of a PKCS#8 private key, checking that it suits `alg`.
     fn from_private(alg: SigningAlg, der: &[u8]) -> anyhow::Result<PublicJwk> {
         match alg {
-            SigningAlg::RS256 => {
+            SigningAlg::RS256 | SigningAlg::PS256 => {
                 let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der).map_err(|e| anyhow!("not an RSA key: {e}"))?;
                 // RFC 7518 §3.3: 2048 bits or larger.
                 if pair.public_modulus_len() < 256 {
@@ -235,6 +238,8 @@ impl PublicJwk {
 /// token), so signing goes to aws-lc-rs directly; verification stays jsonwebtoken's.
 enum PrivateKey {
     Rsa(RsaKeyPair),
+    /// The same key type, signing with RSASSA-PSS (PS256).
+    RsaPss(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
 }
@@ -244,6 +249,9 @@ impl PrivateKey {
         Ok(match alg {
             SigningAlg::RS256 => {
                 PrivateKey::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|e| anyhow!("loading RSA signing key: {e}"))?)
+            }
+            SigningAlg::PS256 => {
+                PrivateKey::RsaPss(RsaKeyPair::from_pkcs8(der).map_err(|e| anyhow!("loading RSA signing key: {e}"))?)
             }
             SigningAlg::ES256 => PrivateKey::Ec(
                 EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
@@ -256,7 +264,7 @@ impl PrivateKey {
     }
 
     /// The JWS signature over `message` (RFC 7518 §3.3 PKCS#1 v1.5, §3.4 the fixed-width
-    /// R || S form, RFC 8037 §3.1 Ed25519).
+    /// R || S form, §3.5 PSS with a salt as long as the hash, RFC 8037 §3.1 Ed25519).
     fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         let rng = SystemRandom::new();
         match self {
@@ -264,6 +272,12 @@ impl PrivateKey {
                 let mut sig = vec![0; pair.public_modulus_len()];
                 pair.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
                     .map_err(|e| anyhow!("RSA signature failed: {e}"))?;
+                Ok(sig)
+            }
+            PrivateKey::RsaPss(pair) => {
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PSS_SHA256, &rng, message, &mut sig)
+                    .map_err(|e| anyhow!("RSA-PSS signature failed: {e}"))?;
                 Ok(sig)
             }
             PrivateKey::Ec(pair) => Ok(pair
@@ -541,12 +555,12 @@ fn same_media_type(a: &str, b: &str) -> bool {
 
 /// `at_hash` (OIDC Core §3.1.3.6; `c_hash` in §3.3.2.11 is the same over the code):
 /// base64url of the left half of the hash of the ASCII access token, using the hash of the
-/// ID token's `alg`. SHA-256 for RS256 and ES256. For EdDSA the JWA name fixes no hash; the
+/// ID token's `alg`. SHA-256 for RS256, PS256 and ES256. For EdDSA the JWA name fixes no hash; the
 /// common reading (the one OpenID Foundation certified providers such as node-oidc-provider
 /// use) takes Ed25519's own, SHA-512.
 pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
     let hash = match alg {
-        SigningAlg::RS256 | SigningAlg::ES256 => &digest::SHA256,
+        SigningAlg::RS256 | SigningAlg::PS256 | SigningAlg::ES256 => &digest::SHA256,
         SigningAlg::EdDSA => &digest::SHA512,
     };
     let d = digest::digest(hash, access_token.as_bytes());
@@ -628,6 +642,7 @@ mod tests {
             (SigningAlg::RS256, "RSA", None),
             (SigningAlg::ES256, "EC", Some("P-256")),
             (SigningAlg::EdDSA, "OKP", Some("Ed25519")),
+            (SigningAlg::PS256, "RSA", None),
         ] {
             let stored = generate(alg, 1_000).unwrap();
             let set = set_of(std::slice::from_ref(&stored));
@@ -858,6 +873,36 @@ mod tests {
         assert_eq!(verify(&forged), Err(VerifyError::BadSignature));
     }
 
+    /// RFC 7518 §3.5: PS256 signs with its own RSA key; a relying party verifies it from the
+    /// JWKS alone, and a PS256 signature does not pass as RS256 (nor the other way round).
+    #[test]
+    fn ps256_signs_with_its_own_key_and_verifies_from_the_jwks() {
+        let rs = generate(SigningAlg::RS256, 0).unwrap();
+        let ps = generate(SigningAlg::PS256, 0).unwrap();
+        assert_ne!(rs.kid, ps.kid);
+        let set = set_of(&[rs.clone(), ps.clone()]);
+        let token = set.sign(SigningAlg::PS256, ID_TOKEN_TYP, &claims(300)).unwrap();
+        assert_eq!(header_of(&token)["alg"], "PS256");
+        assert_eq!(header_of(&token)["kid"], ps.kid.as_str());
+
+        // As a relying party would: the JWK from the JWKS, jsonwebtoken's PS256.
+        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(set.jwks()).unwrap();
+        let jwk = jwks.find(&ps.kid).unwrap();
+        let key = DecodingKey::from_jwk(jwk).unwrap();
+        let mut v = Validation::new(Algorithm::PS256);
+        v.set_audience(&["client-1"]);
+        let back = jsonwebtoken::decode::<Claims>(&token, &key, &v).unwrap();
+        assert_eq!(back.claims.sub, "user-1");
+
+        let verify = |t: &str| set.verify::<Claims>(t, ID_TOKEN_TYP, ISS, Some("client-1"));
+        assert!(verify(&token).is_ok());
+        // The PSS signature under an RS256 header, on either key: refused.
+        let as_rs = with_header(&token, json!({ "alg": "RS256", "typ": "JWT", "kid": ps.kid }));
+        assert_eq!(verify(&as_rs), Err(VerifyError::BadSignature));
+        let on_rs_key = with_header(&token, json!({ "alg": "PS256", "typ": "JWT", "kid": rs.kid }));
+        assert_eq!(verify(&on_rs_key), Err(VerifyError::BadSignature));
+    }
+
     #[test]
     fn rotation_keeps_old_tokens_valid() {
         let old = generate(SigningAlg::ES256, 100).unwrap();
@@ -905,10 +950,13 @@ mod tests {
         assert_eq!(algs_without_active_key(&[], 10), SigningAlg::ALL.to_vec());
         assert_eq!(
             algs_without_active_key(&[es.clone(), ed_retired.clone()], 10),
-            vec![SigningAlg::RS256, SigningAlg::EdDSA]
+            vec![SigningAlg::RS256, SigningAlg::EdDSA, SigningAlg::PS256]
         );
         // Retired in the future (a rotation's new key is published first): still active.
-        assert_eq!(algs_without_active_key(&[es, ed_retired], 4), vec![SigningAlg::RS256]);
+        assert_eq!(
+            algs_without_active_key(&[es, ed_retired], 4),
+            vec![SigningAlg::RS256, SigningAlg::PS256]
+        );
     }
 
     /// Expected values computed independently (Python hashlib) for the access token of
@@ -918,6 +966,7 @@ mod tests {
         let token = "jHkWEdUXMU1BwAsC4vtUsZwnTV";
         assert_eq!(at_hash(SigningAlg::RS256, token), "Mmye9cCm5caYPQI7FWIOig");
         assert_eq!(at_hash(SigningAlg::ES256, token), "Mmye9cCm5caYPQI7FWIOig");
+        assert_eq!(at_hash(SigningAlg::PS256, token), "Mmye9cCm5caYPQI7FWIOig");
         assert_eq!(
             at_hash(SigningAlg::EdDSA, token),
             "vrGy8TvAWmyyhGe8DMtV6HPgQTsQuTz4Oy13ki18RQw"

@@ -14,6 +14,7 @@
 //! - [`dpop`]: DPoP proofs (RFC 9449): the `DPoP` header, its signature and rules, server
 //!   nonces, replay checks.
 //! - [`response`]: how an `OAuthError` becomes HTTP.
+//! - [`resources`]: resource indicators (RFC 8707): the registered APIs a client may name.
 
 pub mod bearer;
 pub mod client_auth;
@@ -22,4 +23,5 @@ pub mod cors;
 pub mod dpop;
 pub mod form;
 pub mod request_object;
+pub mod resources;
 pub mod response;

@@ -208,6 +208,16 @@ pub(crate) async fn validate(
         );
         return Err(request.error(e));
     }
+    // RFC 8707 §2: each resource a registered API the client may use, else invalid_target
+    // (the redirect URI is verified by now; at /par the error goes to the client as JSON).
+    if let Some(c) = client {
+        if let Err(e) = crate::http::resources::check_allowed(state, c, &request.resources).await {
+            if e.code == ErrorCode::ServerError {
+                return Err(AuthorizeError::ShowToUser(e));
+            }
+            return Err(request.error(e));
+        }
+    }
     Ok(request)
 }
 
@@ -247,6 +257,16 @@ async fn pushed(
     };
     if let Err(e) = request.recheck(client.as_ref()) {
         return refuse(e, &state.issuer);
+    }
+    // RFC 8707 §2: each resource a registered API the client may use, else invalid_target
+    // (the redirect URI is verified by now).
+    if let Some(c) = client.as_ref() {
+        if let Err(e) = crate::http::resources::check_allowed(state, c, &request.resources).await {
+            if e.code == ErrorCode::ServerError {
+                return error_page(&e);
+            }
+            return refuse(request.error(e), &state.issuer);
+        }
     }
     proceed(
         state,
@@ -290,6 +310,16 @@ pub async fn resume(State(state): State<AppState>, session: Session, Query(p): Q
     if let Err(e) = pending.request.recheck(client.as_ref()) {
         forget(&state, Some(&p.request)).await;
         return refuse(e, &state.issuer);
+    }
+    // RFC 8707 §2: the resources too (an API removed, or no longer allowed the client).
+    if let Some(c) = client.as_ref() {
+        if let Err(e) = crate::http::resources::check_allowed(&state, c, &pending.request.resources).await {
+            if e.code == ErrorCode::ServerError {
+                return error_page(&e);
+            }
+            forget(&state, Some(&p.request)).await;
+            return refuse(pending.request.error(e), &state.issuer);
+        }
     }
     proceed(&state, &session, pending, Resumed(p.request), now).await
 }

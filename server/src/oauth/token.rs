@@ -23,6 +23,7 @@ use crate::crypto::issue::{self, RefreshIssue, UserGrant};
 use crate::http::client_auth::{authenticate_client, has_authorization};
 use crate::http::dpop::{self, Proof};
 use crate::http::form::read_form;
+use crate::http::resources::token_target;
 use crate::http::response::{no_store, server_error, token_error};
 use crate::web::AppState;
 
@@ -82,6 +83,8 @@ async fn token_inner(
                 .with_detail(format!("grant_type {}", request.grant_type())),
         );
     }
+    // RFC 8707 §2: the `resource` values (may repeat), each an absolute URI.
+    let resources = tessera_core::resource::requested(&pairs)?;
     let grant_type = request.grant_type();
     // RFC 9449 §5: a proof, if sent, is checked before anything is spent (signature,
     // claims, nonce); its jti is recorded by the grant once everything else checked out.
@@ -94,7 +97,7 @@ async fn token_inner(
     }
     Ok((
         grant_type,
-        exchange(state, &client, request, proof.as_ref(), now, peer).await?,
+        exchange(state, &client, request, &resources, proof.as_ref(), now, peer).await?,
     ))
 }
 
@@ -106,11 +109,13 @@ async fn use_proof(state: &AppState, proof: Option<&Proof>, now: i64) -> Result<
     }
 }
 
-/// One arm per grant, as in the core's [`TokenRequest`].
+/// One arm per grant, as in the core's [`TokenRequest`]. `resources`: the request's
+/// `resource` values (RFC 8707).
 async fn exchange(
     state: &AppState,
     client: &Client,
     request: TokenRequest,
+    resources: &[String],
     proof: Option<&Proof>,
     now: i64,
     peer: Option<IpAddr>,
@@ -177,6 +182,8 @@ async fn exchange(
             // RFC 9449 §10.1: a code bound with dpop_jkt needs a proof of that key.
             tessera_core::dpop::check_code_binding(record.dpop_jkt.as_deref(), jkt)?;
             let user = active_user(user)?;
+            // RFC 8707 §2.2: one of the resources the authorization request named.
+            let api = token_target(state, client, resources, &record.resources).await?;
             use_proof(state, proof, now).await?;
             let grant = UserGrant {
                 client,
@@ -188,6 +195,7 @@ async fn exchange(
                 family_id: &family_id,
                 refresh: RefreshIssue::StoreNew,
                 dpop_jkt: jkt,
+                api: api.as_ref(),
             };
             issue::issue_for_user(state, &grant, now).await
         }
@@ -224,6 +232,8 @@ async fn exchange(
             // key; checked before rotating, so a wrong key spends nothing.
             tessera_core::dpop::check_refresh_binding(record.dpop_jkt.as_deref(), jkt)?;
             let user = active_user(user)?;
+            // RFC 8707 §2.2: a resource the grant covers; checked before the token rotates.
+            let api = token_target(state, client, resources, &record.resources).await?;
             use_proof(state, proof, now).await?;
             // RFC 9700 §4.14.2: rotate, storing the successor in the same round trip. Two
             // concurrent uses of one token: only one may rotate it; the loser is reuse.
@@ -259,6 +269,7 @@ async fn exchange(
                 family_id: &record.family_id,
                 refresh: RefreshIssue::Stored(successor),
                 dpop_jkt: jkt,
+                api: api.as_ref(),
             };
             issue::issue_for_user(state, &grant, now).await
         }
@@ -266,8 +277,10 @@ async fn exchange(
         TokenRequest::ClientCredentials { scope } => {
             // RFC 6749 §4.4: confidential clients only, scopes within the registration.
             let scopes = check_client_credentials(client.is_public, &client.scopes, scope.as_ref())?;
+            // RFC 8707 §2: an API the client may use; none named, the sample resource.
+            let api = token_target(state, client, resources, &[]).await?;
             use_proof(state, proof, now).await?;
-            issue::issue_for_client(state, client, &scopes, jkt, now)
+            issue::issue_for_client(state, client, api.as_ref(), &scopes, jkt, now)
         }
     }
 }

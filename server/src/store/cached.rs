@@ -7,7 +7,8 @@
 //!   `delete_client` forget that client;
 //! - the access-token status cache (`status_cache.rs`): `revoke_access_token`,
 //!   `revoke_family`, `revoke_consent`, `set_password`, `set_user_disabled`,
-//!   `set_user_admin` retire every cached answer. Writes by other processes reach the
+//!   `set_user_admin` retire every cached answer;
+//! - the API cache (`api_cache.rs`): `create_api`, `update_api`, `delete_api` drop it. Writes by other processes reach the
 //!   status cache through the database's `status_epoch` counter, read at most every
 //!   [`status_cache::POLL`]; the client cache through its TTL.
 //!
@@ -16,14 +17,15 @@
 
 use async_trait::async_trait;
 use tessera_core::store::{
-    AccessTokenStatus, AccountStore, AdminStore, AuditStore, Client, ClientStore, ClientUpdate, CodeRedemption,
-    Consent, ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf, KeyRecord, NewClient, NewUser,
-    OAuthStore, Purged, Store, StoreError, User, UserStore,
+    AccessTokenStatus, AccountStore, AdminStore, Api, ApiSettings, ApiStore, AuditStore, Client, ClientStore,
+    ClientUpdate, CodeRedemption, Consent, ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf,
+    KeyRecord, NewClient, NewUser, OAuthStore, Purged, Store, StoreError, User, UserStore,
 };
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
 use tessera_core::types::ScopeSet;
 
+use super::api_cache::ApiCache;
 use super::client_cache::ClientCache;
 use super::engine::SqlStore;
 use super::status_cache::{self, StatusCache};
@@ -32,6 +34,7 @@ pub(crate) struct CachedStore {
     sql: SqlStore,
     clients: ClientCache,
     status: StatusCache,
+    apis: ApiCache,
 }
 
 impl CachedStore {
@@ -40,6 +43,7 @@ impl CachedStore {
             sql,
             clients: ClientCache::default(),
             status: StatusCache::default(),
+            apis: ApiCache::default(),
         }
     }
 
@@ -56,6 +60,46 @@ impl CachedStore {
         let (n,): (i64,) = self.sql.one("SELECT n FROM status_epoch WHERE id = 1", ()).await?;
         read.finish(n);
         Ok(self.status.generation())
+    }
+}
+
+#[async_trait]
+impl ApiStore for CachedStore {
+    async fn apis(&self) -> Result<Vec<Api>, StoreError> {
+        self.sql.apis().await
+    }
+
+    async fn api(&self, identifier: &str) -> Result<Option<Api>, StoreError> {
+        let map = match self.apis.get() {
+            Some(map) => {
+                crate::telemetry::cache_lookup("api", true);
+                map
+            }
+            None => {
+                crate::telemetry::cache_lookup("api", false);
+                let generation = self.apis.generation();
+                self.apis.put(self.sql.apis().await?, generation)
+            }
+        };
+        Ok(map.get(identifier).cloned())
+    }
+
+    async fn create_api(&self, identifier: &str, settings: &ApiSettings, now: i64) -> Result<Api, StoreError> {
+        let created = self.sql.create_api(identifier, settings, now).await;
+        self.apis.forget();
+        created
+    }
+
+    async fn update_api(&self, identifier: &str, settings: &ApiSettings) -> Result<bool, StoreError> {
+        let updated = self.sql.update_api(identifier, settings).await;
+        self.apis.forget();
+        updated
+    }
+
+    async fn delete_api(&self, identifier: &str) -> Result<bool, StoreError> {
+        let deleted = self.sql.delete_api(identifier).await;
+        self.apis.forget();
+        deleted
     }
 }
 

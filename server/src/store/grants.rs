@@ -36,13 +36,13 @@ const SQLITE: Dialect = Dialect {
     redeem_code: concat!(
         "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND client_id = $3; \
          SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
-         c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.dpop_jkt, changes() AS won, \
+         c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.dpop_jkt, c.resources, changes() AS won, \
          (SELECT f.revoked_at FROM token_families f WHERE f.family_id = c.family_id) AS family_revoked_at, \
          ",
         joined_user_columns!(),
         " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1; \
-         INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
-         SELECT family_id, client_id, user_id, scopes, $2 FROM auth_codes WHERE code_hash = $1 AND changes() = 1 \
+         INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at, resources) \
+         SELECT family_id, client_id, user_id, scopes, $2, resources FROM auth_codes WHERE code_hash = $1 AND changes() = 1 \
          ON CONFLICT (family_id) DO NOTHING"
     ),
     // One statement, so one transaction and one commit (it was an INSERT then an UPDATE,
@@ -65,11 +65,11 @@ const SQLITE: Dialect = Dialect {
 const POSTGRES: Dialect = Dialect {
     redeem_code: concat!(
         "WITH won AS (UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND client_id = $3 \
-         RETURNING family_id, client_id, user_id, scopes), \
-         family AS (INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at) \
-         SELECT family_id, client_id, user_id, scopes, $2 FROM won ON CONFLICT (family_id) DO NOTHING) \
+         RETURNING family_id, client_id, user_id, scopes, resources), \
+         family AS (INSERT INTO token_families (family_id, client_id, user_id, scopes, created_at, resources) \
+         SELECT family_id, client_id, user_id, scopes, $2, resources FROM won ON CONFLICT (family_id) DO NOTHING) \
          SELECT c.family_id, c.client_id, c.user_id, c.redirect_uri, c.redirect_uri_given, c.scopes, c.nonce, \
-         c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.dpop_jkt, (SELECT COUNT(*) FROM won) AS won, \
+         c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.dpop_jkt, c.resources, (SELECT COUNT(*) FROM won) AS won, \
          (SELECT f.revoked_at FROM token_families f WHERE f.family_id = c.family_id) AS family_revoked_at, \
          ", joined_user_columns!(), " FROM auth_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = $1"
     ),
@@ -100,7 +100,7 @@ impl SqlStore {
         self.execute(
             &format!(
                 "INSERT INTO auth_codes (code_hash, {CODE_COLUMNS}, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13, $12)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $14, $12, $13)"
             ),
             (
                 code_hash,
@@ -114,6 +114,7 @@ impl SqlStore {
                 r.pkce.as_ref().map(|p| p.as_str().to_owned()),
                 r.auth_time,
                 r.expires_at,
+                tessera_core::resource::join(&r.resources),
                 now,
                 &r.dpop_jkt,
             ),
@@ -243,7 +244,8 @@ impl SqlStore {
             .optional(
                 &format!(
                     "SELECT r.family_id, r.client_id, r.user_id, r.scopes, r.auth_time, r.expires_at, r.rotated_at, r.dpop_jkt, \
-                     COALESCE(f.created_at, r.created_at) AS family_created_at, {REFRESH_REVOKED_AT}, {JOINED_USER_COLUMNS} \
+                     COALESCE(f.created_at, r.created_at) AS family_created_at, COALESCE(f.resources, '') AS resources, \
+                     {REFRESH_REVOKED_AT}, {JOINED_USER_COLUMNS} \
                      FROM refresh_tokens r LEFT JOIN token_families f ON f.family_id = r.family_id \
                      LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1"
                 ),

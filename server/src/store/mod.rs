@@ -12,8 +12,10 @@
 //!   revoked access tokens; the few statements the engines spell differently),
 //!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor), `backup.rs` (`tessera backup`),
 //!   `audit.rs` (the audit log), `replay.rs` (one-time identifiers seen: assertion and
-//!   DPoP proof `jti`s), `pushed.rs` (pushed authorization requests, RFC 9126).
-//! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`) and the
+//!   DPoP proof `jti`s), `pushed.rs` (pushed authorization requests, RFC 9126), `apis.rs`
+//!   (registered APIs, RFC 8707 resource servers).
+//! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`,
+//!   `api_cache.rs`) and the
 //!   traits' implementation, with every cache invalidation.
 //! - `warm.rs`: connections kept between queries; `sessions.rs`: browser sessions.
 //!
@@ -21,6 +23,8 @@
 //! it has one, its queries in a new file here, and a delegating line per trait method in
 //! `cached.rs`.
 
+mod api_cache;
+mod apis;
 mod audit;
 mod backup;
 mod cached;

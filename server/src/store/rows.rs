@@ -104,6 +104,7 @@ pub(super) struct ClientRow {
     pub(super) require_signed_request_object: bool,
     pub(super) require_pushed_authorization_requests: bool,
     pub(super) dpop_bound_access_tokens: bool,
+    pub(super) resources: String,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -141,6 +142,7 @@ impl TryFrom<ClientRow> for Client {
                 require_signed_request_object: r.require_signed_request_object,
                 require_pushed_authorization_requests: r.require_pushed_authorization_requests,
                 dpop_bound_access_tokens: r.dpop_bound_access_tokens,
+                resources: tessera_core::resource::split(&r.resources),
             },
         })
     }
@@ -168,6 +170,7 @@ pub(super) struct CodeRow {
     pub(super) expires_at: i64,
     pub(super) used_at: Option<i64>,
     pub(super) dpop_jkt: Option<String>,
+    pub(super) resources: String,
 }
 
 impl CodeRow {
@@ -190,6 +193,7 @@ impl CodeRow {
             expires_at: self.expires_at,
             used: self.used_at.is_some(),
             dpop_jkt: self.dpop_jkt,
+            resources: tessera_core::resource::split(&self.resources),
         };
         Ok((record, self.family_id))
     }
@@ -207,6 +211,7 @@ pub(super) struct RefreshRow {
     pub(super) revoked_at: Option<i64>,
     pub(super) family_created_at: i64,
     pub(super) dpop_jkt: Option<String>,
+    pub(super) resources: String,
 }
 
 impl TryFrom<RefreshRow> for RefreshRecord {
@@ -223,6 +228,7 @@ impl TryFrom<RefreshRow> for RefreshRecord {
             revoked: r.revoked_at.is_some(),
             family_created_at: r.family_created_at,
             dpop_jkt: r.dpop_jkt,
+            resources: tessera_core::resource::split(&r.resources),
         })
     }
 }
@@ -248,10 +254,10 @@ pub(super) const USER_COLUMNS: &str = "id, username, email, name, is_admin, disa
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
      description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg, \
      token_endpoint_auth_method, jwks, jwks_uri, require_signed_request_object, \
-     require_pushed_authorization_requests, dpop_bound_access_tokens";
+     require_pushed_authorization_requests, dpop_bound_access_tokens, resources";
 pub(super) const CODE_COLUMNS: &str =
     "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \
-     code_challenge, auth_time, expires_at, used_at, dpop_jkt";
+     code_challenge, auth_time, expires_at, used_at, dpop_jkt, resources";
 /// The columns of [`JoinedUserRow`], for a `LEFT JOIN users u` (a macro, for `concat!`).
 macro_rules! joined_user_columns {
     () => {

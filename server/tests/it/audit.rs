@@ -364,7 +364,7 @@ async fn cli_key_rotation_is_recorded_and_listed() {
             .map(|r| r["kid"].as_str().unwrap())
             .collect();
         let all = events(server.db.store.as_ref()).await;
-        assert_eq!(kinds(&all), ["key.rotated"; 3], "{}", tdb.name);
+        assert_eq!(kinds(&all), ["key.rotated"; 4], "{}", tdb.name);
         for (e, kid) in all.iter().zip(&kids) {
             assert_eq!((e.actor_id.as_deref(), e.actor_name.as_deref()), (None, Some("cli")));
             assert_eq!(e.subject.as_deref(), Some(*kid));
@@ -384,10 +384,10 @@ async fn cli_key_rotation_is_recorded_and_listed() {
         ]));
         let listed = listed.as_array().unwrap();
         assert_eq!(listed.len(), 2);
-        assert_eq!(listed[0]["subject"], kids[2], "newest first");
+        assert_eq!(listed[0]["subject"], kids[3], "newest first");
         let table = tessera(&["audit", "list", "--database-url", &tdb.url]);
         assert!(table.status.success());
-        assert_eq!(String::from_utf8_lossy(&table.stdout).matches("key.rotated").count(), 3);
+        assert_eq!(String::from_utf8_lossy(&table.stdout).matches("key.rotated").count(), 4);
 
         let bad = tessera(&["audit", "list", "--kind", "key.lost", "--database-url", &tdb.url]);
         assert!(!bad.status.success());

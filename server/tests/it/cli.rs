@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn tessera(args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn tessera(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .env("TESSERA_SECRET", common::TEST_SECRET)
         .args(args)
@@ -29,7 +29,7 @@ fn tessera(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().expect("wait")
 }
 
-fn stdout_json(out: &Output) -> Value {
+pub(crate) fn stdout_json(out: &Output) -> Value {
     assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout.clone()).unwrap();
     assert_eq!(text.lines().count(), 1, "exactly one line on stdout: {text:?}");
@@ -37,7 +37,7 @@ fn stdout_json(out: &Output) -> Value {
 }
 
 /// A failure: non-zero exit, nothing on stdout, exactly one line on stderr.
-fn one_line_error(out: &Output) -> String {
+pub(crate) fn one_line_error(out: &Output) -> String {
     assert!(!out.status.success(), "expected failure");
     assert!(
         out.stdout.is_empty(),
@@ -637,6 +637,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             expires_at: now + 60,
             used: false,
             dpop_jkt: None,
+            resources: Vec::new(),
         };
         s.put_code("code", "fam", &code, now).await.unwrap();
         s.redeem_code("code", "c1", now).await.unwrap();
@@ -651,6 +652,7 @@ async fn purge_deletes_what_expired_long_ago_and_reports_it() {
             revoked: false,
             family_created_at: 0,
             dpop_jkt: None,
+            resources: Vec::new(),
         };
         // Expired two days ago: goes. Valid for another hour: stays, and so does its grant.
         s.put_refresh_token("old", &rt(now - 2 * 86_400), now - 3 * 86_400)

@@ -14,6 +14,7 @@
 //! - `dpop`: DPoP (RFC 9449): bound tokens at the token endpoint, the resource and userinfo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
+//! - `resources`: registered APIs and resource indicators (RFC 8707), PS256.
 //! - `sweep`: malformed input to every route.
 //! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
 //! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
@@ -42,6 +43,7 @@ mod lifetimes;
 mod login;
 mod metrics;
 mod par;
+mod resources;
 mod shutdown;
 mod site;
 mod storage;

@@ -59,6 +59,7 @@ fn plain_code(client: &str, user_id: &str, scopes: &ScopeSet, now: i64) -> tesse
         expires_at: now + 60,
         used: false,
         dpop_jkt: None,
+        resources: Vec::new(),
     }
 }
 
@@ -284,6 +285,7 @@ mod oauth {
             expires_at: now + 60,
             used: false,
             dpop_jkt: None,
+            resources: Vec::new(),
         }
     }
 
@@ -334,6 +336,7 @@ mod oauth {
             revoked: false,
             family_created_at: 0,
             dpop_jkt: None,
+            resources: Vec::new(),
         };
         db.store.put_refresh_token("rt-fam1", &refresh, 1001).await.unwrap();
         assert!(!db.store.is_family_revoked("fam1").await.unwrap(), "{}", tdb.name);
@@ -371,6 +374,7 @@ mod oauth {
             // Read from the family, started at 10 above: the absolute cap counts from it.
             family_created_at: 10,
             dpop_jkt: None,
+            resources: Vec::new(),
         };
         s.put_refresh_token("r1", &rec, 10).await.unwrap();
         assert_eq!(s.refresh_token("r1").await.unwrap().unwrap(), rec, "{}", tdb.name);
@@ -602,6 +606,7 @@ async fn revoking_a_family_before_it_exists_still_revokes_it(tdb: common::TestDb
         expires_at: 100,
         used: false,
         dpop_jkt: None,
+        resources: Vec::new(),
     };
     s.put_code("h2", "famy", &record, 1).await.unwrap();
     s.revoke_family("famy", 5).await.unwrap();
@@ -698,6 +703,7 @@ mod account {
             revoked: false,
             family_created_at: 0,
             dpop_jkt: None,
+            resources: Vec::new(),
         }
     }
 
@@ -938,6 +944,7 @@ mod admin {
                 jwks_uri: None,
                 require_signed_request_object: true,
                 dpop_bound_access_tokens: true,
+                resources: Vec::new(),
             },
         };
         assert!(s.update_client("c1", &update).await.unwrap());
@@ -1066,6 +1073,7 @@ mod admin {
             revoked: false,
             family_created_at: 0,
             dpop_jkt: None,
+            resources: Vec::new(),
         };
         // f1: live; f2: its only token expired; f3: revoked; f4: other client.
         for (fam, client, created) in [("f1", "c1", 20), ("f2", "c1", 21), ("f3", "c1", 22), ("f4", "c2", 23)] {
@@ -1152,6 +1160,7 @@ async fn purging_expired_grants_keeps_everything_that_can_still_matter(tdb: comm
         revoked: false,
         family_created_at: 0,
         dpop_jkt: None,
+        resources: Vec::new(),
     };
 
     // A live grant: its spent code (expired, within the grace), a current and a
@@ -1365,7 +1374,7 @@ async fn signing_keys_are_encrypted_at_rest_and_follow_the_server_secret(tdb: co
         tdb.name
     );
     let stored = s.signing_keys().await.unwrap();
-    assert_eq!(stored.len(), 3, "{}: one per algorithm", tdb.name);
+    assert_eq!(stored.len(), 4, "{}: one per algorithm", tdb.name);
     for k in &stored {
         assert!(
             Sealer::is_sealed(&k.private_der),
@@ -1650,6 +1659,7 @@ async fn dpop_bindings_are_kept_with_codes_and_refresh_tokens(tdb: common::TestD
         revoked: false,
         family_created_at: 101,
         dpop_jkt: jkt.map(str::to_owned),
+        resources: Vec::new(),
     };
     let jkt = |hash: &'static str| async move { s.refresh_token(hash).await.unwrap().unwrap().dpop_jkt };
     s.put_refresh_token("bound", &rec(Some("k1")), 101).await.unwrap();

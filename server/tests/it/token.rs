@@ -234,6 +234,7 @@ impl Fx {
             expires_at: now + expires_in,
             used: false,
             dpop_jkt: None,
+            resources: Vec::new(),
         };
         self.server
             .db
@@ -1257,7 +1258,7 @@ async fn discovery_and_jwks() {
             ("introspection_endpoint", json!(format!("{base}/introspect"))),
             ("authorization_response_iss_parameter_supported", json!(true)),
             ("code_challenge_methods_supported", json!(["S256"])),
-            ("id_token_signing_alg_values_supported", json!(["RS256", "ES256", "EdDSA"])),
+            ("id_token_signing_alg_values_supported", json!(["RS256", "ES256", "EdDSA", "PS256"])),
             ("scopes_supported", json!(["openid", "profile", "email", "offline_access"])),
             ("grant_types_supported", json!(["authorization_code", "refresh_token", "client_credentials"])),
         ];
@@ -1270,7 +1271,7 @@ async fn discovery_and_jwks() {
     assert_eq!(res.status(), 200);
     let jwks: Value = res.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 3);
+    assert_eq!(keys.len(), 4);
     for k in keys {
         for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
             assert!(
@@ -1356,7 +1357,7 @@ async fn keys_rotate_keeps_old_tokens_valid() {
         let old_kid = jwt_part(&old_at, 0)["kid"].as_str().unwrap().to_owned();
         // Published before the rotation (the server keeps the serialized JWKS per key set,
         // so what follows also checks that the cached document is replaced).
-        assert_eq!(published_kids(fx.base()).await.len(), 3);
+        assert_eq!(published_kids(fx.base()).await.len(), 4);
 
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .env("TESSERA_SECRET", common::TEST_SECRET)
@@ -1367,7 +1368,7 @@ async fn keys_rotate_keeps_old_tokens_valid() {
         let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
         let rotated = printed["rotated"].as_array().unwrap();
         let algs: Vec<&str> = rotated.iter().map(|r| r["alg"].as_str().unwrap()).collect();
-        assert_eq!(algs, ["RS256", "ES256", "EdDSA"]);
+        assert_eq!(algs, ["RS256", "ES256", "EdDSA", "PS256"]);
         let new_kid = |alg: &str| -> String {
             rotated.iter().find(|r| r["alg"] == alg).unwrap()["kid"]
                 .as_str()
@@ -1414,7 +1415,7 @@ async fn keys_rotate_keeps_old_tokens_valid() {
 
         // Having reloaded, it publishes old and new keys and signs with the new ones.
         let kids = published_kids(fx.base()).await;
-        assert_eq!(kids.len(), 6, "{kids:?}");
+        assert_eq!(kids.len(), 8, "{kids:?}");
         assert!(kids.contains(&old_kid) && kids.contains(&new_kid("ES256")));
         let after = fx.tokens("openid").await;
         assert_eq!(

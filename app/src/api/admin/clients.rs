@@ -43,6 +43,9 @@ pub struct ClientView {
     pub require_signed_request_object: bool,
     /// RFC 9449 §5 `dpop_bound_access_tokens`.
     pub dpop_bound_access_tokens: bool,
+    /// Identifiers of the APIs it may name as `resource` (RFC 8707); empty: the sample
+    /// resource only.
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,8 @@ pub struct ClientDetail {
     /// The authentication methods a confidential client may choose (the core's
     /// `ClientAuthMethod::ALL` without `none`).
     pub auth_methods: Vec<String>,
+    /// Identifiers of the registered APIs, which a client may be allowed.
+    pub apis: Vec<String>,
 }
 
 #[server(prefix = "/ui", endpoint = "admin/clients")]
@@ -109,6 +114,7 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
             new_client: ssr::new_client_view(),
             ttl_hints: ssr::ttl_hints(),
             auth_methods: ssr::auth_method_options(),
+            apis: ssr::api_identifiers(&a.ctx).await?,
         },
     ))
 }
@@ -138,6 +144,7 @@ pub async fn admin_create_client(
     #[server(default)] jwks_uri: String,
     #[server(default)] require_signed_request_object: String,
     #[server(default)] dpop_bound_access_tokens: String,
+    #[server(default)] resources: String,
 ) -> Result<(), ServerFnError> {
     use tessera_core::secret::{random_id, ClientSecret};
     use tessera_core::store::NewClient;
@@ -169,9 +176,11 @@ pub async fn admin_create_client(
         require_signed_request_object: !require_signed_request_object.is_empty(),
         issuer: a.ctx.issuer.clone(),
         dpop_bound_access_tokens: !dpop_bound_access_tokens.is_empty(),
+        resources,
     };
     let known = ssr::scope_names(&a.ctx).await?;
-    let update = match form.validate(&known) {
+    let apis = ssr::api_identifiers(&a.ctx).await?;
+    let update = match form.validate(&known, &apis) {
         Ok(u) => u,
         Err(errors) => {
             let mut values = form.values();
@@ -236,6 +245,7 @@ pub async fn admin_update_client(
     #[server(default)] jwks_uri: String,
     #[server(default)] require_signed_request_object: String,
     #[server(default)] dpop_bound_access_tokens: String,
+    #[server(default)] resources: String,
 ) -> Result<(), ServerFnError> {
     let back = ssr::client_path(&client_id);
     let Some(a) = ssr::action(&csrf, &back).await? else {
@@ -274,9 +284,11 @@ pub async fn admin_update_client(
         require_signed_request_object: !require_signed_request_object.is_empty(),
         issuer: a.ctx.issuer.clone(),
         dpop_bound_access_tokens: !dpop_bound_access_tokens.is_empty(),
+        resources,
     };
     let known = ssr::scope_names(&a.ctx).await?;
-    let update = match form.validate(&known) {
+    let apis = ssr::api_identifiers(&a.ctx).await?;
+    let update = match form.validate(&known, &apis) {
         Ok(u) => u,
         Err(errors) => return a.back_with_errors(&back, errors, form.values()).await,
     };

@@ -200,6 +200,7 @@ pub fn client_view(c: Client) -> ClientView {
         jwks_uri: c.settings.jwks_uri.unwrap_or_default(),
         require_signed_request_object: c.settings.require_signed_request_object,
         dpop_bound_access_tokens: c.settings.dpop_bound_access_tokens,
+        resources: c.settings.resources,
     }
 }
 
@@ -266,6 +267,18 @@ pub async fn scope_names(ctx: &ServerContext) -> Result<Vec<String>, ServerFnErr
     Ok(names)
 }
 
+/// The identifiers of the registered APIs (RFC 8707 resource servers).
+pub async fn api_identifiers(ctx: &ServerContext) -> Result<Vec<String>, ServerFnError> {
+    Ok(ctx
+        .store
+        .apis()
+        .await
+        .map_err(crate::server::fail)?
+        .into_iter()
+        .map(|a| a.identifier)
+        .collect())
+}
+
 /// Argon2id through the server's bounded Argon2 pool.
 pub async fn hash(password: String) -> Result<String, ServerFnError> {
     tessera_services::password::hash(password).await.map_err(server::fail)
@@ -305,6 +318,7 @@ pub fn new_client_view() -> ClientView {
         jwks_uri: String::new(),
         require_signed_request_object: s.require_signed_request_object,
         dpop_bound_access_tokens: s.dpop_bound_access_tokens,
+        resources: s.resources,
     }
 }
 
@@ -364,6 +378,8 @@ pub struct ClientForm {
     /// The server's issuer (decides whether a loopback http `jwks_uri` is allowed).
     pub issuer: String,
     pub dpop_bound_access_tokens: bool,
+    /// API identifiers, one per line.
+    pub resources: String,
 }
 
 impl ClientForm {
@@ -385,6 +401,7 @@ impl ClientForm {
             ),
             ("jwks".to_owned(), self.jwks.clone()),
             ("jwks_uri".to_owned(), self.jwks_uri.clone()),
+            ("resources".to_owned(), self.resources.clone()),
         ]);
         if self.require_signed_request_object {
             v.insert("require_signed_request_object".into(), "on".into());
@@ -405,8 +422,9 @@ impl ClientForm {
     }
 
     /// Every field checked by the core's one client validation, every error
-    /// reported, nothing written. Redirect URIs are one per line, blank lines skipped.
-    pub fn validate(&self, known_scopes: &[String]) -> Result<ClientUpdate, FieldErrors> {
+    /// reported, nothing written. Redirect URIs and APIs are one per line, blank lines
+    /// skipped.
+    pub fn validate(&self, known_scopes: &[String], known_apis: &[String]) -> Result<ClientUpdate, FieldErrors> {
         ClientRegistration {
             name: self.name.clone(),
             description: self.description.clone(),
@@ -438,7 +456,8 @@ impl ClientForm {
             require_signed_request_object: self.require_signed_request_object,
             issuer: self.issuer.clone(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            resources: self.resources.lines().map(str::to_owned).collect(),
         }
-        .validate(known_scopes)
+        .validate(known_scopes, known_apis)
     }
 }

@@ -84,7 +84,8 @@ pub fn AdminClientNewPage() -> impl IntoView {
                         <FlashLines flash=p.flash.clone()/>
                         <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names
                             grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
-                            ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods/>
+                            ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods
+                            apis=p.data.apis/>
                     </section>
                 }.into_any())
             })}
@@ -137,7 +138,8 @@ pub(super) fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView 
             {p.flash.secret.clone().map(|s| view! { <SecretBox secret=s/> })}
             <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names
                 grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
-                ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods/>
+                ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods
+                            apis=p.data.apis/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf.clone() back=back.clone() of_client=true/>
         <ClientDangerCard client=c csrf=p.csrf confirm/>
@@ -179,6 +181,8 @@ pub(super) fn ClientForm(
     ttl_hints: (String, String),
     /// The authentication methods a confidential client may choose.
     auth_methods: Vec<String>,
+    /// The registered APIs' identifiers, as a hint for the allowed APIs.
+    apis: Vec<String>,
 ) -> impl IntoView {
     let new = client.is_none();
     let c = client.unwrap_or(defaults);
@@ -191,6 +195,11 @@ pub(super) fn ClientForm(
     let uris = flash.value("redirect_uris", &c.redirect_uris.join("\n"));
     let scope_hint = format!("Space-separated. Available: {}.", scope_names.join(" "));
     let public_checked = flash.values.get("client_type").is_some_and(|t| t == "public");
+    let resources = flash.value("resources", &c.resources.join("\n"));
+    let resources_hint = format!(
+        "One API identifier per line (RFC 8707 resource); empty: the sample resource only. Registered: {}.",
+        apis.join(" ")
+    );
     view! {
         <form method="post" action=action class="admin-form" data-testid="client-form">
             <input type="hidden" name="csrf" value=csrf/>
@@ -268,6 +277,8 @@ pub(super) fn ClientForm(
                     "Require signed request objects (RFC 9101)"</label>
                 {flash.error("require_signed_request_object").map(|e| view! { <p class="field-error">{e}</p> })}
             </fieldset>
+            <TextArea name="resources" label="Allowed APIs" value=resources error=flash.error("resources")
+                hint=resources_hint/>
             <div class="form-actions">
                 <button type="submit" class="button">{if new { "Create client" } else { "Save changes" }}</button>
                 <a class="button secondary" href="/admin/clients">"Cancel"</a>

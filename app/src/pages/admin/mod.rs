@@ -4,7 +4,7 @@
 //! non-administrator gets 403. Plain form posts to the server functions in `api::admin`,
 //! which answer with a redirect and a one-time flash (field errors, a new secret).
 //!
-//! One module per resource ([`clients`], [`scopes`], [`users`], and the [`grants`] card
+//! One module per resource ([`clients`], [`scopes`], [`apis`], [`users`], and the [`grants`] card
 //! both client and user pages show), the read-only [`audit`] log, the form pieces they
 //! share in [`form`].
 
@@ -13,6 +13,7 @@ use leptos_router::components::Redirect;
 
 use crate::api::admin::{admin_overview, AdminPage, Gate};
 
+mod apis;
 mod audit;
 mod clients;
 use form::FlashLines;
@@ -21,6 +22,7 @@ mod grants;
 mod scopes;
 mod users;
 
+pub use apis::{AdminApiPage, AdminApisPage};
 pub use audit::AdminAuditPage;
 pub use clients::{AdminClientNewPage, AdminClientPage, AdminClientsPage};
 pub use scopes::AdminScopesPage;
@@ -63,6 +65,7 @@ pub(super) fn AdminNav(active: &'static str) -> impl IntoView {
         ("overview", "/admin", "Overview"),
         ("clients", "/admin/clients", "Clients"),
         ("scopes", "/admin/scopes", "Scopes"),
+        ("apis", "/admin/apis", "APIs"),
         ("users", "/admin/users", "Users"),
         ("audit", "/admin/audit", "Audit log"),
     ];
