@@ -38,6 +38,8 @@
 //!   a file under `token/`.
 //! - [`resource`]: resource indicators (RFC 8707) — the `resource` parameter, and which
 //!   registered API ([`store::Api`]) an access token is for.
+//! - [`fapi`]: the FAPI 2.0 Security Profile switched on per client: what it enforces and
+//!   the registration rules it adds.
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
 //! - [`dpop`]: DPoP (RFC 9449) proofs' header and claim rules, the JWK thumbprint, and the
 //!   key bindings of codes and refresh tokens.
@@ -52,6 +54,7 @@ pub mod client_keys;
 pub mod discovery;
 pub mod dpop;
 pub mod error;
+pub mod fapi;
 pub mod model;
 pub mod params;
 pub mod password;

@@ -16,7 +16,7 @@ use crate::types::{parse_client_name, parse_email, RedirectUri, ScopeSet, Userna
 /// `logo_uri`, `redirect_uris`, `scopes`, `grant_types`, `require_pkce`,
 /// `access_token_ttl`, `refresh_token_ttl`, `access_token_alg`, `id_token_alg`,
 /// `require_pushed_authorization_requests`, `token_endpoint_auth_method`, `jwks`, `jwks_uri`,
-/// `require_signed_request_object`, `dpop_bound_access_tokens`, `resources`; a user's
+/// `require_signed_request_object`, `dpop_bound_access_tokens`, `resources`, `fapi2`; a user's
 /// `username`, `name`, `email`, `password`; a scope's `name`, `description`; an API's
 /// `identifier`, `name`, `scopes`, `access_token_alg`, `access_token_ttl`.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -84,6 +84,8 @@ pub struct ClientRegistration {
     /// Identifiers of registered APIs the client may name as `resource` (RFC 8707); empty
     /// for the sample resource only.
     pub resources: Vec<String>,
+    /// The FAPI 2.0 Security Profile ([`crate::fapi`]).
+    pub fapi2: bool,
 }
 
 impl Default for ClientRegistration {
@@ -111,6 +113,7 @@ impl Default for ClientRegistration {
             issuer: String::new(),
             dpop_bound_access_tokens: s.dpop_bound_access_tokens,
             resources: s.resources,
+            fapi2: s.fapi2,
         }
     }
 }
@@ -249,6 +252,18 @@ impl ClientRegistration {
         if resources.len() > policy::MAX_RESOURCES {
             err.add("resources", format!("Allow at most {} APIs.", policy::MAX_RESOURCES));
         }
+        if self.fapi2 {
+            let profile = crate::fapi::Registration {
+                is_public: self.is_public,
+                auth_method,
+                has_keys: !jwks.is_empty() || !jwks_uri.is_empty(),
+                access_token_alg: &self.access_token_alg,
+                id_token_alg: &self.id_token_alg,
+            };
+            for (field, message) in crate::fapi::registration_errors(&profile) {
+                err.add(field, message);
+            }
+        }
         let valid = match (name, scopes, access_token_ttl, refresh_token_ttl) {
             (Some(name), Some(scopes), Some(access_token_ttl), Some(refresh_token_ttl)) => Some(ClientUpdate {
                 name,
@@ -274,6 +289,7 @@ impl ClientRegistration {
                     require_signed_request_object: self.require_signed_request_object,
                     dpop_bound_access_tokens: self.dpop_bound_access_tokens,
                     resources,
+                    fapi2: self.fapi2,
                 },
             }),
             _ => None,
@@ -640,6 +656,11 @@ mod tests {
             ("unknown access alg", good(), |c| c.access_token_alg = "HS256".into(), Some(("access_token_alg", "Choose ES256, RS256, EdDSA or PS256."))),
             ("lower-case alg", good(), |c| c.access_token_alg = "es256".into(), Some(("access_token_alg", "Choose ES256"))),
             ("unknown ID token alg", good(), |c| c.id_token_alg = "none".into(), Some(("id_token_alg", "Choose RS256, ES256, EdDSA or PS256."))),
+            // The FAPI 2.0 profile (src/fapi.rs): private_key_jwt with keys, no RS256.
+            ("FAPI 2.0 as required", good(), |c| { c.fapi2 = true; c.token_endpoint_auth_method = "private_key_jwt".into(); c.jwks = JWKS.into(); c.id_token_alg = "PS256".into() }, None),
+            ("FAPI 2.0 with a secret", good(), |c| { c.fapi2 = true; c.id_token_alg = "PS256".into() }, Some(("token_endpoint_auth_method", "FAPI 2.0 requires private_key_jwt."))),
+            ("FAPI 2.0 with RS256 ID tokens", good(), |c| { c.fapi2 = true; c.token_endpoint_auth_method = "private_key_jwt".into(); c.jwks = JWKS.into() }, Some(("id_token_alg", "FAPI 2.0 allows PS256, ES256 or EdDSA."))),
+            ("FAPI 2.0 public client", public(), |c| { c.fapi2 = true; c.id_token_alg = "ES256".into() }, Some(("fapi2", "confidential clients only"))),
             ("a registered API", good(), |c| c.resources = vec!["https://billing.example/".into()], None),
             ("two registered APIs", good(), |c| c.resources = vec!["https://billing.example/".into(), " https://as.example/api ".into()], None),
             ("an unregistered API", good(), |c| c.resources = vec!["https://other.example/".into()], Some(("resources", "Unknown API \u{201c}https://other.example/\u{201d}: register it under APIs first."))),

@@ -79,7 +79,19 @@ impl Client {
     /// RFC 9700 §2.1.1: PKCE for every public client, and for confidential ones unless
     /// turned off for that client.
     pub fn requires_pkce(&self) -> bool {
-        self.is_public || self.settings.require_pkce
+        self.is_public || self.settings.require_pkce || self.settings.fapi2
+    }
+
+    /// RFC 9126 §5 per client, or the FAPI 2.0 profile (§5.3.2.2): authorization requests
+    /// only by `/par`.
+    pub fn requires_par(&self) -> bool {
+        self.settings.require_pushed_authorization_requests || self.settings.fapi2
+    }
+
+    /// RFC 9449 §5 `dpop_bound_access_tokens`, or the FAPI 2.0 profile (§5.3.2.1: only
+    /// sender-constrained access tokens): every token request carries a DPoP proof.
+    pub fn requires_dpop(&self) -> bool {
+        self.settings.dpop_bound_access_tokens || self.settings.fapi2
     }
 
     /// How this client authenticates at the token, introspection and revocation
@@ -151,6 +163,9 @@ pub struct ClientSettings {
     /// Identifiers of the APIs ([`Api`]) the client may name as `resource` (RFC 8707).
     /// Empty: only the sample resource's (see [`Client::allows_resource`]).
     pub resources: Vec<String>,
+    /// The FAPI 2.0 Security Profile for this client ([`crate::fapi`]).
+    #[serde(default)]
+    pub fapi2: bool,
 }
 
 impl Default for ClientSettings {
@@ -171,6 +186,7 @@ impl Default for ClientSettings {
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
             resources: Vec::new(),
+            fapi2: false,
         }
     }
 }

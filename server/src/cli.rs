@@ -322,6 +322,11 @@ pub struct ClientAdd {
     /// `resource` (repeat for several) [default: the sample resource only]
     #[arg(long = "resource")]
     pub resources: Vec<String>,
+    /// The FAPI 2.0 Security Profile for this client: PAR, private_key_jwt (with --jwks or
+    /// --jwks-uri), PKCE S256, DPoP-bound tokens, PS256/ES256/EdDSA only (so also
+    /// --id-token-alg PS256 or ES256), no refresh-token rotation
+    #[arg(long)]
+    pub fapi2: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,6 +397,7 @@ fn refused(what: &str, errors: FieldErrors) -> anyhow::Error {
         "grant_types" => "--grant-type".to_owned(),
         "require_pkce" => "--pkce-optional".to_owned(),
         "require_pushed_authorization_requests" => "--require-par".to_owned(),
+        "fapi2" => "--fapi2".to_owned(),
         "resources" => "--resource".to_owned(),
         "identifier" => "identifier".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
@@ -701,6 +707,7 @@ async fn client_add(db_url: &str, add: ClientAdd) -> anyhow::Result<()> {
         access_token_alg: add.access_token_alg.to_string(),
         id_token_alg: add.id_token_alg.to_string(),
         require_pushed_authorization_requests: add.require_par,
+        fapi2: add.fapi2,
         token_endpoint_auth_method: add
             .token_endpoint_auth_method
             .map(|m| m.to_string())
@@ -758,6 +765,7 @@ async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
                     "scope": c.scopes,
                     "created_at": c.created_at,
                     "require_pushed_authorization_requests": c.settings.require_pushed_authorization_requests,
+                    "fapi2": c.settings.fapi2,
                 })
             })
             .collect();

@@ -233,6 +233,9 @@ pub enum RefreshIssue {
     StoreNew,
     /// The successor the rotation already stored (the refresh grant).
     Stored(String),
+    /// None: the refresh token presented stays valid as it is (a FAPI 2.0 client's refresh,
+    /// which is not rotated; RFC 6749 §6 lets the response leave it out).
+    Keep,
 }
 
 /// When a refresh token issued now expires: the client's setting (at least a second), but
@@ -296,7 +299,7 @@ pub async fn issue_for_user(state: &AppState, grant: &UserGrant<'_>, now: i64) -
                 .map_err(server_error)?;
             body["refresh_token"] = json!(refresh_token);
         }
-        RefreshIssue::StoreNew => {}
+        RefreshIssue::StoreNew | RefreshIssue::Keep => {}
         RefreshIssue::Stored(refresh_token) => body["refresh_token"] = json!(refresh_token),
     }
 

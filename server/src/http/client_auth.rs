@@ -61,6 +61,10 @@ pub fn assertion_audiences(issuer: &str) -> Vec<String> {
 /// everything else checked out, so that unauthenticated callers cannot fill the table.
 async fn verify_assertion(state: &AppState, client: &Client, assertion: &str, now: i64) -> Result<(), OAuthError> {
     let fail = |detail: String| OAuthError::invalid_client("client authentication failed").with_detail(detail);
+    // FAPI 2.0 §5.4: a client under the profile signs with PS256, ES256 or EdDSA only.
+    if client.settings.fapi2 {
+        tessera_core::fapi::check_client_jws(assertion).map_err(|e| fail(format!("client_assertion: {e}")))?;
+    }
     let claims = state
         .client_keys
         .verify(
@@ -75,6 +79,10 @@ async fn verify_assertion(state: &AppState, client: &Client, assertion: &str, no
         .map_err(|e| fail(format!("client_assertion: {e}")))?;
     let id = check_assertion(&claims, &client.client_id, &assertion_audiences(&state.issuer), now)
         .map_err(|e| fail(format!("client_assertion: {e}")))?;
+    if client.settings.fapi2 {
+        tessera_core::fapi::check_assertion_audience(&claims, &state.issuer)
+            .map_err(|e| fail(format!("client_assertion: {e}")))?;
+    }
     // RFC 7523 §3 item 7: a jti seen before is a replay.
     match state
         .db

@@ -145,10 +145,7 @@ async fn handle(
     let validated = validate(state, pairs, client.as_ref(), now).await;
     // RFC 9126 §5, §6: when the server or this client requires PAR, a plain request is
     // refused (invalid_request, redirected once the redirect URI is verified).
-    let par_required = state.require_par
-        || client
-            .as_ref()
-            .is_some_and(|c| c.settings.require_pushed_authorization_requests);
+    let par_required = state.require_par || client.as_ref().is_some_and(|c| c.requires_par());
     if par_required {
         return refuse(authorize::pushed_request_required(validated), &state.issuer);
     }

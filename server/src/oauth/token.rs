@@ -92,8 +92,15 @@ async fn token_inner(
     // RFC 9449 §5 (`dpop_bound_access_tokens`): such a client's token requests MUST carry
     // a proof. The RFC names no error code; a required header missing is invalid_request
     // (RFC 6749 §5.2). node-oidc-provider says invalid_grant here.
-    if proof.is_none() && client.settings.dpop_bound_access_tokens {
+    if proof.is_none() && client.requires_dpop() {
         return Err(OAuthError::invalid_request("DPoP proof required"));
+    }
+    // FAPI 2.0 §5.4: a client under the profile signs its proofs with PS256, ES256 or EdDSA.
+    if client.settings.fapi2 {
+        if let Some(raw) = dpop::proof_header(headers)? {
+            tessera_core::fapi::check_client_jws(raw)
+                .map_err(|e| OAuthError::new(ErrorCode::InvalidDpopProof, "invalid DPoP proof").with_detail(e))?;
+        }
     }
     Ok((
         grant_type,
@@ -235,29 +242,37 @@ async fn exchange(
             // RFC 8707 §2.2: a resource the grant covers; checked before the token rotates.
             let api = token_target(state, client, resources, &record.resources).await?;
             use_proof(state, proof, now).await?;
-            // RFC 9700 §4.14.2: rotate, storing the successor in the same round trip. Two
-            // concurrent uses of one token: only one may rotate it; the loser is reuse.
-            let successor = random_token();
-            let expires_at = issue::refresh_expiry(client, record.family_created_at, family_max_age, now);
-            let rotated = store
-                .rotate_refresh_token(
-                    &hash,
-                    &hash_secret(&successor),
-                    expires_at,
-                    tessera_core::dpop::refresh_token_binding(client.is_public, jkt).as_deref(),
-                    now,
-                )
-                .await
-                .map_err(server_error)?;
-            if !rotated {
-                let reuse = Reuse {
-                    record: &record,
-                    user: Some(&user),
-                    what: "concurrent refresh",
-                    peer,
-                };
-                return Err(refuse_reuse(state, reuse, now).await);
-            }
+            // FAPI 2.0 §5.3.2.1: "shall not use refresh token rotation except in
+            // extraordinary circumstances": the token stays as it is (its family's caps
+            // still apply) and the response carries no new one.
+            let refresh = if client.settings.fapi2 {
+                RefreshIssue::Keep
+            } else {
+                // RFC 9700 §4.14.2: rotate, storing the successor in the same round trip. Two
+                // concurrent uses of one token: only one may rotate it; the loser is reuse.
+                let successor = random_token();
+                let expires_at = issue::refresh_expiry(client, record.family_created_at, family_max_age, now);
+                let rotated = store
+                    .rotate_refresh_token(
+                        &hash,
+                        &hash_secret(&successor),
+                        expires_at,
+                        tessera_core::dpop::refresh_token_binding(client.is_public, jkt).as_deref(),
+                        now,
+                    )
+                    .await
+                    .map_err(server_error)?;
+                if !rotated {
+                    let reuse = Reuse {
+                        record: &record,
+                        user: Some(&user),
+                        what: "concurrent refresh",
+                        peer,
+                    };
+                    return Err(refuse_reuse(state, reuse, now).await);
+                }
+                RefreshIssue::Stored(successor)
+            };
             let grant = UserGrant {
                 client,
                 user: &user,
@@ -267,7 +282,7 @@ async fn exchange(
                 auth_time: record.auth_time,
                 nonce: None,
                 family_id: &record.family_id,
-                refresh: RefreshIssue::Stored(successor),
+                refresh,
                 dpop_jkt: jkt,
                 api: api.as_ref(),
             };

@@ -23,8 +23,8 @@ impl SqlStore {
              description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, \
              access_token_alg, id_token_alg, token_endpoint_auth_method, jwks, jwks_uri, \
              require_signed_request_object, require_pushed_authorization_requests, dpop_bound_access_tokens, \
-             resources) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+             resources, fapi2) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
             (
                 &client.client_id,
                 &client.name,
@@ -48,6 +48,7 @@ impl SqlStore {
                 st.require_pushed_authorization_requests,
                 st.dpop_bound_access_tokens,
                 tessera_core::resource::join(&st.resources),
+                st.fapi2,
             ),
         )
         .await
@@ -102,7 +103,7 @@ impl SqlStore {
                  grant_types = $7, require_pkce = $8, access_token_ttl = $9, refresh_token_ttl = $10, \
                  access_token_alg = $11, id_token_alg = $12, token_endpoint_auth_method = $13, jwks = $14, \
                  jwks_uri = $15, require_signed_request_object = $16, \
-                 require_pushed_authorization_requests = $17, dpop_bound_access_tokens = $18, resources = $19, \
+                 require_pushed_authorization_requests = $17, dpop_bound_access_tokens = $18, resources = $19, fapi2 = $20, \
                  secret_hash = CASE WHEN $13 = 'private_key_jwt' THEN NULL ELSE secret_hash END \
                  WHERE client_id = $1",
                 (
@@ -125,6 +126,7 @@ impl SqlStore {
                     st.require_pushed_authorization_requests,
                     st.dpop_bound_access_tokens,
                     tessera_core::resource::join(&st.resources),
+                st.fapi2,
                 ),
             )
             .await?;

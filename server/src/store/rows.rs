@@ -105,6 +105,7 @@ pub(super) struct ClientRow {
     pub(super) require_pushed_authorization_requests: bool,
     pub(super) dpop_bound_access_tokens: bool,
     pub(super) resources: String,
+    pub(super) fapi2: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -143,6 +144,7 @@ impl TryFrom<ClientRow> for Client {
                 require_pushed_authorization_requests: r.require_pushed_authorization_requests,
                 dpop_bound_access_tokens: r.dpop_bound_access_tokens,
                 resources: tessera_core::resource::split(&r.resources),
+                fapi2: r.fapi2,
             },
         })
     }
@@ -254,7 +256,7 @@ pub(super) const USER_COLUMNS: &str = "id, username, email, name, is_admin, disa
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, is_public, redirect_uris, scopes, created_at, \
      description, logo_uri, grant_types, require_pkce, access_token_ttl, refresh_token_ttl, access_token_alg, id_token_alg, \
      token_endpoint_auth_method, jwks, jwks_uri, require_signed_request_object, \
-     require_pushed_authorization_requests, dpop_bound_access_tokens, resources";
+     require_pushed_authorization_requests, dpop_bound_access_tokens, resources, fapi2";
 pub(super) const CODE_COLUMNS: &str =
     "family_id, client_id, user_id, redirect_uri, redirect_uri_given, scopes, nonce, \
      code_challenge, auth_time, expires_at, used_at, dpop_jkt, resources";

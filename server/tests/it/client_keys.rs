@@ -22,32 +22,32 @@ use tessera_core::types::{RedirectUri, ScopeSet};
 use crate::common::{self, TestServer, CALLBACK, PKCE_CHALLENGE, PKCE_VERIFIER};
 
 /// A client's key pair, made here; signs compact JWSs with any header we like.
-struct TestKey {
+pub(crate) struct TestKey {
     stored: StoredKey,
 }
 
 impl TestKey {
-    fn new(alg: SigningAlg) -> Self {
+    pub(crate) fn new(alg: SigningAlg) -> Self {
         TestKey {
             stored: generate(alg, 0).unwrap(),
         }
     }
 
-    fn kid(&self) -> &str {
+    pub(crate) fn kid(&self) -> &str {
         &self.stored.kid
     }
 
     /// The public JWK (with `kid` and `alg`), as the server publishes its own.
-    fn jwk(&self) -> Value {
+    pub(crate) fn jwk(&self) -> Value {
         KeySet::from_stored(std::slice::from_ref(&self.stored)).unwrap().jwks()["keys"][0].clone()
     }
 
-    fn jwks(&self) -> String {
+    pub(crate) fn jwks(&self) -> String {
         json!({ "keys": [self.jwk()] }).to_string()
     }
 
     /// `header.claims.signature`, signed with `alg` (RS256, PS256, ES256 or EdDSA).
-    fn sign_with(&self, header: &Value, claims: &Value) -> String {
+    pub(crate) fn sign_with(&self, header: &Value, claims: &Value) -> String {
         let mut jws = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -86,7 +86,7 @@ impl TestKey {
     }
 
     /// Signed with the key's own algorithm and `kid`.
-    fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         self.sign_with(&json!({ "alg": self.stored.alg.as_str(), "kid": self.kid() }), claims)
     }
 }
@@ -98,7 +98,7 @@ fn with_header(jws: &str, header: &Value) -> String {
 }
 
 /// The claims of a good assertion for `client_id`, addressed to `aud`.
-fn assertion_claims(client_id: &str, aud: &str) -> Value {
+pub(crate) fn assertion_claims(client_id: &str, aud: &str) -> Value {
     let now = tessera::now();
     json!({
         "iss": client_id, "sub": client_id, "aud": aud,

@@ -16,7 +16,7 @@ use tessera_core::types::{RedirectUri, ScopeSet};
 use crate::common::{self, TestServer, CALLBACK, PKCE_CHALLENGE, PKCE_VERIFIER};
 
 /// A client's DPoP key.
-struct Key {
+pub(crate) struct Key {
     pair: EcdsaKeyPair,
     x: String,
     y: String,
@@ -34,7 +34,7 @@ fn now() -> i64 {
 }
 
 impl Key {
-    fn new() -> Key {
+    pub(crate) fn new() -> Key {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
         let public = pair.public_key().as_ref().to_vec();
@@ -46,17 +46,17 @@ impl Key {
         }
     }
 
-    fn jwk(&self) -> Value {
+    pub(crate) fn jwk(&self) -> Value {
         json!({ "kty": "EC", "crv": "P-256", "x": self.x, "y": self.y })
     }
 
     /// RFC 7638, computed here independently of the server.
-    fn jkt(&self) -> String {
+    pub(crate) fn jkt(&self) -> String {
         let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#, self.x, self.y);
         b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref())
     }
 
-    fn sign(&self, header: &Value, claims: &Value) -> String {
+    pub(crate) fn sign(&self, header: &Value, claims: &Value) -> String {
         let input = format!(
             "{}.{}",
             b64(header.to_string().as_bytes()),
@@ -66,16 +66,16 @@ impl Key {
         format!("{input}.{}", b64(sig.as_ref()))
     }
 
-    fn header(&self) -> Value {
+    pub(crate) fn header(&self) -> Value {
         json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk() })
     }
 
-    fn claims(htm: &str, htu: &str) -> Value {
+    pub(crate) fn claims(htm: &str, htu: &str) -> Value {
         json!({ "jti": tessera_core::secret::random_id(), "htm": htm, "htu": htu, "iat": now() })
     }
 
     /// A proof for `htm htu`, with `ath` for `token` and `nonce` when given.
-    fn proof(&self, htm: &str, htu: &str, token: Option<&str>, nonce: Option<&str>) -> String {
+    pub(crate) fn proof(&self, htm: &str, htu: &str, token: Option<&str>, nonce: Option<&str>) -> String {
         let mut claims = Key::claims(htm, htu);
         if let Some(t) = token {
             claims["ath"] = json!(tessera_core::dpop::ath(t));
@@ -88,7 +88,7 @@ impl Key {
 }
 
 /// The JSON payload of a JWT.
-fn payload(jwt: &str) -> Value {
+pub(crate) fn payload(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
 }
 

@@ -37,6 +37,7 @@ mod cluster;
 mod crash;
 mod demo;
 mod dpop;
+mod fapi;
 mod flow;
 mod http;
 mod lifetimes;

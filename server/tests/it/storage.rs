@@ -945,6 +945,7 @@ mod admin {
                 require_signed_request_object: true,
                 dpop_bound_access_tokens: true,
                 resources: Vec::new(),
+                fapi2: true,
             },
         };
         assert!(s.update_client("c1", &update).await.unwrap());

@@ -35,6 +35,8 @@ pub struct ClientView {
     pub created: String,
     /// RFC 9126 §6: authorization requests only by `/par`.
     pub require_pushed_authorization_requests: bool,
+    /// The FAPI 2.0 Security Profile (`tessera_core::fapi`).
+    pub fapi2: bool,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
     pub token_endpoint_auth_method: String,
     /// The inline JWK Set (JSON text), or empty.
@@ -69,6 +71,9 @@ pub struct ClientDetail {
     pub auth_methods: Vec<String>,
     /// Identifiers of the registered APIs, which a client may be allowed.
     pub apis: Vec<String>,
+    /// What the FAPI 2.0 switch enforces, one line each with its section
+    /// (`tessera_core::fapi::ENFORCED`).
+    pub fapi_rules: Vec<String>,
 }
 
 #[server(prefix = "/ui", endpoint = "admin/clients")]
@@ -115,6 +120,10 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
             ttl_hints: ssr::ttl_hints(),
             auth_methods: ssr::auth_method_options(),
             apis: ssr::api_identifiers(&a.ctx).await?,
+            fapi_rules: tessera_core::fapi::ENFORCED
+                .iter()
+                .map(|(rule, section)| format!("{rule} ({section})"))
+                .collect(),
         },
     ))
 }
@@ -139,6 +148,7 @@ pub async fn admin_create_client(
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
     #[server(default)] require_pushed_authorization_requests: String,
+    #[server(default)] fapi2: String,
     #[server(default)] token_endpoint_auth_method: String,
     #[server(default)] jwks: String,
     #[server(default)] jwks_uri: String,
@@ -170,6 +180,7 @@ pub async fn admin_create_client(
         access_token_alg,
         id_token_alg,
         require_pushed_authorization_requests: !require_pushed_authorization_requests.is_empty(),
+        fapi2: !fapi2.is_empty(),
         token_endpoint_auth_method,
         jwks,
         jwks_uri,
@@ -240,6 +251,7 @@ pub async fn admin_update_client(
     #[server(default)] access_token_alg: String,
     #[server(default)] id_token_alg: String,
     #[server(default)] require_pushed_authorization_requests: String,
+    #[server(default)] fapi2: String,
     #[server(default)] token_endpoint_auth_method: String,
     #[server(default)] jwks: String,
     #[server(default)] jwks_uri: String,
@@ -278,6 +290,7 @@ pub async fn admin_update_client(
         access_token_alg,
         id_token_alg,
         require_pushed_authorization_requests: !require_pushed_authorization_requests.is_empty(),
+        fapi2: !fapi2.is_empty(),
         token_endpoint_auth_method,
         jwks,
         jwks_uri,

@@ -195,6 +195,7 @@ pub fn client_view(c: Client) -> ClientView {
         id_token_alg: c.settings.id_token_alg,
         created: crate::api::account::utc_date(c.created_at),
         require_pushed_authorization_requests: c.settings.require_pushed_authorization_requests,
+        fapi2: c.settings.fapi2,
         token_endpoint_auth_method: c.settings.token_endpoint_auth_method,
         jwks: c.settings.jwks.unwrap_or_default(),
         jwks_uri: c.settings.jwks_uri.unwrap_or_default(),
@@ -313,6 +314,7 @@ pub fn new_client_view() -> ClientView {
         id_token_alg: s.id_token_alg,
         created: String::new(),
         require_pushed_authorization_requests: s.require_pushed_authorization_requests,
+        fapi2: s.fapi2,
         token_endpoint_auth_method: s.token_endpoint_auth_method,
         jwks: String::new(),
         jwks_uri: String::new(),
@@ -371,6 +373,7 @@ pub struct ClientForm {
     pub access_token_alg: String,
     pub id_token_alg: String,
     pub require_pushed_authorization_requests: bool,
+    pub fapi2: bool,
     pub token_endpoint_auth_method: String,
     pub jwks: String,
     pub jwks_uri: String,
@@ -415,6 +418,9 @@ impl ClientForm {
         if self.require_pushed_authorization_requests {
             v.insert("require_pushed_authorization_requests".into(), "on".into());
         }
+        if self.fapi2 {
+            v.insert("fapi2".into(), "on".into());
+        }
         if self.dpop_bound_access_tokens {
             v.insert("dpop_bound_access_tokens".into(), "on".into());
         }
@@ -445,6 +451,7 @@ impl ClientForm {
             access_token_alg: self.access_token_alg.clone(),
             id_token_alg: self.id_token_alg.clone(),
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            fapi2: self.fapi2,
             // A public client has no choice (the form sends none for it).
             token_endpoint_auth_method: if self.is_public {
                 String::new()

@@ -85,7 +85,7 @@ pub fn AdminClientNewPage() -> impl IntoView {
                         <ClientForm csrf=p.csrf flash=p.flash client=None scope_names=p.data.scope_names
                             grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
                             ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods
-                            apis=p.data.apis/>
+                            apis=p.data.apis fapi_rules=p.data.fapi_rules/>
                     </section>
                 }.into_any())
             })}
@@ -139,7 +139,7 @@ pub(super) fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView 
             <ClientForm csrf=p.csrf.clone() flash=p.flash client=Some(c.clone()) scope_names=p.data.scope_names
                 grant_types=p.data.grant_types algs=p.data.algs defaults=p.data.new_client
                 ttl_hints=p.data.ttl_hints auth_methods=p.data.auth_methods
-                            apis=p.data.apis/>
+                            apis=p.data.apis fapi_rules=p.data.fapi_rules/>
         </section>
         <GrantsCard grants=p.data.grants csrf=p.csrf.clone() back=back.clone() of_client=true/>
         <ClientDangerCard client=c csrf=p.csrf confirm/>
@@ -183,6 +183,8 @@ pub(super) fn ClientForm(
     auth_methods: Vec<String>,
     /// The registered APIs' identifiers, as a hint for the allowed APIs.
     apis: Vec<String>,
+    /// What the FAPI 2.0 switch enforces, one line each.
+    fapi_rules: Vec<String>,
 ) -> impl IntoView {
     let new = client.is_none();
     let c = client.unwrap_or(defaults);
@@ -247,6 +249,16 @@ pub(super) fn ClientForm(
                     "Require DPoP (sender-constrained tokens)"</label>
                 <p class="hint">"Every token request must carry a DPoP proof (RFC 9449); access tokens are bound to the client's key."</p>
             </div>
+            <fieldset class="field" data-testid="fapi2">
+                <legend>"FAPI 2.0 Security Profile"</legend>
+                <label class="check"><input type="checkbox" name="fapi2" id="fapi2"
+                    checked=flash.checked("fapi2", c.fapi2)/>"Enforce FAPI 2.0 for this client"</label>
+                {flash.error("fapi2").map(|e| view! { <p class="field-error" id="fapi2-error">{e}</p> })}
+                <p class="hint">"When on, Tessera enforces (OpenID FAPI 2.0 Security Profile, final):"</p>
+                <ul class="hint fapi-rules">
+                    {fapi_rules.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                </ul>
+            </fieldset>
             <div class="field-row">
                 <Field name="access_token_ttl" label="Access token lifetime (s)" kind="number"
                     value=flash.value("access_token_ttl", &c.access_token_ttl.to_string())
