@@ -130,6 +130,25 @@ fn lifetime(raw: &str, range: &std::ops::RangeInclusive<i64>) -> Result<i64, Str
     }
 }
 
+/// A space-separated list of at least one scope, each among `known_scopes` (built-in or
+/// defined): a client's scopes and an API's are checked alike.
+fn known_scope_list(raw: &str, known_scopes: &[String]) -> Result<ScopeSet, String> {
+    let s = ScopeSet::parse(raw).map_err(|e| e.to_string())?;
+    if s.is_empty() {
+        return Err("List at least one scope.".to_owned());
+    }
+    let unknown = s
+        .iter()
+        .find(|n| !known_scopes.iter().any(|k| k == n))
+        .map(str::to_owned);
+    match unknown {
+        Some(unknown) => Err(format!(
+            "Unknown scope \u{201c}{unknown}\u{201d}: define it under Scopes first."
+        )),
+        None => Ok(s),
+    }
+}
+
 /// "Choose A, B or C.", the default first.
 fn choose_alg(default: SigningAlg) -> String {
     let mut names = vec![default.as_str()];
@@ -196,32 +215,9 @@ impl ClientRegistration {
         if self.is_public && !self.require_pkce {
             err.add("require_pkce", "A public client always needs PKCE (RFC 9700 §2.1.1).");
         }
-        let scopes = match ScopeSet::parse(&self.scopes) {
-            Ok(s) if s.is_empty() => {
-                err.add("scopes", "List at least one scope.");
-                None
-            }
-            Ok(s) => {
-                let unknown = s
-                    .iter()
-                    .find(|n| !known_scopes.iter().any(|k| k == n))
-                    .map(str::to_owned);
-                match unknown {
-                    Some(unknown) => {
-                        err.add(
-                            "scopes",
-                            format!("Unknown scope \u{201c}{unknown}\u{201d}: define it under Scopes first."),
-                        );
-                        None
-                    }
-                    None => Some(s),
-                }
-            }
-            Err(e) => {
-                err.add("scopes", e.to_string());
-                None
-            }
-        };
+        let scopes = known_scope_list(&self.scopes, known_scopes)
+            .map_err(|e| err.add("scopes", e))
+            .ok();
         let access_token_ttl = lifetime(&self.access_token_ttl, &policy::ACCESS_TOKEN_LIFETIME_RANGE)
             .map_err(|e| err.add("access_token_ttl", e))
             .ok();
@@ -521,32 +517,9 @@ impl ApiRegistration {
                 format!("Use at most {} characters on one line.", policy::API_NAME_MAX_CHARS),
             );
         }
-        let scopes = match ScopeSet::parse(&self.scopes) {
-            Ok(s) if s.is_empty() => {
-                err.add("scopes", "List at least one scope.");
-                None
-            }
-            Ok(s) => {
-                let unknown = s
-                    .iter()
-                    .find(|n| !known_scopes.iter().any(|k| k == n))
-                    .map(str::to_owned);
-                match unknown {
-                    Some(unknown) => {
-                        err.add(
-                            "scopes",
-                            format!("Unknown scope \u{201c}{unknown}\u{201d}: define it under Scopes first."),
-                        );
-                        None
-                    }
-                    None => Some(s),
-                }
-            }
-            Err(e) => {
-                err.add("scopes", e.to_string());
-                None
-            }
-        };
+        let scopes = known_scope_list(&self.scopes, known_scopes)
+            .map_err(|e| err.add("scopes", e))
+            .ok();
         let alg = self
             .access_token_alg
             .parse::<SigningAlg>()
