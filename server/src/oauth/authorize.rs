@@ -153,17 +153,7 @@ async fn handle(
         Ok(r) => r,
         Err(e) => return refuse(e, &state.issuer),
     };
-    proceed(
-        state,
-        session,
-        Pending {
-            request,
-            interaction: Default::default(),
-        },
-        New(peer),
-        now,
-    )
-    .await
+    start(state, session, peer, request, now).await
 }
 
 /// The one validation of an authorization request's parameters, at `/authorize` and at
@@ -265,17 +255,23 @@ async fn pushed(
             return refuse(request.error(e), &state.issuer);
         }
     }
-    proceed(
-        state,
-        session,
-        Pending {
-            request,
-            interaction: Default::default(),
-        },
-        New(peer),
-        now,
-    )
-    .await
+    start(state, session, peer, request, now).await
+}
+
+/// A request just validated (or taken from its push) and nothing decided yet: on to
+/// sign-in, consent or the code.
+async fn start(
+    state: &AppState,
+    session: &Session,
+    peer: Option<std::net::IpAddr>,
+    request: AuthorizeRequest,
+    now: i64,
+) -> Response {
+    let pending = Pending {
+        request,
+        interaction: Default::default(),
+    };
+    proceed(state, session, pending, New(peer), now).await
 }
 
 /// Where a request being decided comes from: new at `/authorize` (from this address), or

@@ -17,17 +17,31 @@ impl SqlStore {
         expires_at: i64,
         max_per_client: i64,
     ) -> Result<bool, StoreError> {
-        // The cap in the INSERT itself (one round trip, no count-then-insert race
-        // wider than one statement); counted on the (client_id, expires_at) index.
+        let row = (id_hash, client_id, request_json, now, expires_at, max_per_client);
+        self.insert_capped("auth_requests", "authorization request", row).await
+    }
+
+    /// Inserts a request into `table` (`auth_requests` or `pushed_requests`, which share
+    /// their columns) unless its client already has `max_per_client` live ones: false then.
+    /// The cap is in the INSERT itself (one round trip, no count-then-insert race wider
+    /// than one statement), counted on the (client_id, expires_at) index.
+    pub(super) async fn insert_capped(
+        &self,
+        table: &'static str,
+        what: &'static str,
+        (id_hash, client_id, request_json, now, expires_at, max_per_client): (&str, &str, &str, i64, i64, i64),
+    ) -> Result<bool, StoreError> {
         let stored = self
             .execute(
-                "INSERT INTO auth_requests (id_hash, client_id, request, created_at, expires_at) \
-                 SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM auth_requests \
-                 WHERE client_id = $2 AND expires_at > $4) < $6",
+                &format!(
+                    "INSERT INTO {table} (id_hash, client_id, request, created_at, expires_at) \
+                     SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM {table} \
+                     WHERE client_id = $2 AND expires_at > $4) < $6"
+                ),
                 (id_hash, client_id, request_json, now, expires_at, max_per_client),
             )
             .await
-            .map_err(conflict("authorization request"))?;
+            .map_err(conflict(what))?;
         Ok(stored == 1)
     }
 

@@ -4,7 +4,6 @@
 use tessera_core::store::StoreError;
 
 use super::engine::SqlStore;
-use super::query::conflict;
 
 impl SqlStore {
     /// Stores the request unless `client_id` has `max_per_client` live ones: false then.
@@ -17,18 +16,10 @@ impl SqlStore {
         expires_at: i64,
         max_per_client: i64,
     ) -> Result<bool, StoreError> {
-        // The cap in the INSERT itself, as for pending requests: one round trip, counted
-        // on the (client_id, expires_at) index.
-        let stored = self
-            .execute(
-                "INSERT INTO pushed_requests (id_hash, client_id, request, created_at, expires_at) \
-                 SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM pushed_requests \
-                 WHERE client_id = $2 AND expires_at > $4) < $6",
-                (id_hash, client_id, request_json, now, expires_at, max_per_client),
-            )
+        // The same capped insert as pending requests (`pending.rs`).
+        let row = (id_hash, client_id, request_json, now, expires_at, max_per_client);
+        self.insert_capped("pushed_requests", "pushed authorization request", row)
             .await
-            .map_err(conflict("pushed authorization request"))?;
-        Ok(stored == 1)
     }
 
     /// One statement, so one use: the row is deleted and returned only to the caller whose
