@@ -251,6 +251,21 @@ async fn clients_are_created_edited_rotated_and_deleted() {
             tdb.name
         );
 
+        // The FAPI 2.0 switch on a client that authenticates with a secret and signs ID
+        // tokens with RS256: refused next to each field, nothing saved; the page lists what
+        // the switch enforces.
+        let mut edit = client_form("Shop 2", "https://shop.example/cb", "openid email");
+        edit.push(("client_id", &client.client_id));
+        edit.push(("fapi2", "on"));
+        let location = post_form(&admin, &server, &location, "/ui/admin/clients/update", &edit).await;
+        let html = text(&admin, &server, &location).await;
+        assert!(html.contains("FAPI 2.0 requires private_key_jwt."), "{html}");
+        assert!(html.contains("FAPI 2.0 allows PS256, ES256 or EdDSA."), "{html}");
+        assert!(html.contains("Pushed authorization requests only"), "{html}");
+        assert!(html.contains("No refresh-token rotation"), "{html}");
+        let unchanged = store.client_by_id(&client.client_id).await.unwrap().unwrap();
+        assert!(!unchanged.settings.fapi2, "{}: nothing saved", tdb.name);
+
         // Rotation: a new secret, shown once; the old one stops working.
         let location = post_form(
             &admin,

@@ -249,16 +249,6 @@ pub(super) fn ClientForm(
                     "Require DPoP (sender-constrained tokens)"</label>
                 <p class="hint">"Every token request must carry a DPoP proof (RFC 9449); access tokens are bound to the client's key."</p>
             </div>
-            <fieldset class="field" data-testid="fapi2">
-                <legend>"FAPI 2.0 Security Profile"</legend>
-                <label class="check"><input type="checkbox" name="fapi2" id="fapi2"
-                    checked=flash.checked("fapi2", c.fapi2)/>"Enforce FAPI 2.0 for this client"</label>
-                {flash.error("fapi2").map(|e| view! { <p class="field-error" id="fapi2-error">{e}</p> })}
-                <p class="hint">"When on, Tessera enforces (OpenID FAPI 2.0 Security Profile, final):"</p>
-                <ul class="hint fapi-rules">
-                    {fapi_rules.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
-                </ul>
-            </fieldset>
             <div class="field-row">
                 <Field name="access_token_ttl" label="Access token lifetime (s)" kind="number"
                     value=flash.value("access_token_ttl", &c.access_token_ttl.to_string())
@@ -291,6 +281,16 @@ pub(super) fn ClientForm(
             </fieldset>
             <TextArea name="resources" label="Allowed APIs" value=resources error=flash.error("resources")
                 hint=resources_hint/>
+            <fieldset class="field" data-testid="fapi2">
+                <legend>"FAPI 2.0 Security Profile"</legend>
+                <label class="check"><input type="checkbox" name="fapi2" id="fapi2"
+                    checked=flash.checked("fapi2", c.fapi2)/>"Enforce FAPI 2.0 for this client"</label>
+                {flash.error("fapi2").map(|e| view! { <p class="field-error" id="fapi2-error">{e}</p> })}
+                <p class="hint">"When on, Tessera enforces (OpenID FAPI 2.0 Security Profile, final); set the authentication method, keys and algorithms above to match:"</p>
+                <ul class="hint fapi-rules">
+                    {fapi_rules.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                </ul>
+            </fieldset>
             <div class="form-actions">
                 <button type="submit" class="button">{if new { "Create client" } else { "Save changes" }}</button>
                 <a class="button secondary" href="/admin/clients">"Cancel"</a>
