@@ -401,3 +401,76 @@ async fn a_client_added_or_removed_elsewhere_is_seen_by_every_instance_within_th
         assert_eq!(grant(server, id.clone(), secret.clone()).await, 401, "{}", server.base);
     }
 }
+
+/// One-time identifiers hold across processes (`seen_jtis`, shared through the database):
+/// a `private_key_jwt` assertion (RFC 7523 §3) and a DPoP proof (RFC 9449 §11.1) used at A
+/// are refused at B.
+#[tokio::test]
+async fn assertion_and_dpop_proof_jtis_are_single_use_across_instances() {
+    use crate::client_keys::{assertion_claims, TestKey};
+    use crate::dpop::Key;
+    use tessera_core::client_keys::ASSERTION_TYPE;
+    use tessera_core::model::SigningAlg;
+    use tessera_core::store::{ClientSettings, NewClient};
+    use tessera_core::types::{RedirectUri, ScopeSet};
+
+    let Some((a, b)) = pair(&[]).await else { return };
+    let key = TestKey::new(SigningAlg::ES256);
+    a.db.store
+        .create_client(
+            NewClient {
+                client_id: "kc".into(),
+                name: "Key client".into(),
+                secret_hash: None,
+                redirect_uris: vec![RedirectUri::parse(CALLBACK).unwrap()],
+                scopes: ScopeSet::parse("profile").unwrap(),
+                is_public: false,
+                settings: ClientSettings {
+                    token_endpoint_auth_method: "private_key_jwt".into(),
+                    jwks: Some(key.jwks()),
+                    ..Default::default()
+                },
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    // Both instances announce A's address as the issuer: the assertions' aud, the proofs' htu.
+    let issuer = a.base.clone();
+    let cc = |at: &TestServer, assertion: String, proof: Option<String>| {
+        let mut req = reqwest::Client::new().post(format!("{}/token", at.base));
+        if let Some(p) = proof {
+            req = req.header("DPoP", p);
+        }
+        let form = [
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_assertion_type", ASSERTION_TYPE.to_owned()),
+            ("client_assertion", assertion),
+        ];
+        async move {
+            let res = req.form(&form).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let assertion = key.sign(&assertion_claims("kc", &issuer));
+    let (status, body) = cc(&a, assertion.clone(), None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = cc(&b, assertion, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_client")),
+        "assertion replayed at B: {body}"
+    );
+
+    let dpop = Key::new();
+    let proof = dpop.proof("POST", &format!("{issuer}/token"), None, None);
+    let (status, body) = cc(&a, key.sign(&assertion_claims("kc", &issuer)), Some(proof.clone())).await;
+    assert_eq!((status, body["token_type"].as_str()), (200, Some("DPoP")), "{body}");
+    let (status, body) = cc(&b, key.sign(&assertion_claims("kc", &issuer)), Some(proof)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "proof replayed at B: {body}"
+    );
+}
