@@ -178,6 +178,14 @@ async fn a_fapi_client_goes_through_par_private_key_jwt_and_dpop_only() {
         "invalid_client",
         "RS256 assertion",
     );
+    // §5.3.2.2: the redirect URI must be pushed (Tessera requires it of every client).
+    let without_redirect: Vec<_> = push_form().into_iter().filter(|(k, _)| *k != "redirect_uri").collect();
+    refused(
+        f.post("/par", &without_redirect, &par(iss.clone()), None).await,
+        400,
+        "invalid_request",
+        "no redirect_uri in the push",
+    );
     let ps256 = f.rsa.sign(&assertion_claims("bank", &iss));
     let (status, body) = f.post("/par", &push_form(), &ps256, None).await;
     assert_eq!(status, 201, "PS256 assertion: {body}");
@@ -281,6 +289,7 @@ async fn without_the_switch_the_same_requests_pass() {
     );
     let (status, body) = f.post("/par", &push_form(), &rs256, None).await;
     assert_eq!(status, 201, "{body}");
+
     let (status, body) = f
         .post(
             "/token",
