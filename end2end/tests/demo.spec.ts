@@ -6,7 +6,8 @@ import { users } from '../users';
 
 // The step-by-step demo at /demo: the built-in `tessera-demo` client (running on the
 // server with the oauth2 crate) walks the authorization code flow through the real login
-// and consent pages, and the page shows each of the ten steps with its messages.
+// and consent pages, and the page shows each of the ten steps with its messages (fifteen
+// with the PAR and DPoP options).
 
 async function signIn(page: Page) {
   await expect(page).toHaveURL(/\/login\?request=/);
@@ -108,4 +109,27 @@ test('a tampered state is caught by the client; without PKCE the server refuses'
   await expect(page).toHaveURL(/\/demo$/);
   await expect(step(page, 2)).toHaveAttribute('data-status', 'error');
   await expect(step(page, 2)).toContainText('code_challenge required');
+});
+
+test('PAR and DPoP add their steps: the pushed request, the proof, cnf.jkt, the refused Bearer use', async ({ page }) => {
+  await page.goto('/demo');
+  await page.locator('input[name=par]').check();
+  await page.locator('input[name=dpop]').check();
+  await page.getByTestId('demo-start').click();
+  await signIn(page);
+  // Consent given in an earlier test is remembered; allow if the server asks.
+  await page.waitForURL(/\/(demo$|consent\?)/);
+  if (page.url().includes('/consent')) await page.getByRole('button', { name: 'Allow' }).click();
+
+  await expect(page).toHaveURL(/\/demo$/);
+  for (let n = 1; n <= 15; n++) await expect(step(page, n)).toHaveAttribute('data-status', 'done');
+  await expect(step(page, 16)).toHaveCount(0);
+  await expect(page.locator('[data-step="push-request"]')).toContainText('POST /par');
+  await expect(page.locator('[data-step="return-request-uri"]')).toContainText('urn:ietf:params:oauth:request_uri:');
+  await expect(page.locator('[data-step="sign-proof"]')).toContainText('"typ": "dpop+jwt"');
+  await expect(page.locator('[data-step="return-token"]')).toContainText('"token_type": "DPoP"');
+  await expect(page.locator('[data-step="return-token"]')).toContainText('cnf.jkt');
+  await expect(page.locator('[data-step="refuse-token"]')).toContainText('401');
+  await expect(page.locator('[data-step="refuse-token"]')).toContainText('error="invalid_token"');
+  await expect(page.locator('[data-step="return-data"]')).toContainText('200 OK');
 });

@@ -1,5 +1,5 @@
-//! The step-by-step demo (`/demo`): the shape of a run as the page shows it, the ten
-//! steps of the authorization code flow, and the server function that reads the run from
+//! The step-by-step demo (`/demo`): the shape of a run as the page shows it, the steps
+//! of the authorization code flow (ten, and more with PAR or DPoP), and the server function that reads the run from
 //! the browser's session. The demo client itself (the OAuth protocol side) runs in the
 //! server crate (`server/src/demo/`) and writes the run into the session; the page only
 //! renders it.
@@ -24,79 +24,66 @@ pub const LANES: [&str; 4] = [
 /// The same, short enough for a phone's width.
 pub const LANES_SHORT: [&str; 4] = ["User", "Client", "Auth server", "API"];
 
-/// One arrow of the diagram: its number, from which lane to which (indexes into
-/// [`LANES`]; equal for a step inside one participant) and what it does.
-#[derive(Debug, Clone, Copy)]
+/// One arrow of the diagram: a stable name (`id`, which the demo client's `Step` names it
+/// by), from which lane to which (indexes into [`LANES`]; equal for a step inside one
+/// participant) and what it does. Its number is its place in [`steps_for`]'s list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepDef {
-    pub n: usize,
+    pub id: &'static str,
     pub from: usize,
     pub to: usize,
     pub label: &'static str,
 }
 
-/// RFC 6749 §4.1, figure 3, with the token's use at the resource server (RFC 6750).
+const fn arrow(id: &'static str, from: usize, to: usize, label: &'static str) -> StepDef {
+    StepDef { id, from, to, label }
+}
+
+/// RFC 6749 §4.1, figure 3, with the token's use at the resource server (RFC 6750): the
+/// diagram of a run with neither PAR nor DPoP.
 pub const STEPS: [StepDef; 10] = [
-    StepDef {
-        n: 1,
-        from: 0,
-        to: 1,
-        label: "Access the client",
-    },
-    StepDef {
-        n: 2,
-        from: 1,
-        to: 2,
-        label: "Request authorization",
-    },
-    StepDef {
-        n: 3,
-        from: 2,
-        to: 0,
-        label: "Display consent",
-    },
-    StepDef {
-        n: 4,
-        from: 0,
-        to: 2,
-        label: "Give consent",
-    },
-    StepDef {
-        n: 5,
-        from: 2,
-        to: 1,
-        label: "Issue code",
-    },
-    StepDef {
-        n: 6,
-        from: 1,
-        to: 2,
-        label: "Request token",
-    },
-    StepDef {
-        n: 7,
-        from: 2,
-        to: 2,
-        label: "Validate the request",
-    },
-    StepDef {
-        n: 8,
-        from: 2,
-        to: 1,
-        label: "Return token",
-    },
-    StepDef {
-        n: 9,
-        from: 1,
-        to: 3,
-        label: "Call the API with the token",
-    },
-    StepDef {
-        n: 10,
-        from: 3,
-        to: 1,
-        label: "Return data",
-    },
+    arrow("access-client", 0, 1, "Access the client"),
+    arrow("request-authorization", 1, 2, "Request authorization"),
+    arrow("display-consent", 2, 0, "Display consent"),
+    arrow("give-consent", 0, 2, "Give consent"),
+    arrow("issue-code", 2, 1, "Issue code"),
+    arrow("request-token", 1, 2, "Request token"),
+    arrow("validate-request", 2, 2, "Validate the request"),
+    arrow("return-token", 2, 1, "Return token"),
+    arrow("call-api", 1, 3, "Call the API with the token"),
+    arrow("return-data", 3, 1, "Return data"),
 ];
+
+/// RFC 9126 §2: the client pushes the request to `/par` and gets a `request_uri` back,
+/// before it sends the browser to `/authorize` (with only `client_id` and `request_uri`).
+pub const PAR_STEPS: [StepDef; 2] = [
+    arrow("push-request", 1, 2, "Push the request (PAR)"),
+    arrow("return-request-uri", 2, 1, "Return a request_uri"),
+];
+
+/// RFC 9449 §4: the client signs a proof with its own key before the token request.
+pub const DPOP_PROOF_STEP: StepDef = arrow("sign-proof", 1, 1, "Sign a DPoP proof");
+
+/// RFC 9449 §7.2: a DPoP-bound token without its proof is refused, before the call with one.
+pub const DPOP_REFUSAL_STEPS: [StepDef; 2] = [
+    arrow("call-api-bearer", 1, 3, "Call the API without the proof"),
+    arrow("refuse-token", 3, 1, "Refuse the token"),
+];
+
+/// The arrows of a run with `options`, in the order the page numbers them (from 1).
+pub fn steps_for(options: &DemoOptions) -> Vec<StepDef> {
+    let mut steps = Vec::with_capacity(STEPS.len() + 5);
+    for def in STEPS {
+        match def.id {
+            "request-authorization" if options.par => steps.extend(PAR_STEPS),
+            "request-token" if options.dpop => steps.push(DPOP_PROOF_STEP),
+            "call-api" if options.dpop => steps.extend(DPOP_REFUSAL_STEPS),
+            _ => {}
+        }
+        steps.push(def);
+    }
+    steps
+}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StepStatus {
@@ -151,6 +138,13 @@ pub struct DemoOptions {
     pub prompt_consent: bool,
     /// The client remembers a different `state` than it sends, so the callback's check fails.
     pub tamper_state: bool,
+    /// Push the authorization request to `/par` first (RFC 9126). Absent in a run saved
+    /// before the option existed: off.
+    #[serde(default)]
+    pub par: bool,
+    /// Bind the tokens to a key of the client's with DPoP proofs (RFC 9449).
+    #[serde(default)]
+    pub dpop: bool,
 }
 
 impl Default for DemoOptions {
@@ -160,11 +154,13 @@ impl Default for DemoOptions {
             pkce: true,
             prompt_consent: false,
             tamper_state: false,
+            par: false,
+            dpop: false,
         }
     }
 }
 
-/// A run of the demo: the ten steps, then the actions taken after it.
+/// A run of the demo: its steps ([`steps_for`] its options), then the actions taken after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoRun {
     pub options: DemoOptions,
@@ -177,15 +173,16 @@ pub struct DemoRun {
 
 impl DemoRun {
     pub fn new(options: DemoOptions) -> Self {
+        let steps = steps_for(&options)
+            .iter()
+            .map(|s| StepRecord {
+                title: s.label.to_owned(),
+                ..Default::default()
+            })
+            .collect();
         Self {
             options,
-            steps: STEPS
-                .iter()
-                .map(|s| StepRecord {
-                    title: s.label.to_owned(),
-                    ..Default::default()
-                })
-                .collect(),
+            steps,
             ..Default::default()
         }
     }

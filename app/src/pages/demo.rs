@@ -1,5 +1,6 @@
-//! `/demo`: the authorization code flow as a sequence diagram whose ten steps light up as
-//! the built-in demo client runs, each with the real message of that step. All buttons
+//! `/demo`: the authorization code flow as a sequence diagram whose steps (ten, more with
+//! the PAR and DPoP options) light up as the built-in demo client runs, each with the real
+//! message of that step. All buttons
 //! are plain HTML forms posting to the demo client's routes (`/demo/*` in the server), so
 //! the page works before the WASM has loaded.
 
@@ -7,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::demo::{
-    demo_info, DemoOptions, DemoRun, Message, StepRecord, StepStatus, DEMO_SCOPES, LANES, LANES_SHORT, STEPS,
+    demo_info, steps_for, DemoOptions, DemoRun, Message, StepRecord, StepStatus, DEMO_SCOPES, LANES, LANES_SHORT,
 };
 
 /// The grid classes of an arrow from lane `from` to lane `to`.
@@ -71,8 +72,10 @@ fn step_body(record: StepRecord) -> AnyView {
     .into_any()
 }
 
+/// The arrows of the run's options (before a run, of the default options), numbered in
+/// order, each with what happened at it.
 fn diagram(run: Option<DemoRun>) -> AnyView {
-    let records: Vec<StepRecord> = run.map(|r| r.steps).unwrap_or_default();
+    let (options, records) = run.map(|r| (r.options, r.steps)).unwrap_or_default();
     view! {
         <div class="flow" role="list" aria-label="The steps of the authorization code flow">
             <div class="lanes" aria-hidden="true">
@@ -82,16 +85,18 @@ fn diagram(run: Option<DemoRun>) -> AnyView {
                     </div>
                 }).collect_view()}
             </div>
-            {STEPS.iter().map(|def| {
-                let record = records.get(def.n - 1).cloned().unwrap_or_default();
+            {steps_for(&options).into_iter().enumerate().map(|(i, def)| {
+                let n = i + 1;
+                let record = records.get(i).cloned().unwrap_or_default();
                 let status = record.status.as_str();
                 let from = LANES[def.from];
                 let to = LANES[def.to];
                 view! {
-                    <div class="step" role="listitem" data-testid=format!("step-{}", def.n) data-status=status>
+                    <div class="step" role="listitem" data-testid=format!("step-{n}") data-step=def.id
+                        data-status=status>
                         <div class="step-row">
                             <div class=arrow_class(def.from, def.to)>
-                                <span class="step-label"><span class="step-n">{def.n}</span>" " {def.label}</span>
+                                <span class="step-label"><span class="step-n">{n}</span>" " {def.label}</span>
                                 <span class="line" aria-hidden="true"></span>
                             </div>
                         </div>
@@ -129,6 +134,18 @@ fn options_form(csrf: String, options: DemoOptions) -> AnyView {
                 <label class="check"><input type="checkbox" name="tamper_state" value="on"
                     checked=options.tamper_state/>
                     <span>"Tamper with "<code>"state"</code>" (the client must catch it)"</span></label>
+            </fieldset>
+            <fieldset>
+                <legend>"FAPI 2.0 building blocks"</legend>
+                <label class="check"><input type="checkbox" name="par" value="on" checked=options.par/>
+                    "Push the request (PAR)"</label>
+                <label class="check"><input type="checkbox" name="dpop" value="on" checked=options.dpop/>
+                    "Bind tokens with DPoP"</label>
+                <p class="muted fieldset-note">
+                    "PAR: the client sends the authorization request to the server directly and the browser carries "
+                    "only a reference to it (RFC 9126). DPoP: the tokens are bound to a key the client holds, so "
+                    "a stolen token is useless without it (RFC 9449)."
+                </p>
             </fieldset>
             <button type="submit" class="button" data-testid="demo-start">"Start"</button>
         </form>

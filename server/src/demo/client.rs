@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
@@ -25,6 +25,7 @@ use tessera_core::secret::{constant_time_eq, ClientSecret};
 use tessera_core::store::{ClientSettings, NewClient};
 use tessera_core::types::{RedirectUri, ScopeSet};
 
+use super::dpop::{DpopKey, Proof};
 use crate::crypto::server_secret::ServerSecret;
 use crate::store::Database;
 use crate::web::AppState;
@@ -141,14 +142,19 @@ fn http() -> Result<oauth2::reqwest::Client, oauth2::reqwest::Error> {
 pub(super) struct Exchange {
     pub(super) request: String,
     pub(super) response: String,
-    body: String,
+    pub(super) body: String,
+    /// The DPoP proof sent with the request, if any.
+    pub(super) proof: Option<Proof>,
 }
 
 /// The transport handed to oauth2: sends each request to this server and keeps a copy of
-/// request and response, the client secret masked.
+/// request and response, the client secret masked. With a DPoP key, every request carries
+/// a proof for it (RFC 9449 §5), and one refused with `use_dpop_nonce` is sent again, once,
+/// with a proof of the server's nonce (§8).
 #[derive(Clone)]
 pub(super) struct Recorder {
     issuer: String,
+    dpop: Option<Arc<DpopKey>>,
     seen: Arc<Mutex<Vec<Exchange>>>,
 }
 
@@ -161,9 +167,10 @@ pub(super) enum TransportError {
 }
 
 impl Recorder {
-    pub(super) fn new(issuer: &str) -> Self {
+    pub(super) fn new(issuer: &str, dpop: Option<Arc<DpopKey>>) -> Self {
         Self {
             issuer: issuer.to_owned(),
+            dpop,
             seen: Arc::default(),
         }
     }
@@ -177,12 +184,51 @@ impl Recorder {
     pub(super) async fn send(&self, req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, TransportError> {
         let (parts, body) = req.into_parts();
         let url = self.target(&parts.uri);
-        let mut shown = format!("{} {} HTTP/1.1\n", parts.method, path_of(&url));
+        let mut nonce = None;
+        loop {
+            let mut headers = parts.headers.clone();
+            let proof = match &self.dpop {
+                Some(key) => {
+                    // RFC 9449 §4.2: htu is the URL without query and fragment.
+                    let htu = url.split(['?', '#']).next().unwrap_or(&url);
+                    let proof = key
+                        .proof(parts.method.as_str(), htu, None, nonce.as_deref(), crate::now())
+                        .map_err(|e| TransportError::Other(e.to_string()))?;
+                    let value = oauth2::http::HeaderValue::from_str(&proof.jwt)
+                        .map_err(|e| TransportError::Other(e.to_string()))?;
+                    headers.insert(DPOP_HEADER, value);
+                    Some(proof)
+                }
+                None => None,
+            };
+            let (exchange, response) = self.exchange(&parts.method, &url, headers, body.clone(), proof).await?;
+            let asked = asked_for_nonce(&exchange, &response);
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(exchange);
+            }
+            match asked {
+                Some(given) if nonce.is_none() && self.dpop.is_some() => nonce = Some(given),
+                _ => return Ok(response),
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        method: &oauth2::http::Method,
+        url: &str,
+        headers: oauth2::http::HeaderMap,
+        body: Vec<u8>,
+        proof: Option<Proof>,
+    ) -> Result<(Exchange, oauth2::HttpResponse), TransportError> {
+        let mut shown = format!("{method} {} HTTP/1.1\n", path_of(url));
         shown.push_str(&format!("Host: {}\n", host_of(&self.issuer)));
-        for (name, value) in &parts.headers {
+        for (name, value) in &headers {
             let value = value.to_str().unwrap_or("[binary]");
             if name == oauth2::http::header::AUTHORIZATION {
                 shown.push_str(&format!("{name}: {}\n", mask_basic(value)));
+            } else if name == DPOP_HEADER {
+                shown.push_str(&format!("DPoP: {}\n", shorten(value)));
             } else {
                 shown.push_str(&format!("{name}: {value}\n"));
             }
@@ -193,8 +239,8 @@ impl Recorder {
             shown.push_str(&mask_form(&body_text));
         }
         let res = http()?
-            .request(parts.method, &url)
-            .headers(parts.headers)
+            .request(method.clone(), url)
+            .headers(headers)
             .body(body)
             .send()
             .await?;
@@ -214,14 +260,14 @@ impl Recorder {
             res_shown.push('\n');
             res_shown.push_str(&pretty);
         }
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.push(Exchange {
-                request: shown,
-                response: res_shown,
-                body: text,
-            });
-        }
-        out.body(bytes).map_err(|e| TransportError::Other(e.to_string()))
+        let response = out.body(bytes).map_err(|e| TransportError::Other(e.to_string()))?;
+        let exchange = Exchange {
+            request: shown,
+            response: res_shown,
+            body: text,
+            proof,
+        };
+        Ok((exchange, response))
     }
 
     pub(super) fn last(&self) -> Exchange {
@@ -231,10 +277,36 @@ impl Recorder {
             .and_then(|s| s.last().cloned())
             .unwrap_or_default()
     }
+
+    /// Every exchange, in order (more than one when the server asked for a DPoP nonce).
+    pub(super) fn all(&self) -> Vec<Exchange> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// The request header that carries a DPoP proof (RFC 9449 §4.1).
+const DPOP_HEADER: &str = "dpop";
+
+/// RFC 9449 §8: a `400 use_dpop_nonce` with the nonce to use in `DPoP-Nonce`.
+fn asked_for_nonce(exchange: &Exchange, response: &oauth2::HttpResponse) -> Option<String> {
+    let error = serde_json::from_str::<serde_json::Value>(&exchange.body)
+        .ok()
+        .and_then(|v| v.get("error")?.as_str().map(str::to_owned));
+    if response.status() != oauth2::http::StatusCode::BAD_REQUEST || error.as_deref() != Some("use_dpop_nonce") {
+        return None;
+    }
+    response
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn shown_response_header(name: &str) -> bool {
-    matches!(name, "content-type" | "cache-control" | "pragma" | "www-authenticate")
+    matches!(
+        name,
+        "content-type" | "cache-control" | "pragma" | "www-authenticate" | "dpop-nonce"
+    )
 }
 
 fn path_of(url: &str) -> &str {
@@ -257,6 +329,7 @@ fn mask_basic(value: &str) -> String {
             format!("Basic base64(\"{DEMO_CLIENT_ID}:{MASKED}\")")
         }
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => format!("Bearer {}", shorten(token)),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("dpop") => format!("DPoP {}", shorten(token)),
         _ => "[hidden]".to_owned(),
     }
 }
@@ -356,6 +429,8 @@ pub(super) fn authorize_param_meaning(name: &str) -> &'static str {
         "scope" => "what the client asks for",
         "nonce" => "a random value the ID token must repeat (OIDC Core §3.1.2.1: replay protection)",
         "prompt" => "consent: ask the user again even if they consented before",
+        "dpop_jkt" => "the thumbprint of the client's DPoP key: the code is bound to it (RFC 9449 §10)",
+        "request_uri" => "the reference to the pushed request: single use, valid for a minute (RFC 9126 §4)",
         _ => "",
     }
 }
@@ -371,20 +446,108 @@ pub(super) fn short_error(seen: &Exchange, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_owned())
 }
 
-/// `GET /api/resource` with the token; the request and the answer as messages.
-pub(super) async fn call_api(issuer: &str, access_token: &str) -> (Message, Message, bool) {
+/// RFC 9126 §2.1: the authorization request's parameters, posted to `/par` with the
+/// client's credentials (HTTP Basic, as the oauth2 crate authenticates at the token
+/// endpoint; the crate has no PAR). The exchange as sent, and the answer's `request_uri` or
+/// why there is none.
+pub(super) async fn push_request(state: &AppState, pairs: &[(String, String)]) -> (Exchange, Result<String, String>) {
+    let secret = client_secret(&state.secret);
+    // RFC 6749 §2.3.1: the id and the secret form-encoded, then HTTP Basic.
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let basic = STANDARD.encode(format!("{}:{}", enc(DEMO_CLIENT_ID), enc(secret.expose())));
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let request = oauth2::http::Request::builder()
+        .method(oauth2::http::Method::POST)
+        .uri(format!("{}/par", state.issuer))
+        .header(oauth2::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(oauth2::http::header::ACCEPT, "application/json")
+        .header(oauth2::http::header::AUTHORIZATION, format!("Basic {basic}"))
+        .body(body.into_bytes());
+    let recorder = Recorder::new(&state.issuer, None);
+    let result = match request {
+        Ok(request) => recorder.send(request).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let seen = recorder.last();
+    let outcome = match result {
+        // RFC 9126 §2.2: 201 with the request_uri.
+        Ok(res) if res.status() == oauth2::http::StatusCode::CREATED => {
+            serde_json::from_slice::<serde_json::Value>(res.body())
+                .ok()
+                .and_then(|v| v.get("request_uri")?.as_str().map(str::to_owned))
+                .ok_or_else(|| "the answer has no request_uri".to_owned())
+        }
+        Ok(res) => Err(short_error(&seen, &format!("HTTP {}", res.status()))),
+        Err(e) => Err(e),
+    };
+    (seen, outcome)
+}
+
+/// One call of the sample API as the page shows it.
+pub(super) struct ApiCall {
+    pub(super) request: Message,
+    /// The DPoP proof sent with it, decoded.
+    pub(super) proof: Option<Message>,
+    pub(super) response: Message,
+    /// The HTTP status, if an answer came.
+    pub(super) status: Option<u16>,
+    /// The answer's `WWW-Authenticate` challenge.
+    pub(super) challenge: String,
+}
+
+impl ApiCall {
+    pub(super) fn ok(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// RFC 9449 §7.2: the refusal of a DPoP-bound token presented as Bearer.
+    pub(super) fn refused_as_unbound(&self) -> bool {
+        self.status == Some(401)
+            && self.challenge.starts_with("DPoP ")
+            && self.challenge.contains("error=\"invalid_token\"")
+    }
+}
+
+/// `GET /api/resource` with the access token: as a Bearer token (RFC 6750 §2.1), or, with
+/// the client's DPoP key, as `Authorization: DPoP` with a proof whose `ath` is the token's
+/// hash (RFC 9449 §7.1).
+pub(super) async fn call_api(issuer: &str, access_token: &str, dpop: Option<&DpopKey>) -> ApiCall {
     let url = format!("{issuer}/api/resource");
+    let mut shown = format!("GET /api/resource HTTP/1.1\nHost: {}\n", host_of(issuer));
+    let mut req = match http() {
+        Ok(client) => client.get(&url),
+        Err(e) => return ApiCall::failed(shown, e.to_string()),
+    };
+    let mut proof = None;
+    match dpop {
+        Some(key) => {
+            let made = match key.proof("GET", &url, Some(access_token), None, crate::now()) {
+                Ok(p) => p,
+                Err(e) => return ApiCall::failed(shown, e.to_string()),
+            };
+            shown.push_str(&format!(
+                "Authorization: DPoP {}\nDPoP: {}",
+                shorten(access_token),
+                shorten(&made.jwt)
+            ));
+            req = req
+                .header(oauth2::http::header::AUTHORIZATION, format!("DPoP {access_token}"))
+                .header(DPOP_HEADER, made.jwt.as_str());
+            proof = Some(proof_message("The DPoP proof for this call", &made, key));
+        }
+        None => {
+            shown.push_str(&format!("Authorization: Bearer {}", shorten(access_token)));
+            req = req.bearer_auth(access_token);
+        }
+    }
     let request = Message {
         title: "API request".into(),
-        text: format!(
-            "GET /api/resource HTTP/1.1\nHost: {}\nAuthorization: Bearer {}",
-            host_of(issuer),
-            shorten(access_token)
-        ),
+        text: shown,
         params: vec![],
     };
-    let sent = async { http()?.get(&url).bearer_auth(access_token).send().await };
-    let (text, ok) = match sent.await {
+    let (text, status, challenge) = match req.send().await {
         Ok(res) => {
             let status = res.status();
             let mut head = format!("HTTP/1.1 {status}\n");
@@ -393,22 +556,105 @@ pub(super) async fn call_api(issuer: &str, access_token: &str) -> (Message, Mess
                     head.push_str(&format!("{name}: {}\n", value.to_str().unwrap_or("[binary]")));
                 }
             }
+            let challenge = res
+                .headers()
+                .get(oauth2::http::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
             let body = res.text().await.unwrap_or_default();
             let pretty = pretty_json(&body);
             if !pretty.is_empty() {
                 head.push('\n');
                 head.push_str(&pretty);
             }
-            (head, status.is_success())
+            (head, Some(status.as_u16()), challenge)
         }
-        Err(e) => (format!("The request failed: {e}"), false),
+        Err(e) => (format!("The request failed: {e}"), None, String::new()),
     };
-    let response = Message {
-        title: "API response".into(),
-        text,
-        params: vec![],
-    };
-    (request, response, ok)
+    ApiCall {
+        request,
+        proof,
+        response: Message {
+            title: "API response".into(),
+            text,
+            params: vec![],
+        },
+        status,
+        challenge,
+    }
+}
+
+impl ApiCall {
+    fn failed(shown: String, error: String) -> ApiCall {
+        ApiCall {
+            request: Message {
+                title: "API request".into(),
+                text: shown,
+                params: vec![],
+            },
+            proof: None,
+            response: Message {
+                title: "API response".into(),
+                text: format!("The request failed: {error}"),
+                params: vec![],
+            },
+            status: None,
+            challenge: String::new(),
+        }
+    }
+}
+
+/// A DPoP proof decoded, each member with what it means (RFC 9449 §4.2), and the key's
+/// thumbprint that the server binds tokens to.
+pub(super) fn proof_message(title: &str, proof: &Proof, key: &DpopKey) -> Message {
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let mut params = vec![
+        param("typ", "dpop+jwt", "this JWT is a DPoP proof (RFC 9449 §4.2)"),
+        param("alg", "ES256", "signed with the client's P-256 key"),
+        param(
+            "jwk",
+            &proof.header["jwk"].to_string(),
+            "the client's public key: the server checks the signature with it (never a private key)",
+        ),
+    ];
+    let meanings = [
+        (
+            "jti",
+            "a random id for this proof alone: the server refuses it a second time (§11.1)",
+        ),
+        ("htm", "the HTTP method of the request it comes with"),
+        ("htu", "the URL of the request it comes with (without query)"),
+        (
+            "iat",
+            "when the client made it: accepted only within a minute of the server's clock",
+        ),
+        (
+            "ath",
+            "base64url SHA-256 of the access token sent with it: the proof is for that token (§7.1)",
+        ),
+        ("nonce", "the value the server gave in DPoP-Nonce (§8)"),
+    ];
+    for (name, meaning) in meanings {
+        if let Some(value) = proof.claims.get(name) {
+            let value = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+            params.push(param(name, &value, meaning));
+        }
+    }
+    params.push(param(
+        "thumbprint (jkt)",
+        key.jkt(),
+        "SHA-256 of the public key (RFC 7638): the server binds the tokens to it as cnf.jkt",
+    ));
+    Message {
+        title: format!("{title}, decoded"),
+        text: format!(
+            "Header:\n{}\n\nClaims:\n{}",
+            pretty(&proof.header),
+            pretty(&proof.claims)
+        ),
+        params,
+    }
 }
 
 #[cfg(test)]

@@ -124,7 +124,11 @@ async fn demo_action(browser: &reqwest::Client, server: &common::TestServer, act
         .send()
         .await
         .unwrap();
-    res.headers()[LOCATION].to_str().unwrap().to_owned()
+    let status = res.status();
+    match res.headers().get(LOCATION) {
+        Some(l) => l.to_str().unwrap().to_owned(),
+        None => panic!("{action}: {status} {}", res.text().await.unwrap_or_default()),
+    }
 }
 
 /// Whether `bytes` hold a compact JWS: `eyJ…` base64url, a dot, base64url, a dot.
@@ -229,4 +233,411 @@ async fn the_demo_callback_checks_state_before_acting_on_an_error() {
     let html = common::page(&browser, &server, "/demo").await.text().await.unwrap();
     assert!(html.contains("is not the one the client stored"), "{html}");
     assert!(!html.contains("You chose Deny"), "acted on a forged error");
+}
+
+// ---------------------------------------------------------------------------------------
+// The PAR and DPoP options (#21): each adds its arrows to the diagram, with the real
+// messages.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use tessera_app::api::demo::{DemoRun, DemoView, Message, StepRecord, StepStatus, STEPS};
+
+/// The run as the page's server function hands it over (`/ui/demo`).
+async fn demo_view(browser: &reqwest::Client, server: &common::TestServer) -> DemoView {
+    let res = browser
+        .post(format!("{}/ui/demo", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn current_run(browser: &reqwest::Client, server: &common::TestServer) -> DemoRun {
+    demo_view(browser, server).await.run.expect("a run")
+}
+
+/// What [`run_demo`] leaves: the server and its database (bind `db`: dropped, the file is
+/// gone under the running server), the browser, where the client first sent it, and the run.
+struct Ran {
+    db: common::TestDb,
+    server: common::TestServer,
+    browser: reqwest::Client,
+    authorize: String,
+    run: DemoRun,
+}
+
+/// A server with the demo on and ada, and a browser that ran the demo with `extra` options
+/// as ada, through sign-in and consent, back to the page.
+async fn run_demo(configure: impl FnOnce(&mut tessera::config::Config), extra: &[(&str, &str)]) -> Ran {
+    let db = common::sqlite();
+    let server = common::serve_with(&db.url, |c| {
+        c.demo = true;
+        configure(c);
+    })
+    .await;
+    common::add_user(&server, "ada", "ada-password", false).await;
+    let browser = common::browser();
+    let authorize = start_run(&browser, &server, extra).await;
+    let callback = format!("{}/demo/callback", server.base);
+    let walk = common::authorize_to(&browser, &server, &authorize, ("ada", "ada-password"), &callback).await;
+    let path = walk.callback_url.strip_prefix(server.base.as_str()).unwrap();
+    let res = common::page(&browser, &server, path).await;
+    assert_eq!(res.headers()[LOCATION], "/demo");
+    let run = current_run(&browser, &server).await;
+    Ran {
+        db,
+        server,
+        browser,
+        authorize,
+        run,
+    }
+}
+
+fn titles(run: &DemoRun) -> Vec<&str> {
+    run.steps.iter().map(|s| s.title.as_str()).collect()
+}
+
+fn all_done(run: &DemoRun) {
+    for (i, s) in run.steps.iter().enumerate() {
+        assert_eq!(s.status, StepStatus::Done, "step {} {}: {}", i + 1, s.title, s.note);
+    }
+}
+
+fn step<'a>(run: &'a DemoRun, title: &str) -> &'a StepRecord {
+    run.steps
+        .iter()
+        .find(|s| s.title == title)
+        .unwrap_or_else(|| panic!("no step {title}"))
+}
+
+fn message<'a>(record: &'a StepRecord, title: &str) -> &'a Message {
+    record
+        .messages
+        .iter()
+        .find(|m| m.title.contains(title))
+        .unwrap_or_else(|| panic!("no message {title} in {}", record.title))
+}
+
+fn value<'a>(m: &'a Message, name: &str) -> &'a str {
+    m.params
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no {name} in {}", m.title))
+        .value
+        .as_str()
+}
+
+/// A decoded JWT message's part (`Header:` or `Claims:`) as JSON.
+fn decoded(m: &Message, part: &str) -> serde_json::Value {
+    let start = m.text.find(&format!("{part}:\n")).unwrap() + part.len() + 2;
+    let rest = &m.text[start..];
+    let end = rest.find("\n\n").unwrap_or(rest.len());
+    serde_json::from_str(&rest[..end]).unwrap()
+}
+
+/// RFC 7638, computed here apart from the server and the demo client.
+fn thumbprint(jwk: &serde_json::Value) -> String {
+    let canonical = format!(
+        r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+        jwk["crv"].as_str().unwrap(),
+        jwk["x"].as_str().unwrap(),
+        jwk["y"].as_str().unwrap()
+    );
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref())
+}
+
+/// Checks the proof message of `record`: ES256, a public jwk, for `htm htu`; its key's
+/// thumbprint, which it returns.
+fn check_proof(m: &Message, htm: &str, htu: &str) -> String {
+    let header = decoded(m, "Header");
+    let claims = decoded(m, "Claims");
+    assert_eq!(header["typ"], "dpop+jwt");
+    assert_eq!(header["alg"], "ES256");
+    assert!(header["jwk"].get("d").is_none(), "a public key only");
+    assert_eq!(claims["htm"], htm);
+    assert_eq!(claims["htu"], htu);
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    assert!(claims["iat"].as_i64().is_some());
+    let jkt = thumbprint(&header["jwk"]);
+    assert_eq!(value(m, "thumbprint (jkt)"), jkt);
+    jkt
+}
+
+/// The plain run is the ten arrows of RFC 6749 §4.1, as before the options existed.
+#[tokio::test]
+async fn a_plain_demo_run_has_the_ten_steps() {
+    let Ran {
+        db: _db,
+        server,
+        browser,
+        authorize,
+        run,
+    } = run_demo(|_| {}, &[]).await;
+    assert_eq!(titles(&run), STEPS.map(|s| s.label));
+    all_done(&run);
+    assert!(authorize.contains("code_challenge="), "{authorize}");
+    assert!(!run.options.par && !run.options.dpop);
+    let html = common::page(&browser, &server, "/demo").await.text().await.unwrap();
+    assert!(html.contains("data-testid=\"step-10\""));
+    assert!(!html.contains("data-testid=\"step-11\""));
+    assert!(
+        html.contains("name=\"par\"") && html.contains("name=\"dpop\""),
+        "the options are offered"
+    );
+    let api = message(step(&run, "Call the API with the token"), "API request");
+    assert!(api.text.contains("Authorization: Bearer "), "{}", api.text);
+}
+
+/// With PAR: the request is pushed to /par with the client's credentials (secret hidden),
+/// the server answers 201 with a request_uri, and the browser carries only that.
+#[tokio::test]
+async fn a_demo_run_with_par_pushes_the_request() {
+    let Ran {
+        db: _db,
+        server,
+        browser,
+        authorize,
+        run,
+    } = run_demo(|_| {}, &[("par", "on")]).await;
+    assert_eq!(
+        titles(&run)[..4],
+        [
+            "Access the client",
+            "Push the request (PAR)",
+            "Return a request_uri",
+            "Request authorization"
+        ]
+    );
+    assert_eq!(run.steps.len(), 12);
+    all_done(&run);
+
+    let pushed = message(&run.steps[1], "pushed authorization request");
+    assert!(pushed.text.starts_with("POST /par HTTP/1.1\n"), "{}", pushed.text);
+    assert!(pushed.text.contains("[client secret, hidden]"), "{}", pushed.text);
+    assert!(pushed.text.contains("response_type=code"));
+    assert!(value(pushed, "code_challenge_method") == "S256");
+    assert_eq!(value(pushed, "redirect_uri"), format!("{}/demo/callback", server.base));
+    let secret = client_secret(&common::test_secret());
+    assert!(!pushed.text.contains(secret.expose()), "the secret is hidden");
+
+    let answer = message(&run.steps[2], "PAR response");
+    assert!(answer.text.starts_with("HTTP/1.1 201 Created"), "{}", answer.text);
+    let request_uri = value(answer, "request_uri");
+    assert!(
+        request_uri.starts_with("urn:ietf:params:oauth:request_uri:"),
+        "{request_uri}"
+    );
+    assert_eq!(value(answer, "expires_in"), "60");
+
+    // The browser went to /authorize with client_id and request_uri only.
+    let url = url::Url::parse(&authorize).unwrap();
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query,
+        [
+            ("client_id".to_owned(), DEMO_CLIENT_ID.to_owned()),
+            ("request_uri".to_owned(), request_uri.to_owned())
+        ]
+    );
+    let redirect = message(&run.steps[3], "redirect");
+    let names: Vec<&str> = redirect.params.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["client_id", "request_uri"]);
+    assert!(!redirect.text.contains("code_challenge"));
+
+    let html = common::page(&browser, &server, "/demo").await.text().await.unwrap();
+    assert!(html.contains("data-testid=\"step-12\"") && !html.contains("data-testid=\"step-13\""));
+    assert!(html.contains("data-step=\"push-request\""));
+}
+
+/// With PAR and without PKCE the server refuses at the push, as JSON to the client: the
+/// browser goes nowhere.
+#[tokio::test]
+async fn a_refused_push_stops_the_run_before_the_browser_moves() {
+    let db = common::sqlite();
+    let server = common::serve_with(&db.url, |c| c.demo = true).await;
+    let browser = common::browser();
+    let html = common::page(&browser, &server, "/demo").await.text().await.unwrap();
+    let csrf = common::input_value(&html, "csrf").unwrap();
+    let res = browser
+        .post(format!("{}/demo/start", server.base))
+        .form(&[("csrf", csrf.as_str()), ("scope", "openid"), ("par", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[LOCATION], "/demo");
+    let run = current_run(&browser, &server).await;
+    assert_eq!(run.steps[1].status, StepStatus::Done);
+    let refused = &run.steps[2];
+    assert_eq!(refused.status, StepStatus::Error);
+    assert!(refused.note.contains("invalid_request"), "{}", refused.note);
+    assert!(message(refused, "PAR response").text.starts_with("HTTP/1.1 400"));
+    assert_eq!(run.steps[3].status, StepStatus::Pending);
+}
+
+/// With DPoP: a proof at /token (its header and claims shown), a DPoP-bound access token
+/// (cnf.jkt = the proof's key), the API refusing it as Bearer and taking it with a proof;
+/// then refresh and the API again, with proofs.
+#[tokio::test]
+async fn a_demo_run_with_dpop_binds_the_tokens() {
+    let Ran {
+        db,
+        server,
+        browser,
+        authorize,
+        run,
+    } = run_demo(|_| {}, &[("dpop", "on")]).await;
+    assert_eq!(run.steps.len(), 13);
+    assert_eq!(
+        titles(&run)[5..],
+        [
+            "Sign a DPoP proof",
+            "Request token",
+            "Validate the request",
+            "Return token",
+            "Call the API without the proof",
+            "Refuse the token",
+            "Call the API with the token",
+            "Return data"
+        ]
+    );
+    all_done(&run);
+    let base = &server.base;
+
+    let proof = message(step(&run, "Sign a DPoP proof"), "DPoP proof for the token request");
+    let jkt = check_proof(proof, "POST", &format!("{base}/token"));
+    // The code was bound to the key at /authorize (RFC 9449 §10).
+    let url = url::Url::parse(&authorize).unwrap();
+    assert_eq!(
+        url.query_pairs()
+            .find(|(k, _)| k == "dpop_jkt")
+            .map(|(_, v)| v.into_owned()),
+        Some(jkt.clone())
+    );
+    let request = message(step(&run, "Request token"), "Token request");
+    assert!(
+        request.text.contains("\ndpop: eyJ") || request.text.contains("\nDPoP: eyJ"),
+        "{}",
+        request.text
+    );
+
+    let returned = step(&run, "Return token");
+    let response = message(returned, "Token response");
+    assert!(response.text.contains("\"token_type\": \"DPoP\""), "{}", response.text);
+    let access = message(returned, "Access token");
+    assert_eq!(decoded(access, "Claims")["cnf"]["jkt"], jkt.as_str());
+    assert_eq!(value(access, "cnf.jkt"), jkt);
+
+    let bare = message(step(&run, "Call the API without the proof"), "API request");
+    assert!(bare.text.contains("Authorization: Bearer "), "{}", bare.text);
+    let refused = message(step(&run, "Refuse the token"), "API response");
+    assert!(refused.text.starts_with("HTTP/1.1 401"), "{}", refused.text);
+    assert!(refused.text.contains("www-authenticate: DPoP "), "{}", refused.text);
+    assert!(refused.text.contains("error=\"invalid_token\""), "{}", refused.text);
+
+    let call = step(&run, "Call the API with the token");
+    assert!(message(call, "API request").text.contains("Authorization: DPoP "));
+    let api_proof = message(call, "DPoP proof for this call");
+    assert_eq!(check_proof(api_proof, "GET", &format!("{base}/api/resource")), jkt);
+    assert!(!value(api_proof, "ath").is_empty());
+    let data = message(step(&run, "Return data"), "API response");
+    assert!(data.text.starts_with("HTTP/1.1 200"), "{}", data.text);
+
+    // Refresh with a proof: the new access token is bound to the same key.
+    assert_eq!(demo_action(&browser, &server, "/demo/refresh").await, "/demo");
+    let run = current_run(&browser, &server).await;
+    let refreshed = &run.after[0];
+    assert_eq!(refreshed.status, StepStatus::Done, "{}", refreshed.note);
+    check_proof(
+        message(refreshed, "DPoP proof for the refresh"),
+        "POST",
+        &format!("{base}/token"),
+    );
+    assert_eq!(value(message(refreshed, "New access token"), "cnf.jkt"), jkt);
+    // The API again, under DPoP with a new proof.
+    assert_eq!(demo_action(&browser, &server, "/demo/api").await, "/demo");
+    let run = current_run(&browser, &server).await;
+    assert_eq!(run.after[1].status, StepStatus::Done, "{}", run.after[1].note);
+    check_proof(
+        message(&run.after[1], "DPoP proof for this call"),
+        "GET",
+        &format!("{base}/api/resource"),
+    );
+    // Neither the tokens nor the proofs (nor the key) are in the sessions table in the clear.
+    for row in session_rows(&db).await {
+        assert!(!has_jwt(&row), "a JWT in the sessions table");
+    }
+    // Revoked, the token is refused even with its proof.
+    assert_eq!(demo_action(&browser, &server, "/demo/revoke").await, "/demo");
+    assert_eq!(demo_action(&browser, &server, "/demo/api").await, "/demo");
+    let run = current_run(&browser, &server).await;
+    assert_eq!(run.after[3].status, StepStatus::Error);
+    assert!(message(&run.after[3], "API response").text.starts_with("HTTP/1.1 401"));
+}
+
+/// Both options: fifteen steps, the pushed request names the key (dpop_jkt), the token is
+/// bound to it.
+#[tokio::test]
+async fn a_demo_run_with_par_and_dpop() {
+    let Ran { db: _db, run, .. } = run_demo(|_| {}, &[("par", "on"), ("dpop", "on")]).await;
+    assert_eq!(run.steps.len(), 15);
+    all_done(&run);
+    assert_eq!(run.steps[1].title, "Push the request (PAR)");
+    assert_eq!(run.steps[7].title, "Sign a DPoP proof");
+    assert_eq!(run.steps[12].title, "Refuse the token");
+    let jkt = value(
+        message(step(&run, "Sign a DPoP proof"), "DPoP proof for the token request"),
+        "thumbprint (jkt)",
+    );
+    let pushed = message(step(&run, "Push the request (PAR)"), "pushed authorization request");
+    assert_eq!(value(pushed, "dpop_jkt"), jkt);
+    assert!(value(
+        message(step(&run, "Return a request_uri"), "PAR response"),
+        "request_uri"
+    )
+    .starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert_eq!(
+        value(message(step(&run, "Return token"), "Access token"), "cnf.jkt"),
+        jkt
+    );
+}
+
+/// With server nonces on, the token request is refused once with use_dpop_nonce and sent
+/// again with a proof of the nonce (RFC 9449 §8); both attempts are shown.
+#[tokio::test]
+async fn the_demo_client_retries_with_the_servers_dpop_nonce() {
+    let Ran {
+        db: _db,
+        server,
+        browser,
+        run,
+        ..
+    } = run_demo(|c| c.dpop_nonce = true, &[("dpop", "on")]).await;
+    all_done(&run);
+    let proofs = &step(&run, "Sign a DPoP proof").messages;
+    assert_eq!(proofs.len(), 2);
+    assert!(decoded(&proofs[0], "Claims").get("nonce").is_none());
+    let nonce = decoded(&proofs[1], "Claims")["nonce"].as_str().unwrap().to_owned();
+    let request = step(&run, "Request token");
+    let asked = message(request, "a nonce is needed");
+    assert!(asked.text.contains("use_dpop_nonce"), "{}", asked.text);
+    assert!(asked.text.contains(&format!("dpop-nonce: {nonce}")), "{}", asked.text);
+    message(request, "again with the nonce");
+    // The refresh needs a nonce too: it retries the same way.
+    assert_eq!(demo_action(&browser, &server, "/demo/refresh").await, "/demo");
+    let run = current_run(&browser, &server).await;
+    assert_eq!(run.after[0].status, StepStatus::Done, "{}", run.after[0].note);
+}
+
+/// A run saved before the options existed (no `par`, no `dpop`) still reads: both off.
+#[test]
+fn a_run_saved_before_the_options_reads_as_plain() {
+    let old = serde_json::json!({
+        "options": { "scopes": ["openid"], "pkce": true, "prompt_consent": false, "tamper_state": false },
+        "steps": [], "after": [], "has_tokens": false, "has_refresh_token": false
+    });
+    let run: DemoRun = serde_json::from_value(old).unwrap();
+    assert!(!run.options.par && !run.options.dpop);
 }
