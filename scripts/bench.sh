@@ -15,7 +15,8 @@
 #   --no-build             use the binaries already in target/ (no cargo, no npm ci if installed)
 #   --tessera-bin PATH     this Tessera binary (skips building Tessera)
 #   --scenarios a,b,...    subset of: discovery client_credentials_es256 client_credentials_rs256
-#                          introspection resource refresh code_flow login
+#                          client_credentials_private_key_jwt client_credentials_dpop
+#                          introspection resource resource_dpop refresh code_flow login
 #   --targets a,b          subset of: tessera oidc-provider
 #   --out-dir DIR          where latest.{json,md,svg} go (default bench/results)
 #
@@ -39,7 +40,8 @@ POSTGRES=false
 PROFILE=release
 BUILD=true
 TESSERA_BIN=""
-ALL_SCENARIOS="discovery client_credentials_es256 client_credentials_rs256 introspection resource refresh code_flow login"
+ALL_SCENARIOS="discovery client_credentials_es256 client_credentials_rs256 client_credentials_private_key_jwt \
+client_credentials_dpop introspection resource resource_dpop refresh code_flow login"
 SCENARIOS="$ALL_SCENARIOS"
 TARGETS="tessera oidc-provider"
 OUT_DIR="$ROOT/bench/results"
@@ -182,6 +184,12 @@ else
   log "crypto floors FAILED; the report will not judge the cost-bound scenarios"
 fi
 
+# --- the private_key_jwt client's key -------------------------------------------------
+# One ES256 key pair for the run; its public JWK Set is registered on both servers, the
+# load generator signs every assertion with the private key (README "Benchmark").
+CLIENT_KEY="$WORK/client-key.der"
+CLIENT_JWKS="$("$BENCH_BIN" client-key --out "$CLIENT_KEY")" || die "tessera-bench client-key failed"
+
 # --- per-scenario runs ----------------------------------------------------------------
 # run_scenario TARGET BASE PID SCENARIO CLIENT_ID CLIENT_SECRET [CC_SCOPE]
 run_scenario() {
@@ -190,7 +198,7 @@ run_scenario() {
   # `--name=value`: a random secret may begin with '-'.
   timeout "$RUN_TIMEOUT" "$BENCH_BIN" run --target "$target" --base "$base" --scenario "$scenario" \
     --duration "${DURATION}s" --warmup "${WARMUP}s" --concurrency "$CONCURRENCY" \
-    --client-id="$id" --client-secret="$secret" --cc-scope="$cc_scope" \
+    --client-id="$id" --client-secret="$secret" --cc-scope="$cc_scope" --client-key "$CLIENT_KEY" \
     --redirect-uri "$REDIRECT_URI" --username "$BENCH_USER" --password "$BENCH_PASSWORD" \
     --pid "$pid" --out "$out" >/dev/null 2>"$err" || rc=$?
   if [ "$rc" -ne 0 ]; then
@@ -201,7 +209,9 @@ run_scenario() {
     jq -n --arg t "$target" --arg s "$scenario" --arg w "$why" '{target: $t, scenario: $s, failed: $w}' >"$out"
     return 0
   fi
-  jq -r '"==> [bench] \(.target) \(.scenario): \(.rps|floor) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)" + (if .errors > 0 then " e.g. \(.error_samples[0])" else "" end)' "$out" >&2
+  jq -r '"==> [bench] \(.target) \(.scenario): \(.rps|floor) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)"
+    + (if .generator_cpu_s != null and .server_cpu_s != null then ", CPU generator \(.generator_cpu_s * 100 | round / 100) s, server \(.server_cpu_s * 100 | round / 100) s" else "" end)
+    + (if .errors > 0 then " e.g. \(.error_samples[0])" else "" end)' "$out" >&2
 }
 
 not_applicable() {
@@ -246,7 +256,7 @@ bench_tessera() {
   local base="http://127.0.0.1:$TESSERA_PORT"
   tb() { timeout 120 "$TESSERA_BIN" "$@"; }
 
-  log "Tessera ($TESSERA_BIN, $DATABASE): fresh database, user, two clients"
+  log "Tessera ($TESSERA_BIN, $DATABASE): fresh database, user, four clients"
   tb migrate >/dev/null
   printf '%s\n' "$BENCH_PASSWORD" | tb user add "$BENCH_USER" --password-stdin >/dev/null
   local es rs
@@ -257,6 +267,15 @@ bench_tessera() {
   es_secret="$(jq -r .client_secret <<<"$es")"
   rs_id="$(jq -r .client_id <<<"$rs")"
   rs_secret="$(jq -r .client_secret <<<"$rs")"
+  # As a user would register them: a private_key_jwt client with the bench key's public
+  # JWK Set, and a client whose every token request must carry a DPoP proof.
+  local pk dp pk_id dp_id dp_secret
+  pk="$(tb client add --name bench-pkjwt --redirect-uri "$REDIRECT_URI" --access-token-alg ES256 \
+    --grant-type client_credentials --token-endpoint-auth-method private_key_jwt --jwks "$CLIENT_JWKS")"
+  dp="$(tb client add --name bench-dpop --redirect-uri "$REDIRECT_URI" --access-token-alg ES256 --dpop)"
+  pk_id="$(jq -r .client_id <<<"$pk")"
+  dp_id="$(jq -r .client_id <<<"$dp")"
+  dp_secret="$(jq -r .client_secret <<<"$dp")"
 
   # Cold start on the existing database (spawn → first 200 on /readyz), then idle RSS.
   local cold idle hwm peak_hwm=0
@@ -273,6 +292,8 @@ bench_tessera() {
     start_tessera "$base"
     case "$s" in
       client_credentials_rs256) run_scenario tessera "$base" "$SERVER_PID" "$s" "$rs_id" "$rs_secret" ;;
+      client_credentials_private_key_jwt) run_scenario tessera "$base" "$SERVER_PID" "$s" "$pk_id" "" ;;
+      client_credentials_dpop | resource_dpop) run_scenario tessera "$base" "$SERVER_PID" "$s" "$dp_id" "$dp_secret" ;;
       *) run_scenario tessera "$base" "$SERVER_PID" "$s" "$es_id" "$es_secret" ;;
     esac
     hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)"
@@ -325,7 +346,7 @@ start_oidc() {
   local base="$1" t0 tpid
   port_free "$OIDC_PORT" || die "127.0.0.1:$OIDC_PORT is in use (BENCH_OIDC_PORT=...)"
   t0="$(date +%s%N)"
-  (cd "$OIDC_DIR" && PORT="$OIDC_PORT" BENCH_CLIENT_SECRET="$OIDC_SECRET" NODE_ENV=production \
+  (cd "$OIDC_DIR" && PORT="$OIDC_PORT" BENCH_CLIENT_SECRET="$OIDC_SECRET" BENCH_CLIENT_JWKS="$CLIENT_JWKS" NODE_ENV=production \
     exec timeout "$SERVER_TIMEOUT" node server.js) >>"$WORK/oidc-provider.log" 2>&1 &
   tpid=$!
   SERVER_PIDS+=("$tpid")
@@ -347,13 +368,15 @@ bench_oidc() {
   stop_servers
   for s in $SCENARIOS; do
     case "$s" in
-      resource) not_applicable oidc-provider "$s" "no resource server in oidc-provider"; continue ;;
+      resource | resource_dpop) not_applicable oidc-provider "$s" "no resource server in oidc-provider"; continue ;;
       login) not_applicable oidc-provider "$s" "dev login checks no password"; continue ;;
     esac
     start_oidc "$base"
     case "$s" in
       client_credentials_es256) run_scenario oidc-provider "$base" "$SERVER_PID" "$s" bench-es256 "$OIDC_SECRET" api ;;
       client_credentials_rs256) run_scenario oidc-provider "$base" "$SERVER_PID" "$s" bench-rs256 "$OIDC_SECRET" api ;;
+      client_credentials_private_key_jwt) run_scenario oidc-provider "$base" "$SERVER_PID" "$s" bench-pkjwt "" api ;;
+      client_credentials_dpop) run_scenario oidc-provider "$base" "$SERVER_PID" "$s" bench-dpop "$OIDC_SECRET" api ;;
       *) run_scenario oidc-provider "$base" "$SERVER_PID" "$s" bench-es256 "$OIDC_SECRET" ;;
     esac
     stop_servers

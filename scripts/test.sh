@@ -172,7 +172,7 @@ if [ -x "$TESSERA_RELEASE_BIN" ] && [ -d "$SITE_ROOT/pkg" ]; then
     passed=$((passed + b_pass))
     failed=$((failed + b_fail))
     [ "$b_fail" -eq 0 ] || notes+=("benchmark smoke: $b_fail scenario(s) failed: see $SMOKE_DIR/latest.md")
-    [ "$b_pass" -ge 8 ] || { failed=$((failed + 1)); notes+=("benchmark smoke: only $b_pass scenarios ran"); }
+    [ "$b_pass" -ge 11 ] || { failed=$((failed + 1)); notes+=("benchmark smoke: only $b_pass scenarios ran"); }
   fi
 fi
 

@@ -7,6 +7,10 @@
 // Clients (both confidential, client_secret_basic, redirect URI http://127.0.0.1:9/cb):
 //   bench-es256 / bench-secret   client_credentials access tokens are ES256 JWTs
 //   bench-rs256 / bench-secret   client_credentials access tokens are RS256 JWTs
+//   bench-dpop / bench-secret    as bench-es256, and every token request needs a DPoP proof
+//                                (dpop_bound_access_tokens): DPoP-bound ES256 JWTs
+//   bench-pkjwt                  client_credentials only, private_key_jwt with the public
+//                                JWK Set in BENCH_CLIENT_JWKS (tessera-bench client-key)
 // client_credentials with scope=api issues a JWT for the resource ISSUER/api (RFC 8707
 // resource indicators with a default resource), like Tessera's `aud` = ISSUER/api.
 // The authorization code flow (scope openid profile [offline_access]) issues opaque
@@ -20,6 +24,7 @@ const host = '127.0.0.1';
 const issuer = `http://${host}:${port}`;
 const API = `${issuer}/api`;
 const SECRET = process.env.BENCH_CLIENT_SECRET || 'bench-secret-0123456789abcdef0123456789abcdef';
+const CLIENT_JWKS = process.env.BENCH_CLIENT_JWKS ? JSON.parse(process.env.BENCH_CLIENT_JWKS) : undefined;
 
 function jwk(type, options, alg, kid) {
   const { privateKey } = generateKeyPairSync(type, options);
@@ -42,10 +47,28 @@ const client = (id) => ({
   scope: 'openid profile email offline_access api',
 });
 
+const clients = [
+  client('bench-es256'),
+  client('bench-rs256'),
+  { ...client('bench-dpop'), dpop_bound_access_tokens: true },
+];
+if (CLIENT_JWKS) {
+  clients.push({
+    client_id: 'bench-pkjwt',
+    redirect_uris: [],
+    grant_types: ['client_credentials'],
+    response_types: [],
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: CLIENT_JWKS,
+    scope: 'api',
+  });
+}
+
 const wantsApi = (ctx) => String(ctx.oidc?.params?.scope ?? '').split(' ').includes('api');
 
 const provider = new Provider(issuer, {
-  clients: [client('bench-es256'), client('bench-rs256')],
+  clients,
   jwks: { keys },
   scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
   claims: {
@@ -66,6 +89,9 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
+    // On by default in oidc-provider 9; no nonces (as Tessera's default), replay checked
+    // (its in-memory ReplayDetection).
+    dPoP: { enabled: true },
     resourceIndicators: {
       enabled: true,
       // Only client_credentials asks for `api`; the code flow stays with userinfo tokens.

@@ -60,6 +60,11 @@ impl Prepared {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
+    /// A DPoP-bound access token (RFC 9449 §7.1); each request adds its own proof.
+    pub fn dpop_token(self, token: &str) -> Result<Prepared> {
+        self.header("authorization", &format!("DPoP {token}"))
+    }
+
     fn header(mut self, name: &str, value: &str) -> Result<Prepared> {
         if value.bytes().any(|b| b == b'\r' || b == b'\n') {
             return Err(anyhow!("header {name}: line break in the value"));
@@ -112,7 +117,17 @@ impl Conn {
     /// Sends `p` (with `body` instead of the prepared one, if given) and returns the status
     /// and the whole body.
     pub async fn send(&mut self, p: &Prepared, body: Option<Bytes>) -> Result<(StatusCode, Bytes), String> {
-        match tokio::time::timeout(self.timeout, self.send_inner(p, body)).await {
+        self.send_with(p, None, body).await
+    }
+
+    /// [`Conn::send`] with one more header, made for this request (a DPoP proof).
+    pub async fn send_with(
+        &mut self,
+        p: &Prepared,
+        header: Option<(&str, &str)>,
+        body: Option<Bytes>,
+    ) -> Result<(StatusCode, Bytes), String> {
+        match tokio::time::timeout(self.timeout, self.send_inner(p, header, body)).await {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => {
                 self.stream = None;
@@ -125,10 +140,23 @@ impl Conn {
         }
     }
 
-    async fn send_inner(&mut self, p: &Prepared, body: Option<Bytes>) -> Result<(StatusCode, Bytes), String> {
+    async fn send_inner(
+        &mut self,
+        p: &Prepared,
+        header: Option<(&str, &str)>,
+        body: Option<Bytes>,
+    ) -> Result<(StatusCode, Bytes), String> {
         let body = body.as_ref().unwrap_or(&p.body);
         self.out.clear();
         self.out.extend_from_slice(p.head.as_bytes());
+        if let Some((name, value)) = header {
+            if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+                return Err(format!("header {name}: line break in the value"));
+            }
+            for part in [name, ": ", value, "\r\n"] {
+                self.out.extend_from_slice(part.as_bytes());
+            }
+        }
         self.out.extend_from_slice(b"host: ");
         self.out.extend_from_slice(self.host.as_bytes());
         if !body.is_empty() {
@@ -317,9 +345,10 @@ mod tests {
             (StatusCode::UNAUTHORIZED, Bytes::from("abcde"))
         );
         assert_eq!(
-            conn.send(&get, None).await.unwrap(),
+            conn.send_with(&get, Some(("dpop", "p.r.f")), None).await.unwrap(),
             (StatusCode::NO_CONTENT, Bytes::new())
         );
+        assert!(conn.send_with(&get, Some(("dpop", "a\r\nb")), None).await.is_err());
 
         let seen = server.await.unwrap();
         let host = base.trim_start_matches("http://");
@@ -332,6 +361,10 @@ mod tests {
             format!(
                 "POST /t HTTP/1.1\r\ncontent-type: application/x-www-form-urlencoded\r\nauthorization: Basic aWQ6cw==\r\nhost: {host}\r\ncontent-length: 3\r\n\r\na=1"
             )
+        );
+        assert_eq!(
+            String::from_utf8(seen[2].clone()).unwrap(),
+            format!("GET /a?b=c HTTP/1.1\r\ndpop: p.r.f\r\nhost: {host}\r\n\r\n")
         );
     }
 

@@ -8,6 +8,7 @@
 //! tessera-bench report --results DIR --meta meta.json --out-dir bench/results
 //! tessera-bench floors [--each 2s] [--out floors.json]
 //! tessera-bench serve-static --addr 127.0.0.1:28083 --body discovery.json
+//! tessera-bench client-key --out client-key.der      # prints the public JWK Set
 //! ```
 //!
 //! `run` talks to one server (endpoints come from its discovery document), or with a
@@ -18,6 +19,7 @@
 //! an error. It prints and writes one JSON object.
 
 mod floors;
+mod jose;
 mod lean;
 mod report;
 mod run;
@@ -42,6 +44,8 @@ enum Command {
     Floors(floors::FloorArgs),
     /// Serve one fixed body to every request with bare hyper: the HTTP floor.
     ServeStatic(static_server::StaticArgs),
+    /// A new ES256 key for the private_key_jwt client: writes it, prints the public JWK Set.
+    ClientKey(jose::ClientKeyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +55,7 @@ fn main() -> std::process::ExitCode {
         Command::Report(args) => report::main(args),
         Command::Floors(args) => floors::main(args),
         Command::ServeStatic(args) => static_server::main(args),
+        Command::ClientKey(args) => jose::client_key(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

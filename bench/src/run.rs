@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 
+use crate::jose::{Assertions, Es256, Jtis, Proofs};
 use crate::lean::{Conn, Prepared};
 use serde::Serialize;
 use serde_json::Value;
@@ -29,10 +30,18 @@ pub enum Scenario {
     ClientCredentialsEs256,
     /// Same, with the RS256 client.
     ClientCredentialsRs256,
+    /// client_credentials authenticated with `private_key_jwt`: a fresh ES256 assertion per
+    /// request (`--client-key`), `aud` the issuer.
+    ClientCredentialsPrivateKeyJwt,
+    /// client_credentials (Basic, as ClientCredentialsEs256) with a fresh DPoP proof per
+    /// request; the answer must be a DPoP-bound token.
+    ClientCredentialsDpop,
     /// POST the introspection endpoint with a valid user access token (must be active).
     Introspection,
     /// GET /api/resource with a valid user access token (Tessera's sample resource).
     Resource,
+    /// The same with a DPoP-bound user access token and a fresh proof (with `ath`) per call.
+    ResourceDpop,
     /// refresh_token grant, each worker chaining its own rotating refresh tokens.
     Refresh,
     /// authorize (existing session, remembered consent) → code → token, with PKCE.
@@ -42,12 +51,15 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Discovery,
         Scenario::ClientCredentialsEs256,
         Scenario::ClientCredentialsRs256,
+        Scenario::ClientCredentialsPrivateKeyJwt,
+        Scenario::ClientCredentialsDpop,
         Scenario::Introspection,
         Scenario::Resource,
+        Scenario::ResourceDpop,
         Scenario::Refresh,
         Scenario::CodeFlow,
         Scenario::Login,
@@ -58,8 +70,11 @@ impl Scenario {
             Scenario::Discovery => "discovery",
             Scenario::ClientCredentialsEs256 => "client_credentials_es256",
             Scenario::ClientCredentialsRs256 => "client_credentials_rs256",
+            Scenario::ClientCredentialsPrivateKeyJwt => "client_credentials_private_key_jwt",
+            Scenario::ClientCredentialsDpop => "client_credentials_dpop",
             Scenario::Introspection => "introspection",
             Scenario::Resource => "resource",
+            Scenario::ResourceDpop => "resource_dpop",
             Scenario::Refresh => "refresh",
             Scenario::CodeFlow => "code_flow",
             Scenario::Login => "login",
@@ -95,6 +110,10 @@ pub struct RunArgs {
     client_id: String,
     #[arg(long)]
     client_secret: String,
+    /// The client's ES256 private key (PKCS#8 DER, from `tessera-bench client-key`) for
+    /// client_credentials_private_key_jwt.
+    #[arg(long)]
+    client_key: Option<std::path::PathBuf>,
     /// `scope` for client_credentials (oidc-provider needs `api` to issue a JWT).
     #[arg(long, default_value = "")]
     cc_scope: String,
@@ -159,6 +178,11 @@ pub struct RunResult {
     pub max_ms: f64,
     /// Peak VmRSS of the server during warm-up + measurement, in KiB (when --pid given).
     pub peak_rss_kb: Option<u64>,
+    /// CPU seconds (user + system) the load generator spent in the measured window: what
+    /// the client's side (including its signing) took from the cores the server shares.
+    pub generator_cpu_s: Option<f64>,
+    /// CPU seconds the server spent in the measured window (when --pid given).
+    pub server_cpu_s: Option<f64>,
     /// The first few distinct errors.
     pub error_samples: Vec<String>,
 }
@@ -167,6 +191,7 @@ pub struct RunResult {
 #[derive(Clone, Debug)]
 struct Endpoints {
     discovery: String,
+    issuer: String,
     authorize: String,
     token: String,
     introspection: String,
@@ -181,7 +206,23 @@ struct Ctx {
     counter: AtomicU64,
     /// The request of a single-request scenario, sent through the lean client.
     prepared: Option<Prepared>,
+    /// What is signed per request (assertions, DPoP proofs) and its `jti`s.
+    signing: Signing,
 }
+
+/// Per-request JWTs, made in the load generator for both servers alike.
+struct Signing {
+    jtis: Jtis,
+    /// private_key_jwt: the client's assertions for `/token`.
+    assertions: Option<Assertions>,
+    /// `form_urlencoded` body up to `client_assertion=` (the assertion follows).
+    assertion_body: String,
+    /// The DPoP key (one per run, generated here) and its proofs for the scenario's request.
+    proofs: Option<Proofs>,
+}
+
+/// RFC 7523 §2.2.
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// What a worker keeps between iterations.
 struct Worker {
@@ -223,21 +264,60 @@ fn prepare(ctx: &Ctx) -> Result<Option<Prepared>> {
     let token = ctx.shared_token.as_deref().unwrap_or_default();
     Ok(Some(match a.scenario {
         Scenario::Discovery => Prepared::get(&ctx.ep.discovery)?,
-        Scenario::ClientCredentialsEs256 | Scenario::ClientCredentialsRs256 => {
-            let mut form = vec![("grant_type", "client_credentials")];
-            if !a.cc_scope.is_empty() {
-                form.push(("scope", a.cc_scope.as_str()));
-            }
-            Prepared::form(&ctx.ep.token, &form)?.basic_auth(&a.client_id, &a.client_secret)?
+        Scenario::ClientCredentialsEs256 | Scenario::ClientCredentialsRs256 | Scenario::ClientCredentialsDpop => {
+            Prepared::form(&ctx.ep.token, &cc_form(a))?.basic_auth(&a.client_id, &a.client_secret)?
         }
+        // The body is made per request (the assertion); this one is never sent.
+        Scenario::ClientCredentialsPrivateKeyJwt => Prepared::form(&ctx.ep.token, &cc_form(a))?,
         Scenario::Introspection => {
             Prepared::form(&ctx.ep.introspection, &[("token", token)])?.basic_auth(&a.client_id, &a.client_secret)?
         }
         Scenario::Resource => Prepared::get(&ctx.ep.resource)?.bearer(token)?,
+        Scenario::ResourceDpop => Prepared::get(&ctx.ep.resource)?.dpop_token(token)?,
         Scenario::Refresh => Prepared::form(&ctx.ep.token, &[("grant_type", "refresh_token")])?
             .basic_auth(&a.client_id, &a.client_secret)?,
         Scenario::CodeFlow | Scenario::Login => return Ok(None),
     }))
+}
+
+fn cc_form(a: &RunArgs) -> Vec<(&'static str, &str)> {
+    let mut form = vec![("grant_type", "client_credentials")];
+    if !a.cc_scope.is_empty() {
+        form.push(("scope", a.cc_scope.as_str()));
+    }
+    form
+}
+
+/// What this scenario signs per request. The DPoP key is made here, once; the resource's
+/// proofs need the access token (`ath`), so they are set up after it is obtained.
+fn signing(a: &RunArgs, ep: &Endpoints) -> Result<Signing> {
+    let mut s = Signing {
+        jtis: Jtis::new()?,
+        assertions: None,
+        assertion_body: String::new(),
+        proofs: None,
+    };
+    match a.scenario {
+        Scenario::ClientCredentialsPrivateKeyJwt => {
+            let path = a
+                .client_key
+                .as_ref()
+                .ok_or_else(|| anyhow!("{} needs --client-key", a.scenario.name()))?;
+            let der = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            s.assertions = Some(Assertions::new(Es256::from_pkcs8(&der)?, &a.client_id, &ep.issuer));
+            let mut form = cc_form(a);
+            form.push(("client_assertion_type", ASSERTION_TYPE));
+            s.assertion_body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            s.assertion_body.push_str("&client_assertion=");
+        }
+        Scenario::ClientCredentialsDpop => {
+            s.proofs = Some(Proofs::new(Es256::generate()?.0, "POST", &ep.token, None));
+        }
+        _ => {}
+    }
+    Ok(s)
 }
 
 pub fn main(args: RunArgs) -> Result<()> {
@@ -289,6 +369,7 @@ async fn discover(args: &RunArgs) -> Result<Endpoints> {
         token: field("token_endpoint")?,
         introspection: field("introspection_endpoint").unwrap_or_else(|_| format!("{base}/introspect")),
         resource: format!("{base}/api/resource"),
+        issuer: field("issuer")?,
         discovery,
     })
 }
@@ -301,24 +382,40 @@ async fn run(args: RunArgs) -> Result<RunResult> {
         Url::parse(b).with_context(|| format!("--base {b}: not a URL"))?;
     }
     let ep = discover(&args).await?;
+    let signing = signing(&args, &ep)?;
     let mut ctx = Ctx {
         args,
         ep,
         shared_token: None,
         counter: AtomicU64::new(0),
         prepared: None,
+        signing,
     };
 
-    // Shared setup: one sign-in and code flow for a user access token.
-    if matches!(ctx.args.scenario, Scenario::Introspection | Scenario::Resource) {
+    // Shared setup: one sign-in and code flow for a user access token (DPoP-bound for
+    // resource_dpop: the code is redeemed with a proof of a key made for it).
+    if matches!(
+        ctx.args.scenario,
+        Scenario::Introspection | Scenario::Resource | Scenario::ResourceDpop
+    ) {
+        let token_proofs = if ctx.args.scenario == Scenario::ResourceDpop {
+            Some(Proofs::new(Es256::generate()?.0, "POST", &ctx.ep.token, None))
+        } else {
+            None
+        };
         let c = client(&ctx.args, true)?;
-        let tokens = authorize_and_redeem(&ctx, &c, "openid profile", true)
+        let tokens = authorize_and_redeem(&ctx, &c, "openid profile", true, token_proofs.as_ref())
             .await
             .map_err(|e| anyhow!("setup (sign in, code flow): {e}"))?;
         let at = tokens
             .get("access_token")
             .and_then(Value::as_str)
             .ok_or_else(|| anyhow!("setup: no access_token in {tokens}"))?;
+        if let Some(p) = token_proofs {
+            dpop_bound(&tokens).map_err(|e| anyhow!("setup: {e}"))?;
+            // The key the token is bound to signs the resource's proofs.
+            ctx.signing.proofs = Some(p.rebind("GET", &ctx.ep.resource, Some(at)));
+        }
         ctx.shared_token = Some(at.to_owned());
     }
     ctx.prepared = prepare(&ctx)?;
@@ -361,6 +458,17 @@ async fn run(args: RunArgs) -> Result<RunResult> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
+    });
+
+    // CPU time over the measured window, both sides.
+    let server_pid = ctx.args.pid;
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(warm_end.into()).await;
+        let before = (cpu_s("self"), server_pid.and_then(|p| cpu_s(&p.to_string())));
+        tokio::time::sleep_until(end.into()).await;
+        let after = (cpu_s("self"), server_pid.and_then(|p| cpu_s(&p.to_string())));
+        let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        (diff(before.0, after.0), diff(before.1, after.1))
     });
 
     let mut handles = Vec::with_capacity(workers.len());
@@ -406,6 +514,7 @@ async fn run(args: RunArgs) -> Result<RunResult> {
             }
         }
     }
+    let (generator_cpu_s, server_cpu_s) = cpu.await.context("CPU sampler")?;
     let peak_rss_kb = match rss {
         Some(h) => Some(h.await.context("rss sampler")?),
         None => None,
@@ -441,8 +550,22 @@ async fn run(args: RunArgs) -> Result<RunResult> {
         mean_ms,
         max_ms: lat.last().map_or(0.0, |&u| f64::from(u) / 1000.0),
         peak_rss_kb,
+        generator_cpu_s,
+        server_cpu_s,
         error_samples,
     })
+}
+
+/// User + system CPU seconds of a process (`self` or a pid) from /proc/PID/stat (fields 14
+/// and 15, in USER_HZ = 100 ticks a second on Linux).
+fn cpu_s(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut f = rest.split_ascii_whitespace().skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 fn vm_rss_kb(pid: u32) -> Option<u64> {
@@ -465,7 +588,7 @@ fn token_at(ctx: &Ctx, i: usize) -> Result<String> {
 async fn reuse_across_instances(ctx: &Ctx) -> Result<String> {
     let a = &ctx.args;
     let c = client(a, true)?;
-    let tokens = authorize_and_redeem(ctx, &c, "openid profile offline_access", true)
+    let tokens = authorize_and_redeem(ctx, &c, "openid profile offline_access", true, None)
         .await
         .map_err(|e| anyhow!("sign in, code flow: {e}"))?;
     let rt0 = has_str(&tokens, "refresh_token").map_err(|e| anyhow!(e))?.to_owned();
@@ -508,7 +631,7 @@ async fn setup_worker(ctx: &Ctx, n: usize) -> Result<Worker> {
         Scenario::CodeFlow => {
             // Sign in and consent once; iterations reuse the session cookie.
             let c = client(&ctx.args, true)?;
-            authorize_and_redeem(ctx, &c, "openid profile", true)
+            authorize_and_redeem(ctx, &c, "openid profile", true, None)
                 .await
                 .map_err(|e| anyhow!("setup (sign in, consent): {e}"))?;
             Worker::new(ctx, c, n, None)
@@ -516,7 +639,7 @@ async fn setup_worker(ctx: &Ctx, n: usize) -> Result<Worker> {
         Scenario::Refresh => {
             // prompt=consent: oidc-provider grants offline_access only with it.
             let c = client(&ctx.args, true)?;
-            let tokens = authorize_and_redeem(ctx, &c, "openid profile offline_access", true)
+            let tokens = authorize_and_redeem(ctx, &c, "openid profile offline_access", true, None)
                 .await
                 .map_err(|e| anyhow!("setup (refresh token): {e}"))?;
             let rt = tokens
@@ -541,7 +664,7 @@ async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
     let a = &ctx.args;
     let Some(p) = ctx.prepared.as_ref() else {
         return match a.scenario {
-            Scenario::CodeFlow => authorize_and_redeem(ctx, &w.client, "openid profile", false)
+            Scenario::CodeFlow => authorize_and_redeem(ctx, &w.client, "openid profile", false, None)
                 .await
                 .map(|_| ()),
             _ => login(ctx, &w.client).await,
@@ -551,9 +674,29 @@ async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
         Scenario::Discovery | Scenario::Resource => {
             lean_ok(a.scenario.name(), w.conn().send(p, None).await).map(|_| ())
         }
+        Scenario::ResourceDpop => {
+            let proof = proofs(ctx)?.sign(&ctx.signing.jtis)?;
+            lean_ok(
+                a.scenario.name(),
+                w.conn().send_with(p, Some(("dpop", &proof)), None).await,
+            )
+            .map(|_| ())
+        }
         Scenario::ClientCredentialsEs256 | Scenario::ClientCredentialsRs256 => {
             let v = lean_json("token", w.conn().send(p, None).await)?;
             has_str(&v, "access_token").map(|_| ())
+        }
+        Scenario::ClientCredentialsPrivateKeyJwt => {
+            let assertions = ctx.signing.assertions.as_ref().ok_or("no client key")?;
+            let mut body = ctx.signing.assertion_body.clone();
+            body.push_str(&assertions.sign(&ctx.signing.jtis)?);
+            let v = lean_json("token", w.conn().send(p, Some(body.into())).await)?;
+            has_str(&v, "access_token").map(|_| ())
+        }
+        Scenario::ClientCredentialsDpop => {
+            let proof = proofs(ctx)?.sign(&ctx.signing.jtis)?;
+            let v = lean_json("token", w.conn().send_with(p, Some(("dpop", &proof)), None).await)?;
+            dpop_bound(&v)
         }
         Scenario::Introspection => {
             let v = lean_json("introspect", w.conn().send(p, None).await)?;
@@ -577,6 +720,20 @@ async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
             Ok(())
         }
         Scenario::CodeFlow | Scenario::Login => Err("not a single-request scenario".to_owned()),
+    }
+}
+
+fn proofs(ctx: &Ctx) -> std::result::Result<&Proofs, String> {
+    ctx.signing.proofs.as_ref().ok_or_else(|| "no DPoP key".to_owned())
+}
+
+/// A token response with an access token bound to the proof's key (RFC 9449 §5:
+/// `token_type` DPoP).
+fn dpop_bound(v: &Value) -> IterResult {
+    has_str(v, "access_token")?;
+    match has_str(v, "token_type")? {
+        t if t.eq_ignore_ascii_case("dpop") => Ok(()),
+        t => Err(format!("token: token_type {t}, not DPoP")),
     }
 }
 
@@ -630,12 +787,14 @@ fn pkce(ctx: &Ctx) -> (String, String) {
 
 /// Authorization request → (sign-in and consent pages when `interactive`) → code → token
 /// response. Without `interactive`, any page on the way is an error: the session and the
-/// remembered consent must carry the request straight to the redirect URI.
+/// remembered consent must carry the request straight to the redirect URI. With `dpop`,
+/// the code is redeemed with a proof (the tokens are bound to its key).
 async fn authorize_and_redeem(
     ctx: &Ctx,
     c: &Client,
     scope: &str,
     interactive: bool,
+    dpop: Option<&Proofs>,
 ) -> std::result::Result<Value, String> {
     let a = &ctx.args;
     let (verifier, challenge) = pkce(ctx);
@@ -655,8 +814,11 @@ async fn authorize_and_redeem(
         }
     }
     let code = walk(ctx, c, url, interactive).await?;
-    let res = c
-        .post(&ctx.ep.token)
+    let mut req = c.post(&ctx.ep.token);
+    if let Some(p) = dpop {
+        req = req.header("dpop", p.sign(&ctx.signing.jtis)?);
+    }
+    let res = req
         .basic_auth(&a.client_id, Some(&a.client_secret))
         .form(&[
             ("grant_type", "authorization_code"),
@@ -866,6 +1028,18 @@ fn form_action(html: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_cpu_time_is_read() {
+        let t0 = cpu_s("self").unwrap();
+        let mut x = 0u64;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(150) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        assert!(cpu_s("self").unwrap() - t0 >= 0.05);
+        assert_eq!(cpu_s("0"), None);
+    }
 
     #[test]
     fn durations() {
