@@ -235,6 +235,11 @@ impl ClientKeys {
         if !alg_allowed(&alg) {
             return Err(format!("alg {alg} is not accepted from clients"));
         }
+        // FAPI 2.0 §5.4: a client under the profile signs (assertions, request objects) with
+        // PS256, ES256 or EdDSA only.
+        if client.settings.fapi2 && !tessera_core::fapi::allows_alg(&alg) {
+            return Err(format!("alg {alg} is not allowed under FAPI 2.0"));
+        }
         if let Some(typ) = header.typ.as_deref() {
             let bare = typ.strip_prefix("application/").unwrap_or(typ);
             if refused_typs.iter().any(|t| t.eq_ignore_ascii_case(bare)) {

@@ -61,10 +61,6 @@ pub fn assertion_audiences(issuer: &str) -> Vec<String> {
 /// everything else checked out, so that unauthenticated callers cannot fill the table.
 async fn verify_assertion(state: &AppState, client: &Client, assertion: &str, now: i64) -> Result<(), OAuthError> {
     let fail = |detail: String| OAuthError::invalid_client("client authentication failed").with_detail(detail);
-    // FAPI 2.0 §5.4: a client under the profile signs with PS256, ES256 or EdDSA only.
-    if client.settings.fapi2 {
-        tessera_core::fapi::check_client_jws(assertion).map_err(|e| fail(format!("client_assertion: {e}")))?;
-    }
     let claims = state
         .client_keys
         .verify(

@@ -39,6 +39,8 @@ pub const DPOP_NONCE: &str = "dpop-nonce";
 pub struct Proof {
     /// The RFC 7638 thumbprint of the proof's key: what tokens are bound to (`cnf.jkt`).
     pub jkt: String,
+    /// The JWS `alg` it was signed with.
+    pub alg: String,
     pub jti: String,
     pub iat: i64,
     pub nonce: Option<String>,
@@ -102,6 +104,7 @@ pub fn verify_proof(proof: &str, expected: &Expected<'_>, now: i64) -> Result<Pr
     };
     Ok(Proof {
         jkt,
+        alg: header.alg,
         jti,
         iat,
         nonce: claims.nonce,
@@ -352,6 +355,7 @@ mod tests {
     fn proof(jti: &str) -> Proof {
         Proof {
             jkt: "k".into(),
+            alg: "ES256".into(),
             jti: jti.into(),
             iat: 0,
             nonce: None,

@@ -31,10 +31,6 @@ pub async fn verify_request_object(
     if !client.has_keys() {
         return Err(invalid("the client has no registered keys".into()));
     }
-    // FAPI 2.0 §5.4: a client under the profile signs with PS256, ES256 or EdDSA only.
-    if client.settings.fapi2 {
-        tessera_core::fapi::check_client_jws(jws).map_err(|e| invalid(format!("request object: {e}")))?;
-    }
     let claims = state
         .client_keys
         .verify(

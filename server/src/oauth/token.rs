@@ -13,6 +13,7 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::fapi;
 use tessera_core::model::GrantType;
 use tessera_core::secret::{hash_secret, random_token};
 use tessera_core::store::{Client, CodeRedemption, User};
@@ -96,11 +97,12 @@ async fn token_inner(
         return Err(OAuthError::invalid_request("DPoP proof required"));
     }
     // FAPI 2.0 §5.4: a client under the profile signs its proofs with PS256, ES256 or EdDSA.
-    if client.settings.fapi2 {
-        if let Some(raw) = dpop::proof_header(headers)? {
-            tessera_core::fapi::check_client_jws(raw)
-                .map_err(|e| OAuthError::new(ErrorCode::InvalidDpopProof, "invalid DPoP proof").with_detail(e))?;
-        }
+    if let Some(p) = proof
+        .as_ref()
+        .filter(|p| client.settings.fapi2 && !fapi::allows_alg(&p.alg))
+    {
+        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "invalid DPoP proof")
+            .with_detail(format!("alg {} is not allowed under FAPI 2.0", p.alg)));
     }
     Ok((
         grant_type,
