@@ -35,7 +35,8 @@ if (!process.env.TESSERA_E2E_DATA_DIR) {
 export const dataDir = process.env.TESSERA_E2E_DATA_DIR;
 export const databaseUrl = `sqlite://${path.join(dataDir, 'e2e.db')}?mode=rwc`;
 
-export const port = 3939;
+// TESSERA_E2E_PORT lets two checkouts run their suites side by side.
+export const port = Number(process.env.TESSERA_E2E_PORT || 3939);
 export const baseURL = `http://127.0.0.1:${port}`;
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
