@@ -20,6 +20,8 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrati
 /// puts the caches in front and implements the traits.
 pub(crate) struct SqlStore {
     pub(super) engine: Engine,
+    /// The group-commit writer of one-time identifiers (`replay.rs`).
+    pub(super) replay: super::replay::ReplayWriter,
 }
 
 /// The open engine. Queries go through `warm`, which keeps connections between them;
@@ -38,6 +40,7 @@ impl SqlStore {
                 warm: Warm::new(pool.clone(), 12),
                 pool,
             },
+            replay: Default::default(),
         }
     }
 
@@ -47,6 +50,7 @@ impl SqlStore {
                 warm: Warm::new(pool.clone(), 8),
                 pool,
             },
+            replay: Default::default(),
         }
     }
 

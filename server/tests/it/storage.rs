@@ -1608,6 +1608,23 @@ async fn one_time_identifiers_are_accepted_once(tdb: common::TestDb) {
         winners += usize::from(t.await.unwrap());
     }
     assert_eq!(winners, 1);
+    // Many at once (recorded together, several in one statement): each of 50 values is
+    // taken by exactly one of its 4 callers, in whatever batch they land.
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let jti = format!("many-{}", i % 50);
+            (i % 50, s.first_use("dpop", &jti, now + 60, now).await.unwrap())
+        }));
+    }
+    let mut taken = [0; 50];
+    for t in tasks {
+        let (i, won) = t.await.unwrap();
+        taken[i] += usize::from(won);
+    }
+    assert_eq!(taken, [1; 50]);
+    assert!(!s.first_use("dpop", "many-7", now + 60, now).await.unwrap());
     // The janitor removes expired identifiers only.
     s.purge_expired(now + 250, 0).await.unwrap();
     let count = |sql: &'static str| {
