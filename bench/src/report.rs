@@ -391,6 +391,15 @@ fn markdown(meta: &Value, rows: &[Value]) -> String {
             cpu.join("; ")
         );
     }
+    let presigned: Vec<String> = rows.iter().filter_map(presigned).collect();
+    if !presigned.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Assertions and DPoP proofs: signed by the load generator before each scenario's clock started, \
+             the same way for both servers (pre-signed / signed during the run because the pool ran out): {}",
+            presigned.join("; ")
+        );
+    }
     if let Some(pc) = meta.pointer("/floors/per_core") {
         let g = |k: &str| pc.get(k).and_then(Value::as_f64).unwrap_or(0.0);
         let _ = writeln!(
@@ -437,6 +446,30 @@ fn markdown(meta: &Value, rows: &[Value]) -> String {
         }
     }
     out
+}
+
+/// `scenario: Tessera N / L, oidc-provider N / L` for the scenarios that sign JWTs.
+fn presigned(r: &Value) -> Option<String> {
+    let side = |v: &Value| {
+        Some(format!(
+            "{:.0} / {:.0}",
+            f(v, "presigned")?,
+            f(v, "signed_live").unwrap_or(0.0)
+        ))
+    };
+    let t = r.get("tessera").and_then(side);
+    let o = r.get("oidc_provider").and_then(side);
+    if t.is_none() && o.is_none() {
+        return None;
+    }
+    let mut text = format!("{}:", r.get("scenario").and_then(Value::as_str).unwrap_or_default());
+    if let Some(t) = t {
+        let _ = write!(text, " Tessera {t}");
+    }
+    if let Some(o) = o {
+        let _ = write!(text, " oidc-provider {o}");
+    }
+    Some(text)
 }
 
 /// `scenario: Tessera G / S, oidc-provider G / S` from the runs' CPU seconds.

@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 
-use crate::jose::{Assertions, Es256, Jtis, Proofs};
+use crate::jose::{Assertions, Es256, Jtis, Presigned, Proofs};
 use crate::lean::{Conn, Prepared};
 use serde::Serialize;
 use serde_json::Value;
@@ -134,6 +134,11 @@ pub struct RunArgs {
     /// Also write the JSON result here.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+    /// Assertions / DPoP proofs signed before the clock starts (0: each request signs its
+    /// own). Default: 15,000 per second of warm-up and measurement, more than either server
+    /// answers here; past them requests sign their own (`signed_live` in the result).
+    #[arg(long)]
+    presign: Option<usize>,
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -185,6 +190,12 @@ pub struct RunResult {
     pub server_cpu_s: Option<f64>,
     /// The first few distinct errors.
     pub error_samples: Vec<String>,
+    /// JWTs (assertions, DPoP proofs) signed before the clock started, and those requests
+    /// signed themselves because the pool ran out (warm-up included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presigned: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_live: Option<u64>,
 }
 
 /// Endpoints from the discovery document, so one client fits both servers.
@@ -219,6 +230,24 @@ struct Signing {
     assertion_body: String,
     /// The DPoP key (one per run, generated here) and its proofs for the scenario's request.
     proofs: Option<Proofs>,
+    /// The assertions or proofs signed before the clock started.
+    pool: Option<Presigned>,
+    /// Requests that found the pool empty and signed their own.
+    live: AtomicU64,
+}
+
+impl Signing {
+    /// The next pre-signed JWT, or one signed now by `sign`.
+    fn next<'a>(
+        &'a self,
+        sign: impl FnOnce() -> std::result::Result<String, String>,
+    ) -> std::result::Result<std::borrow::Cow<'a, str>, String> {
+        if let Some(jwt) = self.pool.as_ref().and_then(Presigned::take) {
+            return Ok(std::borrow::Cow::Borrowed(jwt));
+        }
+        self.live.fetch_add(1, Ordering::Relaxed);
+        sign().map(std::borrow::Cow::Owned)
+    }
 }
 
 /// RFC 7523 §2.2.
@@ -296,6 +325,8 @@ fn signing(a: &RunArgs, ep: &Endpoints) -> Result<Signing> {
         assertions: None,
         assertion_body: String::new(),
         proofs: None,
+        pool: None,
+        live: AtomicU64::new(0),
     };
     match a.scenario {
         Scenario::ClientCredentialsPrivateKeyJwt => {
@@ -318,6 +349,33 @@ fn signing(a: &RunArgs, ep: &Endpoints) -> Result<Signing> {
         _ => {}
     }
     Ok(s)
+}
+
+/// Signs the run's assertions or proofs before the clock starts (see [`Presigned`]).
+fn presign(ctx: &mut Ctx) -> Result<()> {
+    let a = &ctx.args;
+    let seconds = (a.warmup + a.duration).as_secs_f64();
+    let n = a.presign.unwrap_or((15_000.0 * seconds).ceil() as usize);
+    if n == 0 {
+        return Ok(());
+    }
+    let s = &ctx.signing;
+    let sign: Box<dyn Fn() -> std::result::Result<String, String> + Sync> = match (&s.assertions, &s.proofs) {
+        (Some(assertions), _) => Box::new(|| assertions.sign(&s.jtis)),
+        (None, Some(proofs)) => Box::new(|| proofs.sign(&s.jtis)),
+        (None, None) => return Ok(()),
+    };
+    let started = Instant::now();
+    let pool = Presigned::new(n, &*sign)?;
+    eprintln!(
+        "{}: {} JWTs signed before the clock started, in {:.1} s",
+        a.scenario.name(),
+        pool.len(),
+        started.elapsed().as_secs_f64()
+    );
+    drop(sign);
+    ctx.signing.pool = Some(pool);
+    Ok(())
 }
 
 pub fn main(args: RunArgs) -> Result<()> {
@@ -419,6 +477,7 @@ async fn run(args: RunArgs) -> Result<RunResult> {
         ctx.shared_token = Some(at.to_owned());
     }
     ctx.prepared = prepare(&ctx)?;
+    presign(&mut ctx)?;
     let reuse_check = if ctx.args.scenario == Scenario::Refresh && ctx.args.base.len() > 1 {
         Some(
             reuse_across_instances(&ctx)
@@ -551,6 +610,12 @@ async fn run(args: RunArgs) -> Result<RunResult> {
         max_ms: lat.last().map_or(0.0, |&u| f64::from(u) / 1000.0),
         peak_rss_kb,
         generator_cpu_s,
+        presigned: ctx.signing.pool.as_ref().map(Presigned::len),
+        signed_live: ctx
+            .signing
+            .pool
+            .as_ref()
+            .map(|_| ctx.signing.live.load(Ordering::Relaxed)),
         server_cpu_s,
         error_samples,
     })
@@ -675,7 +740,7 @@ async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
             lean_ok(a.scenario.name(), w.conn().send(p, None).await).map(|_| ())
         }
         Scenario::ResourceDpop => {
-            let proof = proofs(ctx)?.sign(&ctx.signing.jtis)?;
+            let proof = ctx.signing.next(|| proofs(ctx)?.sign(&ctx.signing.jtis))?;
             lean_ok(
                 a.scenario.name(),
                 w.conn().send_with(p, Some(("dpop", &proof)), None).await,
@@ -689,12 +754,12 @@ async fn iteration(ctx: &Ctx, w: &mut Worker) -> IterResult {
         Scenario::ClientCredentialsPrivateKeyJwt => {
             let assertions = ctx.signing.assertions.as_ref().ok_or("no client key")?;
             let mut body = ctx.signing.assertion_body.clone();
-            body.push_str(&assertions.sign(&ctx.signing.jtis)?);
+            body.push_str(&ctx.signing.next(|| assertions.sign(&ctx.signing.jtis))?);
             let v = lean_json("token", w.conn().send(p, Some(body.into())).await)?;
             has_str(&v, "access_token").map(|_| ())
         }
         Scenario::ClientCredentialsDpop => {
-            let proof = proofs(ctx)?.sign(&ctx.signing.jtis)?;
+            let proof = ctx.signing.next(|| proofs(ctx)?.sign(&ctx.signing.jtis))?;
             let v = lean_json("token", w.conn().send_with(p, Some(("dpop", &proof)), None).await)?;
             dpop_bound(&v)
         }
