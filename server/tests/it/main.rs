@@ -15,6 +15,7 @@
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
 //! - `resources`: registered APIs and resource indicators (RFC 8707), PS256.
+//! - `resource_metadata`: protected resource metadata (RFC 9728) and `resource_metadata` in 401s.
 //! - `sweep`: malformed input to every route.
 //! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
 //! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
@@ -44,6 +45,7 @@ mod lifetimes;
 mod login;
 mod metrics;
 mod par;
+mod resource_metadata;
 mod resources;
 mod shutdown;
 mod site;
