@@ -224,6 +224,15 @@ pub struct ServeArgs {
     /// without a current one gets `use_dpop_nonce` and a nonce to retry with [default: off]
     #[arg(long, env = "TESSERA_DPOP_NONCE", value_parser = clap::builder::BoolishValueParser::new())]
     pub dpop_nonce: bool,
+    /// Accept client ids that are https URLs of OAuth Client ID Metadata Documents, fetched
+    /// when a client first uses them (draft-ietf-oauth-client-id-metadata-document; the MCP
+    /// authorization spec's preferred registration) [default: off]
+    #[arg(long, env = "TESSERA_CLIENT_ID_METADATA_DOCUMENTS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub client_id_metadata_documents: bool,
+    /// A PEM file of extra certificate authorities trusted when fetching client metadata
+    /// documents (a private network's CA); the public roots are always trusted
+    #[arg(long, env = "TESSERA_CLIENT_ID_METADATA_CA")]
+    pub client_id_metadata_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -507,6 +516,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config.require_par = args.require_par;
             config.audit_retention_days = args.retention.audit_retention_days;
             config.dpop_nonce = args.dpop_nonce;
+            config.client_id_metadata_documents = args.client_id_metadata_documents;
+            if let Some(path) = &args.client_id_metadata_ca {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("cannot read --client-id-metadata-ca {}", path.display()))?;
+                reqwest::Certificate::from_pem(&pem)
+                    .with_context(|| format!("--client-id-metadata-ca {}: not a PEM certificate", path.display()))?;
+                config.client_id_metadata_ca = Some(pem);
+            }
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }

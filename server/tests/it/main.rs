@@ -20,6 +20,8 @@
 //! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
 //! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
 //! - `site`: the compiled site served from memory (the release binary's embedded copy).
+//! - `client_metadata`: Client ID Metadata Documents: a URL client_id fetched from loopback,
+//!   the code flow with it, its cache, and every refusal.
 //! - `client_keys`: private_key_jwt (inline keys and jwks_uri) and signed request objects.
 //! - `cluster`: several `tessera serve` processes on one PostgreSQL.
 //! - `crash`: `tessera serve` SIGKILLed under load, then restarted on the same database.
@@ -34,6 +36,7 @@ mod admin;
 mod audit;
 mod cli;
 mod client_keys;
+mod client_metadata;
 mod cluster;
 mod crash;
 mod demo;
