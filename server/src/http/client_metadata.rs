@@ -148,7 +148,10 @@ pub async fn resolve(state: &AppState, client_id: &str, now: i64) -> Result<Opti
     };
     let mut cached = entry.lock().await;
     if let Some(client) = cached.client.as_ref().filter(|_| now < cached.fresh_until) {
-        return Ok(Some(client.clone()));
+        // Unless an administrator (or the cap) removed it meanwhile: then fetch again.
+        if state.db.store.client_exists(client_id).await.map_err(server_error)? {
+            return Ok(Some(client.clone()));
+        }
     }
     check_destination(&url, &state.issuer).await?;
     let http = this

@@ -211,6 +211,22 @@ async fn code_flow_with_a_metadata_document() {
     common::sign_in(&admin, &server, "root", "root-password-1").await;
     let html = page(&admin, &server, "/admin/clients").await.text().await.unwrap();
     assert!(html.contains("data-testid=\"metadata-document\""), "{html}");
+    let detail = page(
+        &admin,
+        &server,
+        &format!("/admin/clients/{}", enc(&client_id).replace('+', "%20")),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(detail.contains("data-testid=\"metadata-document\""), "{detail}");
+
+    // Removed in the console: the next use fetches the document again and re-creates it.
+    assert!(server.db.store.delete_client(&client_id).await.unwrap());
+    let walk = authorize_to(&browser, &server, &authorize(&client_id), ALICE, CALLBACK).await;
+    assert!(!walk.code.is_empty());
+    assert_eq!(docs.hits("good.json"), 2);
 }
 
 #[tokio::test]
