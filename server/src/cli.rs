@@ -63,6 +63,9 @@ pub enum Command {
     /// Read the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage scopes (those an API or a client may list besides the built-in ones)
+    #[command(subcommand)]
+    Scope(ScopeCommand),
     /// Delete expired codes, refresh tokens and grants, and audit events past their
     /// retention, now (a running server does it every 15 minutes); prints what went
     Purge(RetentionArgs),
@@ -339,6 +342,18 @@ pub struct ClientAdd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ScopeCommand {
+    /// Define a scope, as the console's Scopes page does; prints it as JSON
+    Add {
+        /// The scope's name, e.g. `mcp:tools`
+        name: String,
+        /// What it allows, as the consent page shows it to users
+        #[arg(long)]
+        description: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ApiCommand {
     /// Register an API; prints it as JSON
     Add(ApiAdd),
@@ -558,6 +573,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Api(command) => api_command(&db_url, command).await,
+        Command::Scope(ScopeCommand::Add { name, description }) => scope_add(&db_url, &name, &description).await,
         Command::Purge(retention) => purge(&db_url, retention.audit_retention_days).await,
         Command::Audit(AuditCommand::List(list)) => audit_list(&db_url, list).await,
         Command::Backup { path } => {
@@ -868,6 +884,24 @@ fn api_json(api: &tessera_core::store::Api) -> serde_json::Value {
 }
 
 /// `tessera api add|list|update|remove`: the console's APIs page, with its rules.
+/// `tessera scope add`: the console's rule (`validate_scope`), then the store.
+async fn scope_add(db_url: &str, name: &str, description: &str) -> anyhow::Result<()> {
+    let (name, description) =
+        tessera_core::registration::validate_scope(name, description).map_err(|e| refused("scope", e))?;
+    let db = store::open(db_url).await?;
+    let store = db.store.as_ref();
+    store
+        .create_scope(&name, &description, crate::now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => anyhow::anyhow!("a scope {name:?} exists already"),
+            other => other.into(),
+        })?;
+    audit::record(store, cli_event(AuditKind::ScopeCreated).subject(&name)).await;
+    println!("{}", json!({ "name": name, "description": description }));
+    Ok(())
+}
+
 async fn api_command(db_url: &str, command: ApiCommand) -> anyhow::Result<()> {
     let db = store::open(db_url).await?;
     let store = db.store.as_ref();

@@ -134,3 +134,64 @@ async fn unauthorized_answers_name_the_metadata() {
     assert_eq!(status, 200);
     assert_eq!(doc["resource"], json!(format!("{base}/api")));
 }
+
+#[tokio::test]
+async fn an_api_added_with_the_cli_has_its_document() {
+    use crate::cli::{one_line_error, stdout_json, tessera};
+    let tdb = common::sqlite();
+    let db = tdb.url.as_str();
+    // `tessera scope add`: the console's rule, then the store; a repeat is refused.
+    let v = stdout_json(&tessera(
+        &[
+            "scope",
+            "add",
+            "mcp:tools",
+            "--description",
+            "Use the tools",
+            "--database-url",
+            db,
+        ],
+        None,
+    ));
+    assert_eq!(v["name"], "mcp:tools");
+    let err = one_line_error(&tessera(
+        &[
+            "scope",
+            "add",
+            "mcp:tools",
+            "--description",
+            "Again",
+            "--database-url",
+            db,
+        ],
+        None,
+    ));
+    assert!(err.contains("exists already"), "{err}");
+    let err = one_line_error(&tessera(
+        &["scope", "add", "bad scope", "--description", "x", "--database-url", db],
+        None,
+    ));
+    assert!(!err.is_empty());
+    stdout_json(&tessera(
+        &[
+            "api",
+            "add",
+            MCP,
+            "--name",
+            "MCP",
+            "--scope",
+            "mcp:tools",
+            "--database-url",
+            db,
+        ],
+        None,
+    ));
+    let server = common::serve(db).await;
+    let (status, _, doc) = get(&format!(
+        "{}/resource-metadata?resource={}",
+        server.base, "https%3A%2F%2Fmcp.example%2Fmcp"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["scopes_supported"], json!(["mcp:tools"]));
+}
