@@ -2,7 +2,7 @@
 //! a small server on loopback, made a client, and used through the whole code flow; the
 //! cache keeps it; every refusal (not https, a mismatching client_id, oversize, slow, bad
 //! redirect URIs, an error status, a redirect to another host) is an error page with its
-//! code; the consent page shows the host; the console marks it.
+//! code; the consent page shows the host; the console marks it; the number kept is capped.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -283,4 +283,47 @@ async fn refusals() {
     let res = page(&browser, &server, &path).await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("invalid_request"));
+}
+
+#[tokio::test]
+async fn the_number_of_such_clients_is_capped() {
+    use tessera_core::policy::METADATA_CLIENTS_MAX;
+    use tessera_core::store::NewClient;
+    use tessera_core::types::{RedirectUri, ScopeSet};
+    let docs = docs().await;
+    let tdb = common::sqlite();
+    let server = common::serve_with(&tdb.url, |c| c.client_id_metadata_documents = true).await;
+    let store = &server.db.store;
+    // As many as allowed already, the first the oldest; and one registered client.
+    common::add_web_client(&server, "openid").await;
+    for i in 0..METADATA_CLIENTS_MAX {
+        let client = NewClient {
+            client_id: format!("https://c{i}.example/client.json"),
+            name: format!("C{i}"),
+            secret_hash: None,
+            redirect_uris: vec![RedirectUri::parse(CALLBACK).unwrap()],
+            scopes: ScopeSet::parse("openid").unwrap(),
+            is_public: true,
+            settings: Default::default(),
+        };
+        store.create_client(client, 10 + i as i64).await.unwrap();
+    }
+    let res = page(&common::browser(), &server, &authorize(&docs.url("good.json"))).await;
+    assert_eq!(res.status(), 302, "to the login page");
+    let clients = store.list_clients().await.unwrap();
+    let documented = clients.iter().filter(|c| c.client_id.starts_with("http")).count();
+    assert_eq!(documented, METADATA_CLIENTS_MAX);
+    // The oldest went; the new one and the registered client stay.
+    assert!(store
+        .client_by_id("https://c0.example/client.json")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .client_by_id("https://c1.example/client.json")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.client_by_id(&docs.url("good.json")).await.unwrap().is_some());
+    assert!(store.client_by_id("web").await.unwrap().is_some());
 }
