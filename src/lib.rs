@@ -51,6 +51,7 @@ pub mod authorize;
 pub mod civil;
 pub mod client_auth;
 pub mod client_keys;
+pub mod client_metadata;
 pub mod discovery;
 pub mod dpop;
 pub mod error;

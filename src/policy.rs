@@ -373,6 +373,20 @@ pub const JWKS_URI_FETCH_TIMEOUT_SECS: u64 = 5;
 pub const JWKS_URI_CACHE_TTL: i64 = 300;
 pub const JWKS_URI_MIN_REFETCH: i64 = 60;
 
+/// Client ID Metadata Documents (`crate::client_metadata`): the longest client_id URL
+/// (bytes), the largest document read (the draft suggests 5 kilobytes), the fetch's
+/// timeout (seconds), and the bounds on how long a fetched document is used before it is
+/// fetched again, whatever its `Cache-Control` says (seconds).
+pub const METADATA_URL_MAX_BYTES: usize = 2000;
+pub const METADATA_DOCUMENT_MAX_BYTES: usize = 5 * 1024;
+pub const METADATA_DOCUMENT_FETCH_TIMEOUT_SECS: u64 = 5;
+pub const METADATA_DOCUMENT_CACHE_MIN: i64 = 60;
+pub const METADATA_DOCUMENT_CACHE_MAX: i64 = 24 * 3600;
+/// The most clients known by a metadata document kept in `clients` at once: past it, the
+/// oldest is removed (with its grants) to make room, so anonymous callers naming new URLs
+/// cannot grow the table without limit.
+pub const METADATA_CLIENTS_MAX: usize = 1000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,9 @@ pub enum Command {
     /// Read the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage scopes (those an API or a client may list besides the built-in ones)
+    #[command(subcommand)]
+    Scope(ScopeCommand),
     /// Delete expired codes, refresh tokens and grants, and audit events past their
     /// retention, now (a running server does it every 15 minutes); prints what went
     Purge(RetentionArgs),
@@ -224,6 +227,15 @@ pub struct ServeArgs {
     /// without a current one gets `use_dpop_nonce` and a nonce to retry with [default: off]
     #[arg(long, env = "TESSERA_DPOP_NONCE", value_parser = clap::builder::BoolishValueParser::new())]
     pub dpop_nonce: bool,
+    /// Accept client ids that are https URLs of OAuth Client ID Metadata Documents, fetched
+    /// when a client first uses them (draft-ietf-oauth-client-id-metadata-document; the MCP
+    /// authorization spec's preferred registration) [default: off]
+    #[arg(long, env = "TESSERA_CLIENT_ID_METADATA_DOCUMENTS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub client_id_metadata_documents: bool,
+    /// A PEM file of extra certificate authorities trusted when fetching client metadata
+    /// documents (a private network's CA); the public roots are always trusted
+    #[arg(long, env = "TESSERA_CLIENT_ID_METADATA_CA")]
+    pub client_id_metadata_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -327,6 +339,18 @@ pub struct ClientAdd {
     /// --id-token-alg PS256 or ES256), no refresh-token rotation
     #[arg(long)]
     pub fapi2: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScopeCommand {
+    /// Define a scope, as the console's Scopes page does; prints it as JSON
+    Add {
+        /// The scope's name, e.g. `mcp:tools`
+        name: String,
+        /// What it allows, as the consent page shows it to users
+        #[arg(long)]
+        description: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -507,6 +531,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config.require_par = args.require_par;
             config.audit_retention_days = args.retention.audit_retention_days;
             config.dpop_nonce = args.dpop_nonce;
+            config.client_id_metadata_documents = args.client_id_metadata_documents;
+            if let Some(path) = &args.client_id_metadata_ca {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("cannot read --client-id-metadata-ca {}", path.display()))?;
+                reqwest::Certificate::from_pem(&pem)
+                    .with_context(|| format!("--client-id-metadata-ca {}: not a PEM certificate", path.display()))?;
+                config.client_id_metadata_ca = Some(pem);
+            }
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }
@@ -541,6 +573,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Api(command) => api_command(&db_url, command).await,
+        Command::Scope(ScopeCommand::Add { name, description }) => scope_add(&db_url, &name, &description).await,
         Command::Purge(retention) => purge(&db_url, retention.audit_retention_days).await,
         Command::Audit(AuditCommand::List(list)) => audit_list(&db_url, list).await,
         Command::Backup { path } => {
@@ -851,6 +884,24 @@ fn api_json(api: &tessera_core::store::Api) -> serde_json::Value {
 }
 
 /// `tessera api add|list|update|remove`: the console's APIs page, with its rules.
+/// `tessera scope add`: the console's rule (`validate_scope`), then the store.
+async fn scope_add(db_url: &str, name: &str, description: &str) -> anyhow::Result<()> {
+    let (name, description) =
+        tessera_core::registration::validate_scope(name, description).map_err(|e| refused("scope", e))?;
+    let db = store::open(db_url).await?;
+    let store = db.store.as_ref();
+    store
+        .create_scope(&name, &description, crate::now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => anyhow::anyhow!("a scope {name:?} exists already"),
+            other => other.into(),
+        })?;
+    audit::record(store, cli_event(AuditKind::ScopeCreated).subject(&name)).await;
+    println!("{}", json!({ "name": name, "description": description }));
+    Ok(())
+}
+
 async fn api_command(db_url: &str, command: ApiCommand) -> anyhow::Result<()> {
     let db = store::open(db_url).await?;
     let store = db.store.as_ref();

@@ -52,6 +52,12 @@ pub struct Config {
     /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce
     /// (`--dpop-nonce`); off by default.
     pub dpop_nonce: bool,
+    /// Client ID Metadata Documents: a `client_id` that is an https URL is fetched
+    /// (`--client-id-metadata-documents`); off by default.
+    pub client_id_metadata_documents: bool,
+    /// PEM certificates trusted besides the public roots when fetching those documents
+    /// (`--client-id-metadata-ca`).
+    pub client_id_metadata_ca: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -108,6 +114,8 @@ impl Config {
             metrics_token: None,
             require_par: false,
             dpop_nonce: false,
+            client_id_metadata_documents: false,
+            client_id_metadata_ca: None,
         })
     }
 }

@@ -74,6 +74,8 @@ pub struct Shared {
     pub dpop_nonce_required: bool,
     /// DPoP proofs seen at this process's protected resources (RFC 9449 §11.1).
     pub dpop_replay: crate::http::dpop::ResourceReplay,
+    /// Clients known by a Client ID Metadata Document; `None` when they are off.
+    pub metadata_clients: Option<crate::http::client_metadata::MetadataClients>,
 }
 
 impl std::ops::Deref for AppState {
@@ -119,6 +121,9 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         client_keys: Default::default(),
         dpop_nonce_required: config.dpop_nonce,
         dpop_replay: Default::default(),
+        metadata_clients: config
+            .client_id_metadata_documents
+            .then(|| crate::http::client_metadata::MetadataClients::new(config.client_id_metadata_ca.as_deref())),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),

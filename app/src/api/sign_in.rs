@@ -93,6 +93,10 @@ pub struct PendingView {
     pub scopes: Vec<ScopeView>,
     /// Who is signed in now, if anyone.
     pub username: Option<String>,
+    /// For a client known by its metadata document (a URL client_id): the host that
+    /// published it, the one thing about the client that is verified.
+    #[serde(default)]
+    pub client_host: Option<String>,
 }
 
 #[server(prefix = "/ui", endpoint = "pending")]
@@ -116,7 +120,11 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
     let custom = ctx.store.custom_scopes().await.map_err(crate::server::fail)?;
     let scopes = crate::api::account::describe_scopes(&pending.request.scopes, &custom);
     let user = crate::server::current_user(&ctx, &session).await?;
+    let client_host = tessera_core::client_metadata::looks_like_url(&client.client_id)
+        .then(|| url::Url::parse(&client.client_id).ok()?.host_str().map(str::to_owned))
+        .flatten();
     Ok(Some(PendingView {
+        client_host,
         client_name: client.name,
         client_logo: client.settings.logo_uri,
         scopes,

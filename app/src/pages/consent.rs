@@ -30,6 +30,11 @@ pub fn ConsentPage() -> impl IntoView {
                                     <h1><span data-testid="client-name">{p.client_name.clone()}</span>
                                         " wants to access your account"</h1>
                                 </div>
+                                {p.client_host.clone().map(|host| view! {
+                                    <p class="client-host" data-testid="client-host">"From "
+                                        <strong class="client-host-name">{host}</strong>
+                                        ". The app's name and logo are what it says about itself; this address is where it is published. Continue only if you trust it."</p>
+                                })}
                                 {move || expired().then(|| view! {
                                     <p class="error" role="alert">"Your session expired. Please decide again."</p>
                                 })}

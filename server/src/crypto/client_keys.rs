@@ -52,34 +52,95 @@ pub struct ClientKeys {
 
 impl Default for ClientKeys {
     fn default() -> Self {
-        // Redirects only within the same scheme and host, at most three: a client's keys
-        // come from the client's own server.
-        let policy = reqwest::redirect::Policy::custom(|attempt| {
-            let first = attempt.previous().first().cloned();
-            let same = first.is_some_and(|f| {
-                f.scheme() == attempt.url().scheme()
-                    && f.host_str() == attempt.url().host_str()
-                    && f.port_or_known_default() == attempt.url().port_or_known_default()
-            });
-            if attempt.previous().len() > 3 || !same {
-                attempt.stop()
-            } else {
-                attempt.follow()
-            }
-        });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(JWKS_URI_FETCH_TIMEOUT_SECS))
-            .redirect(policy)
-            .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| tracing::error!(error = %e, "cannot build the jwks_uri HTTP client"))
-            .ok();
         Self {
-            http,
+            http: outbound_http(Duration::from_secs(JWKS_URI_FETCH_TIMEOUT_SECS), None),
             inline: Mutex::default(),
             remote: Mutex::default(),
         }
     }
+}
+
+/// An HTTP client for fetching what clients publish (a `jwks_uri`, a client metadata
+/// document): the whole request within `timeout`; redirects only within the same scheme,
+/// host and port, at most three (what a client publishes comes from the client's own
+/// server); `extra_root` trusted besides the public roots. `None` if it cannot be built
+/// (logged).
+pub fn outbound_http(timeout: Duration, extra_root: Option<reqwest::Certificate>) -> Option<reqwest::Client> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().cloned();
+        let same = first.is_some_and(|f| {
+            f.scheme() == attempt.url().scheme()
+                && f.host_str() == attempt.url().host_str()
+                && f.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if attempt.previous().len() > 3 || !same {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(policy)
+        .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")));
+    if let Some(root) = extra_root {
+        builder = builder.add_root_certificate(root);
+    }
+    builder
+        .build()
+        .map_err(|e| tracing::error!(error = %e, "cannot build the outbound HTTP client"))
+        .ok()
+}
+
+/// GET `uri` with `accept`: a success status (a redirect not followed is an error), at
+/// most `max_bytes` of body, read chunk by chunk so a larger one is never held. Returns
+/// the body and the `Cache-Control` header. The error is the log's detail.
+pub async fn get_capped(
+    http: &reqwest::Client,
+    uri: &str,
+    accept: &str,
+    max_bytes: usize,
+) -> Result<(Vec<u8>, Option<String>), String> {
+    let mut res = http
+        .get(uri)
+        .header(reqwest::header::ACCEPT, accept)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                format!("request failed: {e}")
+            }
+        })?;
+    if !res.status().is_success() {
+        return Err(format!("answered {}", res.status()));
+    }
+    let too_big = || format!("larger than {max_bytes} bytes");
+    if res.content_length().is_some_and(|n| n > max_bytes as u64) {
+        return Err(too_big());
+    }
+    let cache_control = res
+        .headers()
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    loop {
+        let chunk = res.chunk().await.map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                format!("reading failed: {e}")
+            }
+        })?;
+        let Some(chunk) = chunk else { break };
+        if body.len() + chunk.len() > max_bytes {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, cache_control))
 }
 
 /// Parses a JWK Set into the keys Tessera can verify with; keys it cannot use are
@@ -186,26 +247,13 @@ impl ClientKeys {
     /// GET the JWK Set: a success status, at most [`CLIENT_JWKS_MAX_BYTES`], JSON.
     async fn fetch(&self, uri: &str) -> Result<Vec<Key>, String> {
         let http = self.http.as_ref().ok_or("no HTTP client")?;
-        let mut res = http
-            .get(uri)
-            .header(reqwest::header::ACCEPT, "application/jwk-set+json, application/json")
-            .send()
-            .await
-            .map_err(|e| format!("request failed: {e}"))?;
-        if !res.status().is_success() {
-            return Err(format!("answered {}", res.status()));
-        }
-        let too_big = || format!("larger than {CLIENT_JWKS_MAX_BYTES} bytes");
-        if res.content_length().is_some_and(|n| n > CLIENT_JWKS_MAX_BYTES as u64) {
-            return Err(too_big());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| format!("reading failed: {e}"))? {
-            if body.len() + chunk.len() > CLIENT_JWKS_MAX_BYTES {
-                return Err(too_big());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let (body, _) = get_capped(
+            http,
+            uri,
+            "application/jwk-set+json, application/json",
+            CLIENT_JWKS_MAX_BYTES,
+        )
+        .await?;
         let set: Value = serde_json::from_slice(&body).map_err(|_| "not JSON")?;
         parse_keys(&set)
     }

@@ -33,12 +33,9 @@ pub async fn authenticate_client(
         None => None,
     };
     let presented = PresentedClient::from_request(authorization, pairs)?;
-    let client = state
-        .db
-        .store
-        .client_by_id(presented.client_id())
-        .await
-        .map_err(server_error)?;
+    // A URL client_id is a client metadata document's (fetched again once its cache
+    // lifetime is over).
+    let client = crate::http::client_metadata::client(state, presented.client_id(), crate::now()).await?;
     let outcome = client_auth::authenticate(&presented, client.as_ref())?;
     let client = client.ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
     if let (Outcome::VerifyAssertion, PresentedClient::Assertion { assertion, .. }) = (outcome, &presented) {

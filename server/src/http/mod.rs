@@ -6,6 +6,7 @@
 //! - [`form`]: query strings and `application/x-www-form-urlencoded` bodies, read strictly.
 //! - [`client_auth`]: who the client is at `/token`, `/revoke`, `/introspect` (RFC 6749
 //!   §2.3), by secret or by `private_key_jwt` assertion (RFC 7523).
+//! - [`client_metadata`]: clients known by a Client ID Metadata Document (a URL client_id).
 //! - [`request_object`]: signed authorization requests (RFC 9101), for `/authorize` and `/par`.
 //! - [`client_ip`]: which address a request comes from (the TCP peer, or the client a
 //!   trusted reverse proxy names).
@@ -19,6 +20,7 @@
 pub mod bearer;
 pub mod client_auth;
 pub mod client_ip;
+pub mod client_metadata;
 pub mod cors;
 pub mod dpop;
 pub mod form;

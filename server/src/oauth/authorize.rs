@@ -138,9 +138,11 @@ async fn handle(
         Ok(None) => {}
         Err(e) => return refuse(e, &state.issuer),
     }
-    let client = match state.db.store.client_by_id(&client_id).await {
+    // A URL client_id is fetched as a client metadata document; its refusals are shown to
+    // the user: no redirect URI is verified.
+    let client = match crate::http::client_metadata::client(state, &client_id, now).await {
         Ok(c) => c,
-        Err(e) => return error_page(&server_error(e)),
+        Err(e) => return error_page(&e),
     };
     let validated = validate(state, pairs, client.as_ref(), now).await;
     // RFC 9126 §5, §6: when the server or this client requires PAR, a plain request is

@@ -24,7 +24,7 @@ struct Published {
 }
 
 impl Published {
-    fn build(issuer: &str, require_par: bool, keys: KeySet) -> Published {
+    fn build(issuer: &str, require_par: bool, metadata_documents: bool, keys: KeySet) -> Published {
         let opts = MetadataOptions {
             id_token_signing_alg_values_supported: keys.algs().into_iter().map(|a| a.as_str().to_owned()).collect(),
             // Only the built-in scopes: administrator-defined scopes do not exist yet.
@@ -33,7 +33,12 @@ impl Published {
         };
         // Serializing derived structs and a `Value` cannot fail; an empty body would be
         // the visible symptom if it ever did.
-        let metadata = serde_json::to_vec(&metadata(issuer, &opts)).unwrap_or_default();
+        let mut document = serde_json::to_value(metadata(issuer, &opts)).unwrap_or_default();
+        // draft-ietf-oauth-client-id-metadata-document §5: only when URL client ids are on.
+        if metadata_documents {
+            document["client_id_metadata_document_supported"] = serde_json::Value::Bool(true);
+        }
+        let metadata = serde_json::to_vec(&document).unwrap_or_default();
         let jwks = serde_json::to_vec(&keys.jwks()).unwrap_or_default();
         Published {
             keys,
@@ -55,7 +60,12 @@ impl Documents {
                 return p.clone();
             }
         }
-        let fresh = Arc::new(Published::build(&state.issuer, state.require_par, keys));
+        let fresh = Arc::new(Published::build(
+            &state.issuer,
+            state.require_par,
+            state.metadata_clients.is_some(),
+            keys,
+        ));
         if let Ok(mut cached) = self.0.write() {
             *cached = Some(fresh.clone());
         }

@@ -9,6 +9,7 @@
 //! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
+//! - [`resource_metadata`]: RFC 9728 protected resource metadata of the registered APIs.
 //!
 //! What they share (the form reader, client authentication, Bearer tokens, CORS, how
 //! errors become HTTP) is in [`crate::http`]; the tokens they issue and read, in
@@ -19,6 +20,7 @@ pub mod discovery;
 pub mod introspect;
 pub mod par;
 pub mod resource;
+pub mod resource_metadata;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -47,6 +49,12 @@ pub fn client_routes() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(discovery::oauth_authorization_server),
         )
+        .route(resource_metadata::WELL_KNOWN, get(resource_metadata::well_known))
+        .route(
+            "/.well-known/oauth-protected-resource/{*path}",
+            get(resource_metadata::well_known),
+        )
+        .route("/resource-metadata", get(resource_metadata::by_identifier))
         .layer(crate::http::cors::cors());
     Router::new()
         .route("/api/resource", get(resource::resource))

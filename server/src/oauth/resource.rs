@@ -19,6 +19,7 @@ use crate::crypto::issue::resource_audience;
 use crate::http::bearer::{access_token, insufficient_scope, Scheme};
 use crate::http::dpop::authorize_resource;
 use crate::http::response::resource_error;
+use crate::oauth::resource_metadata::with_resource_metadata;
 use crate::web::AppState;
 
 pub async fn resource(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -38,7 +39,7 @@ pub async fn resource(State(state): State<AppState>, headers: HeaderMap) -> Resp
     .await;
     let (claims, user) = match found {
         Ok(found) => found,
-        Err(r) => return resource_error(&r.error, None, r.scheme),
+        Err(r) => return with_resource_metadata(resource_error(&r.error, None, r.scheme), &audience),
     };
     // RFC 6750 §3.1: a valid token without the scope the resource needs; a client's own
     // token (client_credentials) never has `openid`.

@@ -44,7 +44,14 @@ pub async fn userinfo(State(state): State<AppState>, method: Method, headers: He
     let found = authorize_resource(&state, &headers, presented, method.as_str(), "/userinfo", None, now).await;
     let (claims, user) = match found {
         Ok(found) => found,
-        Err(r) => return resource_error(&r.error, None, r.scheme),
+        // RFC 9728 §5.1: userinfo takes the sample resource's tokens; its metadata says where
+        // to get one.
+        Err(r) => {
+            return crate::oauth::resource_metadata::with_resource_metadata(
+                resource_error(&r.error, None, r.scheme),
+                &crate::crypto::issue::resource_audience(&state.issuer),
+            )
+        }
     };
     // OIDC Core §5.3.3 / RFC 6750 §3.1: userinfo needs a token issued for `openid`.
     let scopes = claims.scopes();

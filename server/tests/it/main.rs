@@ -15,10 +15,13 @@
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
 //! - `resources`: registered APIs and resource indicators (RFC 8707), PS256.
+//! - `resource_metadata`: protected resource metadata (RFC 9728) and `resource_metadata` in 401s.
 //! - `sweep`: malformed input to every route.
 //! - `lifetimes`: sessions' idle and absolute lifetimes, refresh families' absolute one.
 //! - `shutdown`: SIGTERM finishing the request in flight, then exiting.
 //! - `site`: the compiled site served from memory (the release binary's embedded copy).
+//! - `client_metadata`: Client ID Metadata Documents: a URL client_id fetched from loopback,
+//!   the code flow with it, its cache, and every refusal.
 //! - `client_keys`: private_key_jwt (inline keys and jwks_uri) and signed request objects.
 //! - `cluster`: several `tessera serve` processes on one PostgreSQL.
 //! - `crash`: `tessera serve` SIGKILLed under load, then restarted on the same database.
@@ -33,6 +36,7 @@ mod admin;
 mod audit;
 mod cli;
 mod client_keys;
+mod client_metadata;
 mod cluster;
 mod crash;
 mod demo;
@@ -44,6 +48,7 @@ mod lifetimes;
 mod login;
 mod metrics;
 mod par;
+mod resource_metadata;
 mod resources;
 mod shutdown;
 mod site;

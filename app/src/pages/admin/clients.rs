@@ -44,12 +44,14 @@ pub(super) fn ClientTable(clients: Vec<ClientView>) -> impl IntoView {
                 <thead><tr><th>"Name"</th><th>"Client ID"</th><th>"Type"</th><th>"Redirect URIs"</th><th>"Created"</th></tr></thead>
                 <tbody>
                     {clients.into_iter().map(|c| {
-                        let href = format!("/admin/clients/{}", c.client_id);
+                        let href = format!("/admin/clients/{}", url_segment(&c.client_id));
+                        let documented = is_metadata_document(&c.client_id);
                         view! {
                             <tr data-testid="client-row">
                                 <td><a href=href>{c.name}</a></td>
                                 <td><code>{c.client_id}</code></td>
-                                <td><TypeBadge public=c.is_public/></td>
+                                <td><TypeBadge public=c.is_public/>
+                                    {documented.then(|| view! { " " <MetadataBadge/> })}</td>
                                 <td class="uris">{c.redirect_uris.into_iter().map(|u| view! { <div>{u}</div> }).collect_view()}</td>
                                 <td class="nowrap">{c.created}</td>
                             </tr>
@@ -68,6 +70,32 @@ pub(super) fn TypeBadge(public: bool) -> impl IntoView {
         view! { <span class="tag">"Public"</span> }.into_any()
     } else {
         view! { <span class="tag tag-strong">"Confidential"</span> }.into_any()
+    }
+}
+
+/// A client known by its Client ID Metadata Document: its id is the document's URL
+/// (registered ids never have a scheme). It changes when the document does.
+fn is_metadata_document(client_id: &str) -> bool {
+    client_id.starts_with("https://") || client_id.starts_with("http://")
+}
+
+/// A client id as one path segment (a metadata document's URL has slashes).
+fn url_segment(client_id: &str) -> String {
+    client_id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+fn MetadataBadge() -> impl IntoView {
+    view! {
+        <span class="tag" data-testid="metadata-document"
+            title="Registered by its Client ID Metadata Document: its settings come from the document at its URL">
+            "Metadata document"</span>
     }
 }
 
@@ -131,7 +159,9 @@ pub(super) fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView 
                 <div>
                     <h1 data-testid="client-title">{c.name.clone()}</h1>
                     <p class="muted">"Client ID " <code data-testid="client-id">{c.client_id.clone()}</code>
-                        " · " <TypeBadge public=c.is_public/> " · created " {c.created.clone()}</p>
+                        " · " <TypeBadge public=c.is_public/>
+                        {is_metadata_document(&c.client_id).then(|| view! { " " <MetadataBadge/> })}
+                        " · created " {c.created.clone()}</p>
                 </div>
             </div>
             <FlashLines flash=p.flash.clone()/>
