@@ -262,7 +262,7 @@ mod tests {
         ];
         for (list, want) in table {
             let got = DeviceRequest::parse(&pairs(&list), &client, known).map(|r| r.scopes.to_string());
-            assert_eq!(got.as_deref().map_err(|e| e.code), want.map(|s| s), "{list:?}");
+            assert_eq!(got.as_deref().map_err(|e| e.code), want, "{list:?}");
         }
         let r = DeviceRequest::parse(
             &pairs(&[("scope", "openid"), ("resource", "https://api.example/")]),
