@@ -626,3 +626,159 @@ async fn forms_need_their_csrf_token() {
         (400, "authorization_pending")
     );
 }
+
+/// The console: a client given the device grant through the client form, its code listed
+/// on /admin/devices, and revoked there (the device's next poll: access_denied). Allowing
+/// records a consent: the user's "My apps" revocation ends the device's tokens.
+#[tokio::test]
+async fn console_lists_and_revokes() {
+    for db in databases().await {
+        let server = serve(&db.url).await;
+        add_user(&server, "root", "root-password", true).await;
+        add_user(&server, "alice", "correct horse battery", false).await;
+        let admin = browser();
+        assert_eq!(sign_in(&admin, &server, "root", "root-password").await, "/");
+        let to = post_form(
+            &admin,
+            &server,
+            "/admin/clients/new",
+            "/ui/admin/clients/create",
+            &[
+                ("name", "Console TV"),
+                ("client_type", "public"),
+                ("redirect_uris", ""),
+                ("scopes", "openid offline_access"),
+                ("grant_device_code", "on"),
+                ("grant_refresh_token", "on"),
+                ("require_pkce", "on"),
+                ("access_token_ttl", "900"),
+                ("refresh_token_ttl", "86400"),
+                ("access_token_alg", "ES256"),
+                ("id_token_alg", "RS256"),
+            ],
+        )
+        .await;
+        assert!(to.starts_with("/admin/clients/"), "{}: {to}", db.name);
+        let clients = server.db.store.list_clients().await.unwrap();
+        let tv = clients.iter().find(|c| c.name == "Console TV").unwrap();
+        assert!(tv.allows_grant(DEVICE_GRANT));
+        assert!(!tv.allows_grant("authorization_code"));
+        let client_id = tv.client_id.clone();
+        let html = page(&admin, &server, &format!("/admin/clients/{client_id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("name=\"grant_device_code\""), "the form's checkbox");
+
+        let (status, started, _) = post(
+            &server,
+            "/device_authorization",
+            &[("client_id", client_id.as_str()), ("scope", "openid")],
+        )
+        .await;
+        assert_eq!(status, 200, "{started}");
+        let user_code = started["user_code"].as_str().unwrap();
+        let html = page(&admin, &server, "/admin/devices").await.text().await.unwrap();
+        assert!(html.contains("Console TV"), "{html}");
+        assert!(html.contains(&format!("{}-····", &user_code[..4])), "{html}");
+        assert!(!html.contains(user_code), "the whole user code is never shown");
+        assert!(html.contains("pending"));
+        let id = tessera_core::device::user_code_hash(&user_code.replace('-', ""));
+        let to = post_form(
+            &admin,
+            &server,
+            "/admin/devices",
+            "/ui/admin/devices/revoke",
+            &[("id", &id)],
+        )
+        .await;
+        assert_eq!(to, "/admin/devices");
+        let (status, body, _) = post(
+            &server,
+            "/token",
+            &[
+                ("grant_type", DEVICE_GRANT),
+                ("client_id", client_id.as_str()),
+                ("device_code", started["device_code"].as_str().unwrap()),
+            ],
+        )
+        .await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("access_denied")));
+        // Not an administrator: no device list.
+        let joe = browser();
+        sign_in(&joe, &server, "alice", "correct horse battery").await;
+        assert_eq!(page(&joe, &server, "/admin/devices").await.status(), 403);
+
+        // Allowed, then revoked by the user under My apps: the refresh token dies.
+        add_tv_client(&server).await;
+        let started = start(&server, "openid offline_access").await;
+        let to = decide(
+            &server,
+            started["user_code"].as_str().unwrap(),
+            ("alice", "correct horse battery"),
+            "allow",
+        )
+        .await;
+        assert_eq!(to, "/device/done");
+        let (status, tokens) = poll(&server, started["device_code"].as_str().unwrap()).await;
+        assert_eq!(status, 200);
+        let alice = server
+            .db
+            .store
+            .credentials_by_username("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        assert!(server
+            .db
+            .store
+            .revoke_consent(&alice.id, "tv", tessera::now())
+            .await
+            .unwrap());
+        let (status, body, _) = post(
+            &server,
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", "tv"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    }
+}
+
+/// `tessera device list` and `tessera device revoke` (the binary: rebuild it first).
+#[tokio::test]
+async fn cli_lists_and_revokes() {
+    use crate::cli::{one_line_error, stdout_json, tessera};
+    let db = sqlite();
+    let server = serve(&db.url).await;
+    add_tv_client(&server).await;
+    let started = start(&server, "openid").await;
+    let user_code = started["user_code"].as_str().unwrap().to_owned();
+    let listed = stdout_json(&tessera(&["--database-url", &db.url, "device", "list", "--json"], None));
+    assert_eq!(listed[0]["client_id"], "tv");
+    assert_eq!(listed[0]["state"], "pending");
+    assert_eq!(listed[0]["user_code"], format!("{}-····", &user_code[..4]));
+    // Typed as a user would: lower case, no dash.
+    let typed = user_code.replace('-', "").to_lowercase();
+    let out = stdout_json(&tessera(&["--database-url", &db.url, "device", "revoke", &typed], None));
+    assert_eq!(out["revoked"], true);
+    assert_eq!(out["user_code"], user_code.as_str());
+    assert_eq!(
+        error_of(&poll(&server, started["device_code"].as_str().unwrap()).await),
+        (400, "access_denied")
+    );
+    // Again: nothing left to revoke; and a malformed code is named as such.
+    let e = one_line_error(&tessera(&["--database-url", &db.url, "device", "revoke", &typed], None));
+    assert!(e.contains("no pending or approved device code"), "{e}");
+    let e = one_line_error(&tessera(
+        &["--database-url", &db.url, "device", "revoke", "AEIOU"],
+        None,
+    ));
+    assert!(e.contains("is not a user code"), "{e}");
+}
