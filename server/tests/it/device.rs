@@ -782,3 +782,59 @@ async fn cli_lists_and_revokes() {
     ));
     assert!(e.contains("is not a user code"), "{e}");
 }
+
+/// The store itself, polled by 16 tasks released at once (two of them through a second
+/// pool on the same database, as a second instance): exactly one redemption.
+#[tokio::test]
+async fn one_redemption_in_the_store() {
+    for db in databases().await {
+        let server = serve(&db.url).await;
+        let alice = add_user(&server, "alice", "correct horse battery", false).await;
+        add_tv_client(&server).await;
+        let other = open(&db).await;
+        let now = tessera::now();
+        let code = NewDeviceCode {
+            device_code_hash: tessera_core::secret::hash_secret("raced-device-code"),
+            user_code_hash: tessera_core::device::user_code_hash("RRRRSSSS"),
+            user_code_hint: "RRRR-····".into(),
+            client_id: "tv".into(),
+            scopes: ScopeSet::parse("openid").unwrap(),
+            resources: vec![],
+            interval: 5,
+            created_at: now,
+            expires_at: now + 600,
+        };
+        assert!(server.db.store.put_device_code(&code, 10, 10).await.unwrap());
+        assert!(server
+            .db
+            .store
+            .decide_device_code(&code.user_code_hash, &alice, Some(now), now)
+            .await
+            .unwrap());
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let store = if i % 8 == 0 {
+                    other.store.clone()
+                } else {
+                    server.db.store.clone()
+                };
+                let barrier = barrier.clone();
+                let hash = code.device_code_hash.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.poll_device_code(&hash, "tv", now, 5, 60).await.unwrap()
+                })
+            })
+            .collect();
+        let mut redeemed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                tessera_core::store::DevicePoll::Redeemed { .. } => redeemed += 1,
+                tessera_core::store::DevicePoll::AlreadyRedeemed => {}
+                other => panic!("{}: {other:?}", db.name),
+            }
+        }
+        assert_eq!(redeemed, 1, "{}", db.name);
+    }
+}
