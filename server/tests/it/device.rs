@@ -838,3 +838,93 @@ async fn one_redemption_in_the_store() {
         assert_eq!(redeemed, 1, "{}", db.name);
     }
 }
+
+/// Codes in flight are capped per client and in all (checked in the INSERT itself); an
+/// expired code no longer counts, and a taken user code is a conflict (a new one is drawn).
+#[tokio::test]
+async fn codes_in_flight_are_capped() {
+    for db in databases().await {
+        let server = serve(&db.url).await;
+        add_tv_client(&server).await;
+        let store = &server.db.store;
+        let now = tessera::now();
+        let code = |n: &str, user: &str, expires_at: i64| NewDeviceCode {
+            device_code_hash: tessera_core::secret::hash_secret(n),
+            user_code_hash: tessera_core::device::user_code_hash(user),
+            user_code_hint: "····".into(),
+            client_id: "tv".into(),
+            scopes: ScopeSet::parse("openid").unwrap(),
+            resources: vec![],
+            interval: 5,
+            created_at: now,
+            expires_at,
+        };
+        assert!(store
+            .put_device_code(&code("a", "BBBBBBBB", now + 600), 2, 3)
+            .await
+            .unwrap());
+        assert!(store
+            .put_device_code(&code("b", "BBBBBBBC", now + 600), 2, 3)
+            .await
+            .unwrap());
+        // Per client: 2.
+        assert!(
+            !store
+                .put_device_code(&code("c", "BBBBBBBD", now + 600), 2, 3)
+                .await
+                .unwrap(),
+            "{}",
+            db.name
+        );
+        // In all: 2 of 2.
+        assert!(!store
+            .put_device_code(&code("c", "BBBBBBBD", now + 600), 10, 2)
+            .await
+            .unwrap());
+        assert!(store
+            .put_device_code(&code("c", "BBBBBBBD", now + 600), 10, 3)
+            .await
+            .unwrap());
+        // An expired one does not count.
+        assert!(store
+            .put_device_code(&code("d", "BBBBBBBF", now - 1), 10, 10)
+            .await
+            .unwrap());
+        assert!(store
+            .put_device_code(&code("e", "BBBBBBBG", now + 600), 4, 4)
+            .await
+            .unwrap());
+        // The same user code twice: a conflict, nothing stored.
+        let taken = store.put_device_code(&code("f", "BBBBBBBB", now + 600), 100, 100).await;
+        assert!(
+            matches!(taken, Err(tessera_core::store::StoreError::Conflict(_))),
+            "{taken:?}"
+        );
+    }
+}
+
+/// A public client's requests are anonymous: past the per-address allowance (60 a minute,
+/// shared with new authorization requests) the answer is 503 temporarily_unavailable.
+#[tokio::test]
+async fn anonymous_requests_per_address_are_limited() {
+    let db = sqlite();
+    let server = serve(&db.url).await;
+    add_tv_client(&server).await;
+    let mut answers = Vec::new();
+    for _ in 0..70 {
+        let (status, body, _) = post(
+            &server,
+            "/device_authorization",
+            &[("client_id", "tv"), ("scope", "openid")],
+        )
+        .await;
+        answers.push((status, body["error"].as_str().map(str::to_owned)));
+    }
+    // The first 60 pass; then (the allowance refills one a second) mostly refusals.
+    assert!(answers[..60].iter().all(|(s, _)| *s == 200), "{answers:?}");
+    let refused = answers[60..].iter().filter(|(s, _)| *s == 503).count();
+    assert!(refused >= 5, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|a| a.0 == 200 || *a == (503, Some("temporarily_unavailable".to_owned()))));
+}
