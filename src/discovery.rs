@@ -66,6 +66,8 @@ pub struct ProviderMetadata {
     pub require_pushed_authorization_requests: bool,
     /// RFC 9449 §5.1: the algorithms a DPoP proof may use.
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
 }
 
 /// Builds the document. `issuer` is used as given (RFC 8414 §3.3: it must equal the
@@ -125,6 +127,7 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         pushed_authorization_request_endpoint: endpoint("/par"),
         require_pushed_authorization_requests: opts.require_pushed_authorization_requests,
         dpop_signing_alg_values_supported: crate::dpop::ALGS.to_vec(),
+        device_authorization_endpoint: endpoint("/device_authorization"),
     }
 }
 
@@ -176,7 +179,8 @@ mod tests {
         let table: &[(&str, serde_json::Value)] = &[
             ("response_types_supported", serde_json::json!(["code"])),
             ("response_modes_supported", serde_json::json!(["query"])),
-            ("grant_types_supported", serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])),
+            ("grant_types_supported", serde_json::json!(["authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"])),
+            ("device_authorization_endpoint", serde_json::json!("https://id.example/device_authorization")),
             ("subject_types_supported", serde_json::json!(["public"])),
             ("id_token_signing_alg_values_supported", serde_json::json!(["RS256", "ES256", "EdDSA"])),
             ("token_endpoint_auth_methods_supported", serde_json::json!(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"])),

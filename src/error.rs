@@ -44,6 +44,10 @@ pub enum ErrorCode {
     UseDpopNonce,
     // RFC 8707 §2 (resource indicators).
     InvalidTarget,
+    // RFC 8628 §3.5 (device authorization grant, while polling).
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -73,6 +77,9 @@ impl ErrorCode {
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::InvalidTarget => "invalid_target",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

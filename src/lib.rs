@@ -43,6 +43,8 @@
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
 //! - [`dpop`]: DPoP (RFC 9449) proofs' header and claim rules, the JWK thumbprint, and the
 //!   key bindings of codes and refresh tokens.
+//! - [`device`]: the device authorization grant (RFC 8628) — the device's request, user
+//!   codes (made, shown, normalised, hashed) and the record kept while the user decides.
 //! - [`throttle`]: how a login back-off rule applies and what its counters are keyed by
 //!   (per account and per client address; the numbers are in [`policy`]).
 
@@ -52,6 +54,7 @@ pub mod civil;
 pub mod client_auth;
 pub mod client_keys;
 pub mod client_metadata;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod error;

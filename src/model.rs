@@ -95,12 +95,15 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 6749 §4.4: a confidential client acting for itself.
     ClientCredentials,
+    /// RFC 8628 §3.4: a device without a browser polls while the user approves elsewhere.
+    DeviceCode,
 }
 
 names!(GrantType, "grant type", [
     AuthorizationCode => "authorization_code",
     RefreshToken => "refresh_token",
     ClientCredentials => "client_credentials",
+    DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
 ]);
 
 impl GrantType {
@@ -108,6 +111,13 @@ impl GrantType {
     /// needs a secret to authenticate with, which a public client has not (RFC 6749 §4.4).
     pub fn allowed_for_public_client(self) -> bool {
         !matches!(self, GrantType::ClientCredentials)
+    }
+
+    /// Whether a client registered without an explicit list gets the grant. The device
+    /// grant is opt-in: its user code can be phished (RFC 8628 §5.4), so only clients
+    /// that need it are given it.
+    pub fn granted_by_default(self) -> bool {
+        !matches!(self, GrantType::DeviceCode)
     }
 }
 
@@ -183,6 +193,7 @@ mod tests {
             (GrantType::AuthorizationCode.as_str(), "authorization_code"),
             (GrantType::RefreshToken.as_str(), "refresh_token"),
             (GrantType::ClientCredentials.as_str(), "client_credentials"),
+            (GrantType::DeviceCode.as_str(), "urn:ietf:params:oauth:grant-type:device_code"),
             (ClientAuthMethod::ClientSecretBasic.as_str(), "client_secret_basic"),
             (ClientAuthMethod::ClientSecretPost.as_str(), "client_secret_post"),
             (ClientAuthMethod::None.as_str(), "none"),
@@ -237,6 +248,8 @@ mod tests {
         assert!(GrantType::AuthorizationCode.allowed_for_public_client());
         assert!(GrantType::RefreshToken.allowed_for_public_client());
         assert!(!GrantType::ClientCredentials.allowed_for_public_client());
+        assert!(GrantType::DeviceCode.allowed_for_public_client());
+        assert!(!GrantType::DeviceCode.granted_by_default());
         assert!(ClientAuthMethod::ClientSecretBasic.authenticates());
         assert!(!ClientAuthMethod::None.authenticates());
     }

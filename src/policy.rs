@@ -257,6 +257,46 @@ pub const DPOP_JKT_LEN: usize = 43;
 /// minutes: as node-oidc-provider's one-minute step.
 pub const DPOP_NONCE_SLOT: i64 = 60;
 
+// --- Device authorization grant (RFC 8628; see `crate::device`) -----------------------
+
+/// How long a device code and its user code live (seconds): RFC 8628 §3.2 `expires_in`.
+/// Ten minutes, as node-oidc-provider's default: long enough to find a phone and sign in.
+pub const DEVICE_CODE_LIFETIME: i64 = 600;
+
+/// RFC 8628 §3.2 `interval`: the seconds a device waits between polls (the RFC's default, 5).
+pub const DEVICE_POLL_INTERVAL: i64 = 5;
+
+/// RFC 8628 §3.5: what a `slow_down` answer adds to the interval (seconds).
+pub const DEVICE_SLOW_DOWN_STEP: i64 = 5;
+
+/// The longest interval a device is told to wait: repeated `slow_down`s stop growing it
+/// here (a minute: still usable within [`DEVICE_CODE_LIFETIME`]).
+pub const DEVICE_POLL_INTERVAL_MAX: i64 = 60;
+
+/// Device codes one client may have in flight (unexpired) at once. A public client's
+/// requests are anonymous; this keeps what they can leave stored bounded per client.
+pub const MAX_DEVICE_CODES_PER_CLIENT: i64 = 1_000;
+
+/// Device codes in flight across all clients. Also keeps user codes sparse: with at most
+/// 10,000 live among 20^8 (2.56e10), a random guess hits one with probability 4e-7.
+pub const MAX_DEVICE_CODES: i64 = 10_000;
+
+/// Wrong user codes per browser session (the form's CSRF token, which an anonymous visitor
+/// keeps in a cookie): as a wrong password per account, the 5th blocks for 1 s, doubling.
+pub const DEVICE_CODE_BACKOFF_PER_SESSION: Backoff = Backoff {
+    threshold: 5,
+    window: 15 * 60,
+    max_block: 15 * 60,
+};
+
+/// Wrong user codes per client address: as wrong passwords per address (20), counted apart
+/// from them. A guesser who drops its cookies is still held here.
+pub const DEVICE_CODE_BACKOFF_PER_ADDRESS: Backoff = Backoff {
+    threshold: 20,
+    window: 15 * 60,
+    max_block: 15 * 60,
+};
+
 // The defaults must be allowed values, and the bounds consistent: checked when compiling.
 const _: () = {
     assert!(*ACCESS_TOKEN_LIFETIME_RANGE.start() <= ACCESS_TOKEN_LIFETIME_DEFAULT);
@@ -278,6 +318,8 @@ const _: () = {
     assert!(PASSWORD_MIN_CHARS < PASSWORD_MAX_CHARS);
     assert!(*AUDIT_RETENTION_DAYS_RANGE.start() <= AUDIT_RETENTION_DAYS_DEFAULT);
     assert!(AUDIT_RETENTION_DAYS_DEFAULT <= *AUDIT_RETENTION_DAYS_RANGE.end());
+    assert!(DEVICE_POLL_INTERVAL <= DEVICE_POLL_INTERVAL_MAX);
+    assert!(MAX_DEVICE_CODES_PER_CLIENT <= MAX_DEVICE_CODES);
 };
 
 /// The lifetimes an operator sets (`tessera serve --session-idle-timeout`,

@@ -192,7 +192,7 @@ impl ClientRegistration {
             Some(chosen) => GrantType::ALL.into_iter().filter(|g| chosen.contains(g)).collect(),
             None => GrantType::ALL
                 .into_iter()
-                .filter(|g| !self.is_public || g.allowed_for_public_client())
+                .filter(|g| g.granted_by_default() && (!self.is_public || g.allowed_for_public_client()))
                 .collect(),
         };
         if grants.is_empty() {

@@ -70,7 +70,7 @@ impl Client {
             return false;
         };
         if self.settings.grant_types.is_empty() {
-            !self.is_public || grant.allowed_for_public_client()
+            grant.granted_by_default() && (!self.is_public || grant.allowed_for_public_client())
         } else {
             self.settings.grant_types.iter().any(|g| g == grant.as_str())
         }
@@ -131,7 +131,8 @@ impl Client {
 pub struct ClientSettings {
     pub description: Option<String>,
     pub logo_uri: Option<String>,
-    /// [`GrantType`] names. Empty: the defaults for the client's type (see
+    /// [`GrantType`] names. Empty: the defaults for the client's type, never the device
+    /// grant (see
     /// [`Client::allows_grant`]).
     pub grant_types: Vec<String>,
     pub require_pkce: bool,
@@ -585,9 +586,109 @@ pub trait ApiStore: Send + Sync {
     async fn delete_api(&self, identifier: &str) -> Result<bool, StoreError>;
 }
 
+/// A device code to store (RFC 8628 §3.2): both codes by hash, never in the clear.
+#[derive(Debug, Clone)]
+pub struct NewDeviceCode {
+    pub device_code_hash: String,
+    pub user_code_hash: String,
+    pub user_code_hint: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub resources: Vec<String>,
+    pub interval: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What a poll of the token endpoint found (RFC 8628 §3.4, §3.5).
+// One value per poll, moved straight into the answer: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum DevicePoll {
+    /// No such device code (or the janitor removed it).
+    Unknown,
+    /// Issued to another client: refused, and left as it was.
+    OtherClient,
+    /// Past its `expires_in`.
+    Expired,
+    /// The user has not decided. `slow_down`: this poll came before the interval had
+    /// passed since the last one, and the interval (now `interval`) grew.
+    Pending { slow_down: bool, interval: i64 },
+    /// The user, or an administrator, refused it.
+    Denied,
+    /// This caller, and only this one, redeemed the approved code: its record, the token
+    /// family it starts, and its user if they still exist.
+    Redeemed {
+        record: crate::device::DeviceCode,
+        family_id: String,
+        user: Option<User>,
+    },
+    /// Redeemed before.
+    AlreadyRedeemed,
+}
+
+/// A device code in flight, as the admin console and `tessera device list` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceEntry {
+    pub code: crate::device::DeviceCode,
+    pub client_name: String,
+    /// Who allowed or denied it, if anyone has.
+    pub username: Option<String>,
+}
+
+/// Device codes (RFC 8628) from `/device_authorization` until their tokens are issued or
+/// they expire; the janitor deletes expired ones ([`OAuthStore::purge_expired`]).
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    /// Stores the code unless its client has `max_per_client` unexpired ones or all
+    /// clients `max_total` (checked in the same statement): false, and nothing stored,
+    /// then. `Conflict` if the user code is taken (the caller draws another).
+    async fn put_device_code(
+        &self,
+        code: &NewDeviceCode,
+        max_per_client: i64,
+        max_total: i64,
+    ) -> Result<bool, StoreError>;
+    /// The unexpired device code with this user code, whatever its status.
+    async fn device_code_by_user_code(
+        &self,
+        user_code_hash: &str,
+        now: i64,
+    ) -> Result<Option<crate::device::DeviceCode>, StoreError>;
+    /// The user's decision on a pending, unexpired code: approved by `user_id` (signed in
+    /// at `auth_time`), or denied when `auth_time` is `None`. False if it was no longer
+    /// pending (decided already, expired, revoked).
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &str,
+        user_id: &str,
+        auth_time: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// One poll by `client_id` at `now`. A pending code records the poll (and grows its
+    /// interval by `slow_down_step`, up to `max_interval`, when it came too early); an
+    /// approved one is redeemed by one conditional UPDATE, so of concurrent polls on any
+    /// instance exactly one gets `Redeemed`, and that call starts the token family.
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &str,
+        client_id: &str,
+        now: i64,
+        slow_down_step: i64,
+        max_interval: i64,
+    ) -> Result<DevicePoll, StoreError>;
+    /// Unexpired codes not yet redeemed, newest first.
+    async fn device_codes(&self, now: i64) -> Result<Vec<DeviceEntry>, StoreError>;
+    /// Denies a pending or approved code (the device's next poll gets `access_denied`);
+    /// false if there was none.
+    async fn revoke_device_code(&self, user_code_hash: &str) -> Result<bool, StoreError>;
+}
+
 /// Everything Tessera stores, behind one object.
 #[async_trait]
-pub trait Store: UserStore + ClientStore + OAuthStore + AccountStore + AdminStore + AuditStore + ApiStore {
+pub trait Store:
+    UserStore + ClientStore + OAuthStore + AccountStore + AdminStore + AuditStore + ApiStore + DeviceStore
+{
     /// One round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres".

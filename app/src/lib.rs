@@ -73,6 +73,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/apps") view=pages::account::MyAppsPage ssr=SsrMode::Async/>
                     <Route path=path!("/demo") view=pages::demo::DemoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/device") view=pages::device::DevicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/device/confirm") view=pages::device::DeviceConfirmPage ssr=SsrMode::Async/>
+                    <Route path=path!("/device/done") view=pages::device::DeviceDonePage ssr=SsrMode::Async/>
+                    <Route path=path!("/device/denied") view=pages::device::DeviceDeniedPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=pages::admin::AdminHomePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/clients") view=pages::admin::AdminClientsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/clients/new") view=pages::admin::AdminClientNewPage ssr=SsrMode::Async/>
@@ -84,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/new") view=pages::admin::AdminUserNewPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=pages::admin::AdminAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/devices") view=pages::admin::AdminDevicesPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -66,6 +66,9 @@ pub enum Command {
     /// Manage scopes (those an API or a client may list besides the built-in ones)
     #[command(subcommand)]
     Scope(ScopeCommand),
+    /// Device codes in flight (RFC 8628 device authorization grant)
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Delete expired codes, refresh tokens and grants, and audit events past their
     /// retention, now (a running server does it every 15 minutes); prints what went
     Purge(RetentionArgs),
@@ -276,8 +279,9 @@ pub enum ClientCommand {
 pub struct ClientAdd {
     #[arg(long)]
     pub name: String,
-    /// A redirect URI, matched exactly (repeat for several)
-    #[arg(long = "redirect-uri", required = true)]
+    /// A redirect URI, matched exactly (repeat for several); required unless the client has
+    /// no authorization_code grant (e.g. only the device grant)
+    #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
     /// Scopes the client may request, space-separated
     #[arg(long, default_value = tessera_core::registration::NEW_CLIENT_SCOPES)]
@@ -350,6 +354,17 @@ pub enum ScopeCommand {
         /// What it allows, as the consent page shows it to users
         #[arg(long)]
         description: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// List unexpired device codes not yet redeemed (the user code shows its first half)
+    List(ListArgs),
+    /// Deny a pending or approved device code: its device's next poll gets access_denied
+    Revoke {
+        /// The user code, as the device shows it (case and dashes do not matter)
+        user_code: String,
     },
 }
 
@@ -576,6 +591,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scope(ScopeCommand::Add { name, description }) => scope_add(&db_url, &name, &description).await,
         Command::Purge(retention) => purge(&db_url, retention.audit_retention_days).await,
         Command::Audit(AuditCommand::List(list)) => audit_list(&db_url, list).await,
+        Command::Device(command) => device_command(&db_url, command).await,
         Command::Backup { path } => {
             let bytes = store::backup(&db_url, &path).await?;
             println!("{}", json!({ "backup": path.display().to_string(), "bytes": bytes }));
@@ -812,6 +828,75 @@ async fn client_list(db_url: &str, list: ListArgs) -> anyhow::Result<()> {
         println!("{:<24} {:<13} {:<24} {}", c.client_id, kind, c.name, uris.join(" "));
     }
     Ok(())
+}
+
+async fn device_command(db_url: &str, command: DeviceCommand) -> anyhow::Result<()> {
+    match command {
+        DeviceCommand::List(list) => {
+            let db = store::open(db_url).await?;
+            let now = crate::now();
+            let entries = db.store.device_codes(now).await?;
+            if list.json {
+                let view: Vec<_> = entries
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "client_id": e.code.client_id,
+                            "client_name": e.client_name,
+                            "user_code": e.code.user_code_hint,
+                            "state": e.code.status.as_str(),
+                            "user": e.username,
+                            "scope": e.code.scopes,
+                            "created_at": e.code.created_at,
+                            "expires_at": e.code.expires_at,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string(&view)?);
+                return Ok(());
+            }
+            println!(
+                "{:<24} {:<10} {:<9} {:<16} EXPIRES_IN",
+                "CLIENT_ID", "USER_CODE", "STATE", "USER"
+            );
+            for e in entries {
+                println!(
+                    "{:<24} {:<10} {:<9} {:<16} {}s",
+                    e.code.client_id,
+                    e.code.user_code_hint,
+                    e.code.status.as_str(),
+                    e.username.as_deref().unwrap_or("-"),
+                    (e.code.expires_at - now).max(0)
+                );
+            }
+            Ok(())
+        }
+        DeviceCommand::Revoke { user_code } => {
+            // RFC 8628 §6.1: as the user would type it, without case or dashes.
+            let Some(code) = tessera_core::device::normalise_user_code(&user_code) else {
+                bail!("{user_code:?} is not a user code (8 letters of BCDFGHJKLMNPQRSTVWXZ, e.g. WDJB-MJHT)");
+            };
+            let db = store::open(db_url).await?;
+            if !db
+                .store
+                .revoke_device_code(&tessera_core::device::user_code_hash(&code))
+                .await?
+            {
+                bail!(
+                    "no pending or approved device code {}",
+                    tessera_core::device::display_user_code(&code)
+                );
+            }
+            let event = cli_event(AuditKind::GrantRevoked)
+                .detail(json!({ "device_code": tessera_core::device::user_code_hint(&code) }).to_string());
+            audit::record(db.store.as_ref(), event).await;
+            println!(
+                "{}",
+                json!({ "user_code": tessera_core::device::display_user_code(&code), "revoked": true })
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn keys_rotate(db_url: &str, alg: &str, signs_in: i64) -> anyhow::Result<()> {

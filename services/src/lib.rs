@@ -23,6 +23,8 @@
 //!   the per-address limit on starting new ones.
 //! - [`pushed`]: pushed authorization requests (RFC 9126) by their `request_uri`, taken
 //!   once at `/authorize`.
+//! - [`device`]: the user's side of the device grant (RFC 8628): the user code entered
+//!   at `/device` under a back-off like passwords', kept in the session, and the decision.
 //! - [`argon`]: the bounded Argon2 pool and the per-account turn.
 //! - [`clock`]: the time, passed in everywhere else.
 //! - [`error`]: [`ServiceError`], what can fail below the UI (storage, session).
@@ -31,6 +33,7 @@ pub mod argon;
 pub mod audit;
 pub mod clock;
 pub mod csrf;
+pub mod device;
 pub mod error;
 pub mod login;
 pub mod password;

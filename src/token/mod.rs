@@ -7,12 +7,14 @@
 //! | `authorization_code` | [`TokenRequest::AuthorizationCode`]  | [`authorization_code`]   |
 //! | `refresh_token`      | [`TokenRequest::RefreshToken`]       | [`refresh_token`]        |
 //! | `client_credentials` | [`TokenRequest::ClientCredentials`]  | [`client_credentials`]   |
+//! | `urn:…:device_code`  | [`TokenRequest::DeviceCode`]         | [`device_code`]          |
 //!
 //! Client authentication is separate ([`crate::client_auth`]); `client_id` and
 //! `client_secret` are not read here.
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 
 use crate::error::{ErrorCode, OAuthError};
@@ -22,6 +24,7 @@ use crate::types::ScopeSet;
 
 pub use authorization_code::{check_code, CodeRecord};
 pub use client_credentials::check_client_credentials;
+pub use device_code::poll_refusal;
 pub use refresh_token::{check_refresh, RefreshRecord};
 
 /// The parameters the token endpoint reads; RFC 6749 §3.2 forbids repeating them.
@@ -34,6 +37,7 @@ const RECOGNIZED: &[&str] = &[
     "scope",
     "client_id",
     "client_secret",
+    "device_code",
 ];
 
 /// A token request, one variant per grant.
@@ -52,6 +56,8 @@ pub enum TokenRequest {
     },
     /// RFC 6749 §4.4.2.
     ClientCredentials { scope: Option<ScopeSet> },
+    /// RFC 8628 §3.4.
+    DeviceCode { device_code: String },
 }
 
 impl TokenRequest {
@@ -85,6 +91,10 @@ impl TokenRequest {
             GrantType::ClientCredentials => Ok(Self::ClientCredentials {
                 scope: parse_scope(get("scope"))?,
             }),
+            // RFC 8628 §3.4: device_code REQUIRED.
+            GrantType::DeviceCode => Ok(Self::DeviceCode {
+                device_code: required("device_code", "missing device_code")?,
+            }),
         }
     }
 
@@ -94,6 +104,7 @@ impl TokenRequest {
             Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::DeviceCode { .. } => GrantType::DeviceCode,
         }
     }
 }
@@ -157,7 +168,12 @@ mod tests {
             (vec![("grant_type", "")], Err(InvalidRequest)),
             (vec![("grant_type", "password"), ("username", "u"), ("password", "p")], Err(UnsupportedGrantType)),
             (vec![("grant_type", "implicit")], Err(UnsupportedGrantType)),
-            (vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code")], Err(UnsupportedGrantType)),
+            (vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code")], Err(InvalidRequest)),
+            (vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("device_code", "d")],
+             Ok(TokenRequest::DeviceCode { device_code: "d".into() })),
+            (vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("device_code", "d"), ("device_code", "e")],
+             Err(InvalidRequest)),
+            (vec![("grant_type", "device_code"), ("device_code", "d")], Err(UnsupportedGrantType)),
         ];
         for (list, expected) in table {
             let got = TokenRequest::parse(&pairs(&list)).map_err(|e| e.code);
@@ -167,8 +183,13 @@ mod tests {
 
     #[test]
     fn grant_type_names() {
-        for gt in ["authorization_code", "refresh_token", "client_credentials"] {
-            let p = pairs(&[("grant_type", gt), ("code", "c"), ("refresh_token", "r")]);
+        for gt in GrantType::names() {
+            let p = pairs(&[
+                ("grant_type", gt),
+                ("code", "c"),
+                ("refresh_token", "r"),
+                ("device_code", "d"),
+            ]);
             assert_eq!(TokenRequest::parse(&p).unwrap().grant_type().as_str(), gt);
         }
     }

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod consent;
 pub mod demo;
+pub mod device;
 pub mod home;
 pub mod login;
 

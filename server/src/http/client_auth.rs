@@ -49,7 +49,7 @@ pub async fn authenticate_client(
 /// clients (OIDC Core §9 names the token endpoint's).
 pub fn assertion_audiences(issuer: &str) -> Vec<String> {
     let mut aud = vec![issuer.to_owned()];
-    aud.extend(["/token", "/introspect", "/revoke", "/par"].map(|p| format!("{issuer}{p}")));
+    aud.extend(["/token", "/introspect", "/revoke", "/par", "/device_authorization"].map(|p| format!("{issuer}{p}")));
     aud
 }
 

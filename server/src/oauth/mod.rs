@@ -4,8 +4,10 @@
 //!
 //! - [`authorize`]: `/authorize` (GET and POST) and `/authorize/resume`, where the login
 //!   and consent pages hand back.
-//! - [`token`]: `/token` — authorization_code, refresh_token, client_credentials.
+//! - [`token`]: `/token` — authorization_code, refresh_token, client_credentials, device_code.
 //! - [`par`]: `/par`, pushed authorization requests (RFC 9126), taken at `/authorize`.
+//! - [`device`]: `/device_authorization` (RFC 8628); the user enters the code at the
+//!   `/device` pages (the app's), the device polls `/token`.
 //! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
@@ -16,6 +18,7 @@
 //! [`crate::crypto`].
 
 pub mod authorize;
+pub mod device;
 pub mod discovery;
 pub mod introspect;
 pub mod par;
@@ -37,6 +40,7 @@ pub fn client_routes() -> Router<AppState> {
     let cross_origin = Router::new()
         .route("/token", post(token::token))
         .route("/par", post(par::par))
+        .route("/device_authorization", post(device::device_authorization))
         .route("/revoke", post(revoke::revoke))
         .route("/introspect", post(introspect::introspect))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))

@@ -15,9 +15,12 @@ use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::fapi;
 use tessera_core::model::GrantType;
+use tessera_core::policy;
 use tessera_core::secret::{hash_secret, random_token};
-use tessera_core::store::{Client, CodeRedemption, User};
-use tessera_core::token::{check_client_credentials, check_code, check_refresh, RefreshRecord, TokenRequest};
+use tessera_core::store::{Client, CodeRedemption, DevicePoll, User};
+use tessera_core::token::{
+    check_client_credentials, check_code, check_refresh, poll_refusal, RefreshRecord, TokenRequest,
+};
 use tessera_services::audit;
 
 use crate::crypto::issue::{self, RefreshIssue, UserGrant};
@@ -298,6 +301,52 @@ async fn exchange(
             let api = token_target(state, client, resources, &[]).await?;
             use_proof(state, proof, now).await?;
             issue::issue_for_client(state, client, api.as_ref(), &scopes, jkt, now)
+        }
+
+        TokenRequest::DeviceCode { device_code } => {
+            // RFC 8628 §3.4, §3.5: pending, slow_down (the interval grows), denied,
+            // expired, or the tokens, once: the store redeems an approved code with one
+            // conditional UPDATE.
+            let poll = store
+                .poll_device_code(
+                    &hash_secret(&device_code),
+                    &client.client_id,
+                    now,
+                    policy::DEVICE_SLOW_DOWN_STEP,
+                    policy::DEVICE_POLL_INTERVAL_MAX,
+                )
+                .await
+                .map_err(server_error)?;
+            if let Some(refusal) = poll_refusal(&poll) {
+                return Err(refusal);
+            }
+            let DevicePoll::Redeemed {
+                record,
+                family_id,
+                user,
+            } = poll
+            else {
+                return Err(server_error("device poll neither refused nor redeemed"));
+            };
+            let user = active_user(user)?;
+            // RFC 8707 §2.2: one of the resources the device authorization request named.
+            let api = token_target(state, client, resources, &record.resources).await?;
+            use_proof(state, proof, now).await?;
+            // As the code grant: a refresh token with offline_access (and the
+            // refresh_token grant), an ID token with openid.
+            let grant = UserGrant {
+                client,
+                user: &user,
+                scopes: &record.scopes,
+                grant_scopes: &record.scopes,
+                auth_time: record.auth_time.unwrap_or(now),
+                nonce: None,
+                family_id: &family_id,
+                refresh: RefreshIssue::StoreNew,
+                dpop_jkt: jkt,
+                api: api.as_ref(),
+            };
+            issue::issue_for_user(state, &grant, now).await
         }
     }
 }

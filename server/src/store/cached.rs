@@ -16,11 +16,13 @@
 //! cached answer, the invalidation after it.
 
 use async_trait::async_trait;
+use tessera_core::device::DeviceCode;
 use tessera_core::store::{
     AccessTokenStatus, AccountStore, AdminStore, Api, ApiSettings, ApiStore, AuditStore, Client, ClientStore,
     ClientUpdate, CodeRedemption, Consent, ConsentEntry, ConsentedClient, CustomScope, FamilyEntry, GrantsOf,
     KeyRecord, NewClient, NewUser, OAuthStore, Purged, Store, StoreError, User, UserStore,
 };
+use tessera_core::store::{DeviceEntry, DevicePoll, DeviceStore, NewDeviceCode};
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
 use tessera_core::types::ScopeSet;
@@ -441,6 +443,55 @@ impl AuditStore for CachedStore {
 
     async fn purge_events(&self, before: i64) -> Result<u64, StoreError> {
         self.sql.purge_events(before).await
+    }
+}
+
+#[async_trait]
+impl DeviceStore for CachedStore {
+    async fn put_device_code(
+        &self,
+        code: &NewDeviceCode,
+        max_per_client: i64,
+        max_total: i64,
+    ) -> Result<bool, StoreError> {
+        self.sql.put_device_code(code, max_per_client, max_total).await
+    }
+
+    async fn device_code_by_user_code(&self, user_code_hash: &str, now: i64) -> Result<Option<DeviceCode>, StoreError> {
+        self.sql.device_code_by_user_code(user_code_hash, now).await
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &str,
+        user_id: &str,
+        auth_time: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.sql
+            .decide_device_code(user_code_hash, user_id, auth_time, now)
+            .await
+    }
+
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &str,
+        client_id: &str,
+        now: i64,
+        slow_down_step: i64,
+        max_interval: i64,
+    ) -> Result<DevicePoll, StoreError> {
+        self.sql
+            .poll_device_code(device_code_hash, client_id, now, slow_down_step, max_interval)
+            .await
+    }
+
+    async fn device_codes(&self, now: i64) -> Result<Vec<DeviceEntry>, StoreError> {
+        self.sql.device_codes(now).await
+    }
+
+    async fn revoke_device_code(&self, user_code_hash: &str) -> Result<bool, StoreError> {
+        self.sql.revoke_device_code(user_code_hash).await
     }
 }
 

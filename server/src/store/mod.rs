@@ -13,7 +13,7 @@
 //!   `consents.rs`, `throttle.rs` (login back-off), `purge.rs` (the janitor), `backup.rs` (`tessera backup`),
 //!   `audit.rs` (the audit log), `replay.rs` (one-time identifiers seen: assertion and
 //!   DPoP proof `jti`s), `pushed.rs` (pushed authorization requests, RFC 9126), `apis.rs`
-//!   (registered APIs, RFC 8707 resource servers).
+//!   (registered APIs, RFC 8707 resource servers), `device.rs` (device codes, RFC 8628).
 //! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`,
 //!   `api_cache.rs`) and the
 //!   traits' implementation, with every cache invalidation.
@@ -31,6 +31,7 @@ mod cached;
 mod client_cache;
 mod clients;
 mod consents;
+mod device;
 mod engine;
 mod grants;
 mod keys;

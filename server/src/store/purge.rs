@@ -102,6 +102,8 @@ impl SqlStore {
                 tokio::task::yield_now().await;
             }
         }
+        // Device codes past their expiry (RFC 8628): not counted, like pushed requests.
+        self.purge_device_codes(now, BATCH).await?;
         Ok(Purged {
             revoked_access_tokens: counts[0],
             codes: counts[1],

@@ -11,6 +11,8 @@
 //!   request_uri; one use across instances; PAR required per client and for the server.
 //! - `token`: the token, revocation, introspection, userinfo, resource and discovery endpoints.
 //! - `account`, `admin`, `demo`: My account / My apps, the admin console, the demo.
+//! - `device`: the device authorization grant (RFC 8628): `/device_authorization`, the
+//!   `/device` pages, every polling answer, one redemption, user-code guessing throttled.
 //! - `dpop`: DPoP (RFC 9449): bound tokens at the token endpoint, the resource and userinfo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
@@ -40,6 +42,7 @@ mod client_metadata;
 mod cluster;
 mod crash;
 mod demo;
+mod device;
 mod dpop;
 mod fapi;
 mod flow;

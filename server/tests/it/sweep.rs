@@ -612,7 +612,7 @@ enum Kind {
 
 fn kind(path: &str) -> Kind {
     match path {
-        "/token" | "/revoke" | "/introspect" | "/par" => Kind::ClientAuth,
+        "/token" | "/revoke" | "/introspect" | "/par" | "/device_authorization" => Kind::ClientAuth,
         "/userinfo" | "/api/resource" => Kind::Bearer,
         "/authorize" => Kind::Authorize,
         "/authorize/resume" => Kind::Resume,

@@ -1260,7 +1260,16 @@ async fn discovery_and_jwks() {
             ("code_challenge_methods_supported", json!(["S256"])),
             ("id_token_signing_alg_values_supported", json!(["RS256", "ES256", "EdDSA", "PS256"])),
             ("scopes_supported", json!(["openid", "profile", "email", "offline_access"])),
-            ("grant_types_supported", json!(["authorization_code", "refresh_token", "client_credentials"])),
+            (
+                "grant_types_supported",
+                json!([
+                    "authorization_code",
+                    "refresh_token",
+                    "client_credentials",
+                    "urn:ietf:params:oauth:grant-type:device_code"
+                ]),
+            ),
+            ("device_authorization_endpoint", json!(format!("{base}/device_authorization"))),
         ];
         for (key, want) in table {
             assert_eq!(&m[*key], want, "{path}: {key}");

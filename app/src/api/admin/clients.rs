@@ -17,6 +17,12 @@ use tessera_core::audit::Kind;
 #[cfg(feature = "ssr")]
 use tessera_services::audit::detail;
 
+/// The form field of a grant type's checkbox: `grant_` and the name's last part (the
+/// device grant's URN ends in `device_code`), so that it is a server function argument.
+pub fn grant_field(grant: &str) -> String {
+    format!("grant_{}", grant.rsplit(':').next().unwrap_or(grant))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientView {
     pub client_id: String,
@@ -142,6 +148,7 @@ pub async fn admin_create_client(
     #[server(default)] grant_authorization_code: String,
     #[server(default)] grant_refresh_token: String,
     #[server(default)] grant_client_credentials: String,
+    #[server(default)] grant_device_code: String,
     #[server(default)] require_pkce: String,
     #[server(default)] access_token_ttl: String,
     #[server(default)] refresh_token_ttl: String,
@@ -173,6 +180,7 @@ pub async fn admin_create_client(
             &grant_authorization_code,
             &grant_refresh_token,
             &grant_client_credentials,
+            &grant_device_code,
         ),
         require_pkce: !require_pkce.is_empty(),
         access_token_ttl,
@@ -245,6 +253,7 @@ pub async fn admin_update_client(
     #[server(default)] grant_authorization_code: String,
     #[server(default)] grant_refresh_token: String,
     #[server(default)] grant_client_credentials: String,
+    #[server(default)] grant_device_code: String,
     #[server(default)] require_pkce: String,
     #[server(default)] access_token_ttl: String,
     #[server(default)] refresh_token_ttl: String,
@@ -283,6 +292,7 @@ pub async fn admin_update_client(
             &grant_authorization_code,
             &grant_refresh_token,
             &grant_client_credentials,
+            &grant_device_code,
         ),
         require_pkce: !require_pkce.is_empty(),
         access_token_ttl,

@@ -346,11 +346,17 @@ pub fn ttl_hints() -> (String, String) {
 
 /// The grant checkboxes as posted (one field `grant_{name}` per grant type), in
 /// `GrantType::ALL` order.
-pub fn checked_grants(authorization_code: &str, refresh_token: &str, client_credentials: &str) -> Vec<GrantType> {
+pub fn checked_grants(
+    authorization_code: &str,
+    refresh_token: &str,
+    client_credentials: &str,
+    device_code: &str,
+) -> Vec<GrantType> {
     [
         (GrantType::AuthorizationCode, authorization_code),
         (GrantType::RefreshToken, refresh_token),
         (GrantType::ClientCredentials, client_credentials),
+        (GrantType::DeviceCode, device_code),
     ]
     .into_iter()
     .filter(|(_, on)| !on.is_empty())
@@ -410,7 +416,7 @@ impl ClientForm {
             v.insert("require_signed_request_object".into(), "on".into());
         }
         for g in &self.grant_types {
-            v.insert(format!("grant_{g}"), "on".into());
+            v.insert(super::clients::grant_field(g.as_str()), "on".into());
         }
         if self.require_pkce {
             v.insert("require_pkce".into(), "on".into());

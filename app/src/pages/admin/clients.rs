@@ -257,7 +257,7 @@ pub(super) fn ClientForm(
             <fieldset class="field">
                 <legend>"Grant types"</legend>
                 {grant_types.into_iter().map(|g| {
-                    let name = format!("grant_{g}");
+                    let name = crate::api::admin::clients::grant_field(&g);
                     let checked = flash.checked(&name, c.grant_types.contains(&g));
                     view! { <label class="check"><input type="checkbox" name=name checked=checked/><code>{g}</code></label> }
                 }).collect_view()}

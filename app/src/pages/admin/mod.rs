@@ -16,6 +16,7 @@ use crate::api::admin::{admin_overview, AdminPage, Gate};
 mod apis;
 mod audit;
 mod clients;
+mod devices;
 use form::FlashLines;
 mod form;
 mod grants;
@@ -25,6 +26,7 @@ mod users;
 pub use apis::{AdminApiPage, AdminApisPage};
 pub use audit::AdminAuditPage;
 pub use clients::{AdminClientNewPage, AdminClientPage, AdminClientsPage};
+pub use devices::AdminDevicesPage;
 pub use scopes::AdminScopesPage;
 pub use users::{AdminUserNewPage, AdminUserPage, AdminUsersPage};
 
@@ -68,6 +70,7 @@ pub(super) fn AdminNav(active: &'static str) -> impl IntoView {
         ("apis", "/admin/apis", "APIs"),
         ("users", "/admin/users", "Users"),
         ("audit", "/admin/audit", "Audit log"),
+        ("devices", "/admin/devices", "Devices"),
     ];
     view! {
         <nav class="admin-nav" aria-label="Admin console">
