@@ -20,6 +20,9 @@ pub struct MetadataOptions {
     /// RFC 9126 §5: whether every client must push its authorization requests
     /// (`--require-par`); clients may also require it one by one.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8414 §2 `registration_endpoint`: published only while dynamic client
+    /// registration (RFC 7591) is on (mode `token` or `open`).
+    pub registration_endpoint: bool,
 }
 
 /// ID token claims Tessera always may send (OIDC Core §2), besides those released by scopes.
@@ -66,6 +69,9 @@ pub struct ProviderMetadata {
     pub require_pushed_authorization_requests: bool,
     /// RFC 9449 §5.1: the algorithms a DPoP proof may use.
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 8414 §2 / RFC 7591 §3: only while registration is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
 }
 
 /// Builds the document. `issuer` is used as given (RFC 8414 §3.3: it must equal the
@@ -125,6 +131,7 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         pushed_authorization_request_endpoint: endpoint("/par"),
         require_pushed_authorization_requests: opts.require_pushed_authorization_requests,
         dpop_signing_alg_values_supported: crate::dpop::ALGS.to_vec(),
+        registration_endpoint: opts.registration_endpoint.then(|| endpoint("/register")),
     }
 }
 
@@ -143,6 +150,7 @@ mod tests {
                 "api".into(),
             ],
             require_pushed_authorization_requests: false,
+            registration_endpoint: false,
         }
     }
 
@@ -227,6 +235,7 @@ mod tests {
                 id_token_signing_alg_values_supported: vec!["EdDSA".into()],
                 scopes_supported: vec!["openid".into()],
                 require_pushed_authorization_requests: false,
+                registration_endpoint: false,
             },
         );
         assert!(!m.claims_supported.iter().any(|c| c == "email"));
@@ -239,5 +248,16 @@ mod tests {
         o.require_pushed_authorization_requests = true;
         let v = serde_json::to_value(metadata("https://id.example", &o)).unwrap();
         assert_eq!(v["require_pushed_authorization_requests"], serde_json::json!(true));
+    }
+
+    /// RFC 8414 §2: `registration_endpoint` only while registration is on.
+    #[test]
+    fn registration_endpoint_only_when_on() {
+        let mut o = opts();
+        let v = serde_json::to_value(metadata("https://id.example/", &o)).unwrap();
+        assert!(v.get("registration_endpoint").is_none());
+        o.registration_endpoint = true;
+        let v = serde_json::to_value(metadata("https://id.example/", &o)).unwrap();
+        assert_eq!(v["registration_endpoint"], "https://id.example/register");
     }
 }

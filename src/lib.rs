@@ -43,6 +43,8 @@
 //! - [`discovery`]: the RFC 8414 / OpenID Connect Discovery metadata document.
 //! - [`dpop`]: DPoP (RFC 9449) proofs' header and claim rules, the JWK thumbprint, and the
 //!   key bindings of codes and refresh tokens.
+//! - [`dynamic_registration`]: dynamic client registration (RFC 7591/7592): the mode,
+//!   the policy a registration runs under, client metadata checked through [`registration`].
 //! - [`throttle`]: how a login back-off rule applies and what its counters are keyed by
 //!   (per account and per client address; the numbers are in [`policy`]).
 
@@ -53,6 +55,7 @@ pub mod client_auth;
 pub mod client_keys;
 pub mod discovery;
 pub mod dpop;
+pub mod dynamic_registration;
 pub mod error;
 pub mod fapi;
 pub mod model;

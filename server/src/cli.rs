@@ -224,6 +224,16 @@ pub struct ServeArgs {
     /// without a current one gets `use_dpop_nonce` and a nonce to retry with [default: off]
     #[arg(long, env = "TESSERA_DPOP_NONCE", value_parser = clap::builder::BoolishValueParser::new())]
     pub dpop_nonce: bool,
+    /// Set dynamic client registration's mode at start (off, token, open); it is stored in
+    /// the database, which every instance reads [default: as stored, off on a new database]
+    #[arg(long, env = "TESSERA_REGISTRATION_MODE",
+          value_parser = one_of::<tessera_core::dynamic_registration::RegistrationMode>(
+              tessera_core::dynamic_registration::RegistrationMode::names()))]
+    pub registration_mode: Option<tessera_core::dynamic_registration::RegistrationMode>,
+    /// Seconds a dynamically registered client may go without being issued a token before
+    /// the janitor removes it (at least 60) [default: 604800, 7 days]
+    #[arg(long, env = "TESSERA_REGISTRATION_UNUSED_TTL")]
+    pub registration_unused_ttl: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -507,6 +517,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config.require_par = args.require_par;
             config.audit_retention_days = args.retention.audit_retention_days;
             config.dpop_nonce = args.dpop_nonce;
+            config.registration_mode = args.registration_mode;
+            if let Some(secs) = args.registration_unused_ttl {
+                anyhow::ensure!(secs >= 60, "--registration-unused-ttl must be at least 60 seconds");
+                config.registration_unused_ttl = secs;
+            }
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }

@@ -52,6 +52,12 @@ pub struct Config {
     /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce
     /// (`--dpop-nonce`); off by default.
     pub dpop_nonce: bool,
+    /// Dynamic client registration's mode, written to the database at start
+    /// (`--registration-mode`); `None`: as stored (off unless changed by the CLI or console).
+    pub registration_mode: Option<tessera_core::dynamic_registration::RegistrationMode>,
+    /// Seconds a dynamically registered client may go without a token before the janitor
+    /// removes it (`--registration-unused-ttl`).
+    pub registration_unused_ttl: i64,
 }
 
 impl Config {
@@ -108,6 +114,8 @@ impl Config {
             metrics_token: None,
             require_par: false,
             dpop_nonce: false,
+            registration_mode: None,
+            registration_unused_ttl: tessera_core::policy::REGISTRATION_UNUSED_TTL_DEFAULT,
         })
     }
 }

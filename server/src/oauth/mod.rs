@@ -9,6 +9,7 @@
 //! - [`revoke`], [`introspect`]: RFC 7009 and RFC 7662.
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
+//! - [`register`]: dynamic client registration (RFC 7591) and management (RFC 7592).
 //!
 //! What they share (the form reader, client authentication, Bearer tokens, CORS, how
 //! errors become HTTP) is in [`crate::http`]; the tokens they issue and read, in
@@ -18,6 +19,7 @@ pub mod authorize;
 pub mod discovery;
 pub mod introspect;
 pub mod par;
+pub mod register;
 pub mod resource;
 pub mod revoke;
 pub mod token;
@@ -39,6 +41,11 @@ pub fn client_routes() -> Router<AppState> {
         .route("/introspect", post(introspect::introspect))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/jwks.json", get(discovery::jwks))
+        .route("/register", post(register::register))
+        .route(
+            "/register/{client_id}",
+            get(register::read).put(register::update).delete(register::delete),
+        )
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),
