@@ -639,3 +639,107 @@ async fn open_mode_is_capped() {
         assert_eq!(store.dynamic_clients().await.unwrap().len(), 3);
     }
 }
+
+#[tokio::test]
+async fn the_command_line_sets_the_mode_and_manages_initial_tokens() {
+    use crate::cli::{one_line_error, stdout_json, tessera};
+    for db in databases().await {
+        let url = db.url.as_str();
+        let got = stdout_json(&tessera(&["registration", "mode", "--database-url", url], None));
+        assert_eq!(got["mode"], "off");
+        let got = stdout_json(&tessera(
+            &[
+                "registration",
+                "mode",
+                "token",
+                "--open-scopes",
+                "openid profile",
+                "--database-url",
+                url,
+            ],
+            None,
+        ));
+        assert_eq!(
+            (got["mode"].as_str(), got["open_scopes"].as_str()),
+            (Some("token"), Some("openid profile"))
+        );
+        let err = one_line_error(&tessera(
+            &["registration", "mode", "sometimes", "--database-url", url],
+            None,
+        ));
+        assert!(err.contains("sometimes"), "{err}");
+        let err = one_line_error(&tessera(
+            &["registration", "mode", "--open-scopes", "nope", "--database-url", url],
+            None,
+        ));
+        assert!(err.contains("unknown scope"), "{err}");
+
+        let created = stdout_json(&tessera(
+            &[
+                "registration",
+                "token",
+                "create",
+                "--expires-in",
+                "2h",
+                "--uses",
+                "2",
+                "--scopes",
+                "openid",
+                "--description",
+                "CI",
+                "--database-url",
+                url,
+            ],
+            None,
+        ));
+        let (id, value) = (created["id"].as_str().unwrap(), created["token"].as_str().unwrap());
+        assert_eq!(
+            created["expires_at"].as_i64().unwrap() - created["created_at"].as_i64().unwrap(),
+            7200
+        );
+        assert_eq!(
+            (created["uses"].as_i64(), created["uses_left"].as_i64()),
+            (Some(2), Some(2))
+        );
+        let err = one_line_error(&tessera(
+            &[
+                "registration",
+                "token",
+                "create",
+                "--uses",
+                "0",
+                "--scopes",
+                "nope",
+                "--database-url",
+                url,
+            ],
+            None,
+        ));
+        assert!(err.contains("--uses") && err.contains("Unknown scope"), "{err}");
+
+        // The token registers a client at a server on this database; listing never shows values.
+        let server = serve(url).await;
+        assert_eq!(
+            post(&server, Some(value), &public_metadata()).await.0,
+            201,
+            "{}",
+            db.name
+        );
+        let list = stdout_json(&tessera(
+            &["registration", "token", "list", "--database-url", url],
+            None,
+        ));
+        assert_eq!(list[0]["uses_left"], 1);
+        assert!(!list.to_string().contains(value));
+        stdout_json(&tessera(
+            &["registration", "token", "revoke", id, "--database-url", url],
+            None,
+        ));
+        one_line_error(&tessera(
+            &["registration", "token", "revoke", id, "--database-url", url],
+            None,
+        ));
+        let (status, body, _) = post(&server, Some(value), &public_metadata()).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    }
+}
