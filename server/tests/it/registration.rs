@@ -743,3 +743,126 @@ async fn the_command_line_sets_the_mode_and_manages_initial_tokens() {
         assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
     }
 }
+
+/// The value of the input marked `data-testid="initial-token"`, if the page shows one.
+fn shown_token(html: &str) -> Option<String> {
+    let at = html.find("data-testid=\"initial-token\"")?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    let tag = &html[start..end];
+    let v = tag.find("value=\"")? + 7;
+    Some(tag[v..v + tag[v..].find('"')?].to_owned())
+}
+
+async fn html(browser: &reqwest::Client, server: &TestServer, path: &str) -> String {
+    let res = page(browser, server, path).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_console_sets_the_mode_creates_tokens_and_marks_dynamic_clients() {
+    for db in databases().await {
+        let server = serve(&db.url).await;
+        add_user(&server, "root", "root-password", true).await;
+        add_web_client(&server, "openid").await;
+        let admin = browser();
+        assert_eq!(sign_in(&admin, &server, "root", "root-password").await, "/");
+        let path = "/admin/registration";
+
+        // The mode: refused values come back with an error; a good one is stored.
+        let to = post_form(
+            &admin,
+            &server,
+            path,
+            "/ui/admin/registration/mode",
+            &[("mode", "sometimes"), ("open_scopes", "openid")],
+        )
+        .await;
+        assert_eq!(to, path);
+        assert!(html(&admin, &server, path).await.contains("Choose off, token or open."));
+        post_form(
+            &admin,
+            &server,
+            path,
+            "/ui/admin/registration/mode",
+            &[("mode", "token"), ("open_scopes", "openid profile")],
+        )
+        .await;
+        let s = server.db.store.registration_settings().await.unwrap();
+        assert_eq!(
+            (s.mode.as_str(), s.open_scopes.to_string()),
+            ("token", "openid profile".to_owned()),
+            "{}",
+            db.name
+        );
+
+        // A token: refused fields, then one created and shown once.
+        post_form(
+            &admin,
+            &server,
+            path,
+            "/ui/admin/registration/tokens/create",
+            &[
+                ("description", "CI"),
+                ("scopes", "nope"),
+                ("uses", "0"),
+                ("expires_in", "1d"),
+            ],
+        )
+        .await;
+        let page_html = html(&admin, &server, path).await;
+        assert!(
+            page_html.contains("Unknown scope") && page_html.contains("A whole number from 1"),
+            "{}",
+            db.name
+        );
+        post_form(
+            &admin,
+            &server,
+            path,
+            "/ui/admin/registration/tokens/create",
+            &[
+                ("description", "CI"),
+                ("scopes", "openid"),
+                ("uses", "2"),
+                ("expires_in", "7d"),
+            ],
+        )
+        .await;
+        let page_html = html(&admin, &server, path).await;
+        let value = shown_token(&page_html).expect("the new token is shown");
+        assert!(shown_token(&html(&admin, &server, path).await).is_none(), "shown once");
+        let t = server.db.store.initial_tokens().await.unwrap().remove(0);
+        assert_eq!(
+            (t.description.as_str(), t.uses_left, t.expires_at - t.created_at),
+            ("CI", 2, 7 * 86_400)
+        );
+
+        // It registers a client, which the clients list marks and filters.
+        let (status, body, _) = post(&server, Some(&value), &public_metadata()).await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["client_id"].as_str().unwrap();
+        let all = html(&admin, &server, "/admin/clients").await;
+        assert!(all.contains(id) && all.contains("Web App"));
+        assert_eq!(all.matches("data-testid=\"dynamic-tag\"").count(), 1);
+        let dynamic = html(&admin, &server, "/admin/clients?kind=dynamic").await;
+        assert!(dynamic.contains(id) && !dynamic.contains("Web App"), "{}", db.name);
+        let admin_made = html(&admin, &server, "/admin/clients?kind=admin").await;
+        assert!(!admin_made.contains(id) && admin_made.contains("Web App"));
+        let one = html(&admin, &server, &format!("/admin/clients/{id}")).await;
+        assert!(one.contains(&format!("initial access token {} (CI)", t.id)), "{one}");
+
+        // Revoked from the console: refused at /register.
+        post_form(
+            &admin,
+            &server,
+            path,
+            "/ui/admin/registration/tokens/revoke",
+            &[("id", &t.id)],
+        )
+        .await;
+        assert_eq!(post(&server, Some(&value), &public_metadata()).await.0, 401);
+        assert!(html(&admin, &server, path).await.contains("revoked"));
+    }
+}

@@ -6,7 +6,7 @@
 //! so that a secret never appears in a URL and is shown exactly once.
 //!
 //! One module per resource, each with its page data and its actions: [`clients`],
-//! [`scopes`], [`apis`], [`users`], [`grants`], and the read-only [`audit`] log. Shared here: the gate every page passes
+//! [`scopes`], [`apis`], [`users`], [`grants`], [`registration`] (dynamic client registration), and the read-only [`audit`] log. Shared here: the gate every page passes
 //! ([`Gate`], [`AdminPage`]) and the one way a form gets feedback ([`Flash`]); `ssr`
 //! (server only) holds the administrator check, the flash's storage and the form readers.
 
@@ -19,6 +19,7 @@ pub mod apis;
 pub mod audit;
 pub mod clients;
 pub mod grants;
+pub mod registration;
 pub mod scopes;
 #[cfg(feature = "ssr")]
 mod ssr;

@@ -19,12 +19,14 @@ mod clients;
 use form::FlashLines;
 mod form;
 mod grants;
+mod registration;
 mod scopes;
 mod users;
 
 pub use apis::{AdminApiPage, AdminApisPage};
 pub use audit::AdminAuditPage;
 pub use clients::{AdminClientNewPage, AdminClientPage, AdminClientsPage};
+pub use registration::AdminRegistrationPage;
 pub use scopes::AdminScopesPage;
 pub use users::{AdminUserNewPage, AdminUserPage, AdminUsersPage};
 
@@ -66,6 +68,7 @@ pub(super) fn AdminNav(active: &'static str) -> impl IntoView {
         ("clients", "/admin/clients", "Clients"),
         ("scopes", "/admin/scopes", "Scopes"),
         ("apis", "/admin/apis", "APIs"),
+        ("registration", "/admin/registration", "Registration"),
         ("users", "/admin/users", "Users"),
         ("audit", "/admin/audit", "Audit log"),
     ];
