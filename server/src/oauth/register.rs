@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
+use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::dynamic_registration::{
     self as dcr, client_metadata, same_method_family, MetadataError, Policy, RegistrationMode,
 };
@@ -278,11 +279,20 @@ async fn register_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now:
         .await
         .map_err(server)?
         .ok_or_else(|| server("the client just registered is gone"))?;
-    tracing::info!(
-        client_id,
-        initial_token = record.initial_token_id.as_deref().unwrap_or("-"),
-        "client registered dynamically"
-    );
+    // The audit log: who registered what (nobody signed in: the token, or open mode).
+    let event = NewEvent::new(Kind::ClientCreated, Actor::Anonymous, now)
+        .client(&client_id)
+        .subject(&client_id)
+        .detail(
+            json!({
+                "name": client.name,
+                "public": client.is_public,
+                "dynamic": true,
+                "initial_token": record.initial_token_id,
+            })
+            .to_string(),
+        );
+    tessera_services::audit::record(store.as_ref(), event).await;
     // RFC 7591 §3.2.1: 201 with the registered metadata and the credentials.
     let mut body = client_metadata(&client);
     if let Some(secret) = &secret {
@@ -414,6 +424,11 @@ pub async fn delete(State(state): State<AppState>, Path(client_id): Path<String>
     let result = async {
         managed(&state, &client_id, &headers).await?;
         state.db.store.delete_client(&client_id).await.map_err(server)?;
+        let event = NewEvent::new(Kind::ClientDeleted, Actor::Anonymous, crate::now())
+            .client(&client_id)
+            .subject(&client_id)
+            .detail(json!({ "dynamic": true, "by": "registration access token" }).to_string());
+        tessera_services::audit::record(state.db.store.as_ref(), event).await;
         Ok::<_, Refusal>(no_store(StatusCode::NO_CONTENT.into_response()))
     }
     .await;

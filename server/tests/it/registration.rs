@@ -205,6 +205,25 @@ async fn open_mode_registers_a_public_client_that_signs_in() {
         let d = server.db.store.dynamic_client(&client_id).await.unwrap().unwrap();
         assert!(d.used_at.is_some(), "{}", db.name);
         assert_eq!(d.initial_token_id, None);
+        // The audit log names the registration.
+        let events = server
+            .db
+            .store
+            .events(&tessera_core::audit::Filter {
+                kind: None,
+                user: None,
+                client_id: Some(client_id.clone()),
+                since: None,
+                before_id: None,
+                limit: 50,
+            })
+            .await
+            .unwrap();
+        let created = events
+            .iter()
+            .find(|e| e.kind == "client.created")
+            .expect("client.created");
+        assert!(created.detail.contains("\"dynamic\":true"), "{}", created.detail);
     }
 }
 
