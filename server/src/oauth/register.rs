@@ -29,13 +29,16 @@ use crate::web::AppState;
 /// How long this process trusts the mode it read for discovery; `/register` always reads it.
 const MODE_TTL: Duration = Duration::from_secs(5);
 
+/// The most client ids [`Registration::note_used`] remembers.
+const NOTED_MAX: usize = 100_000;
+
 /// What the endpoints keep in memory: the mode as discovery last read it, and the
 /// dynamically registered clients this process has already recorded as used.
 #[derive(Default)]
 pub struct Registration {
     mode: Mutex<Option<(Instant, RegistrationMode)>>,
     /// Client ids whose first token this process has recorded (or that are not dynamic):
-    /// one `UPDATE` per client and process, then nothing. Bounded by the number of clients.
+    /// one `UPDATE` per client and process, then nothing. At most [`NOTED_MAX`].
     noted: Mutex<HashSet<String>>,
 }
 
@@ -71,6 +74,11 @@ impl Registration {
         match state.db.store.mark_dynamic_client_used(client_id, now).await {
             Ok(()) => {
                 if let Ok(mut n) = self.noted.lock() {
+                    // Clients come and go (RFC 7592 deletes, the janitor): past the bound
+                    // start over, which costs one more no-op UPDATE per client.
+                    if n.len() >= NOTED_MAX {
+                        n.clear();
+                    }
                     n.insert(client_id.to_owned());
                 }
             }
