@@ -17,12 +17,12 @@ use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::dynamic_registration::{
     self as dcr, client_metadata, same_method_family, MetadataError, Policy, RegistrationMode,
 };
-use tessera_core::error::OAuthError;
+use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::policy;
 use tessera_core::secret::{hash_secret, random_id, random_token, verify_secret, ClientSecret};
 use tessera_core::store::{Client, DynamicClient, NewClient};
 
-use crate::http::bearer::{bearer_token, invalid_token};
+use crate::http::bearer::bearer_token;
 use crate::http::response::{bearer_error, no_store, registration_error, server_error, token_error};
 use crate::web::AppState;
 
@@ -138,8 +138,16 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// RFC 7591 §3: the initial access token is missing, unknown, expired, revoked or used up.
 fn bad_token(detail: &str) -> Refusal {
-    Refusal::Token(invalid_token(detail))
+    Refusal::Token(OAuthError::new(ErrorCode::InvalidToken, "the initial access token is invalid").with_detail(detail))
+}
+
+/// RFC 7592 §2: the registration access token is missing or not this client's.
+fn bad_registration_token(detail: &str) -> Refusal {
+    Refusal::Token(
+        OAuthError::new(ErrorCode::InvalidToken, "the registration access token is invalid").with_detail(detail),
+    )
 }
 
 fn server(e: impl std::fmt::Display) -> Refusal {
@@ -317,16 +325,17 @@ async fn register_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now:
 /// else, a client registered by an administrator included, is 401 `invalid_token`.
 async fn managed(state: &AppState, client_id: &str, headers: &HeaderMap) -> Result<(Client, DynamicClient), Refusal> {
     let store = &state.db.store;
-    let token = bearer_token(headers).ok_or_else(|| bad_token("a registration access token is required"))?;
+    let token =
+        bearer_token(headers).ok_or_else(|| bad_registration_token("a registration access token is required"))?;
     let Some(d) = store.dynamic_client(client_id).await.map_err(server)? else {
-        return Err(bad_token("not a dynamically registered client"));
+        return Err(bad_registration_token("not a dynamically registered client"));
     };
     if !verify_secret(token, &d.registration_token_hash) {
-        return Err(bad_token("wrong registration access token"));
+        return Err(bad_registration_token("wrong registration access token"));
     }
     match store.client_by_id(client_id).await.map_err(server)? {
         Some(c) => Ok((c, d)),
-        None => Err(bad_token("the client is gone")),
+        None => Err(bad_registration_token("the client is gone")),
     }
 }
 
@@ -415,13 +424,13 @@ async fn update_inner(
         .await
         .map_err(server)?
     {
-        return Err(bad_token("the client is gone"));
+        return Err(bad_registration_token("the client is gone"));
     }
     let client = store
         .client_by_id(client_id)
         .await
         .map_err(server)?
-        .ok_or_else(|| bad_token("the client is gone"))?;
+        .ok_or_else(|| bad_registration_token("the client is gone"))?;
     Ok(no_store(
         Json(Value::Object(configuration(state, &client))).into_response(),
     ))

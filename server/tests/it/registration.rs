@@ -238,6 +238,7 @@ async fn every_refusal_has_its_status_and_code() {
         for t in [None, Some("not-a-token")] {
             let (status, body, headers) = post(&server, t, &public_metadata()).await;
             assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")), "{t:?}");
+            assert_eq!(body["error_description"], "the initial access token is invalid");
             let challenge = headers["www-authenticate"].to_str().unwrap();
             assert!(challenge.starts_with("Bearer ") && challenge.contains("error=\"invalid_token\""));
         }
@@ -521,6 +522,7 @@ async fn read_update_delete() {
                     .contains("invalid_token"));
                 let b: Value = res.json().await.unwrap();
                 assert_eq!(b["error"], "invalid_token");
+                assert_eq!(b["error_description"], "the registration access token is invalid");
             }
         }
 
