@@ -20,6 +20,9 @@ pub struct MetadataOptions {
     /// RFC 9126 §5: whether every client must push its authorization requests
     /// (`--require-par`); clients may also require it one by one.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8414 §2 `registration_endpoint`: published only while dynamic client
+    /// registration (RFC 7591) is on (mode `token` or `open`).
+    pub registration_endpoint: bool,
 }
 
 /// ID token claims Tessera always may send (OIDC Core §2), besides those released by scopes.
@@ -68,6 +71,9 @@ pub struct ProviderMetadata {
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
     /// RFC 8628 §4.
     pub device_authorization_endpoint: String,
+    /// RFC 8414 §2 / RFC 7591 §3: only while registration is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
 }
 
 /// Builds the document. `issuer` is used as given (RFC 8414 §3.3: it must equal the
@@ -128,6 +134,7 @@ pub fn metadata(issuer: &str, opts: &MetadataOptions) -> ProviderMetadata {
         require_pushed_authorization_requests: opts.require_pushed_authorization_requests,
         dpop_signing_alg_values_supported: crate::dpop::ALGS.to_vec(),
         device_authorization_endpoint: endpoint("/device_authorization"),
+        registration_endpoint: opts.registration_endpoint.then(|| endpoint("/register")),
     }
 }
 
@@ -146,6 +153,7 @@ mod tests {
                 "api".into(),
             ],
             require_pushed_authorization_requests: false,
+            registration_endpoint: false,
         }
     }
 
@@ -231,6 +239,7 @@ mod tests {
                 id_token_signing_alg_values_supported: vec!["EdDSA".into()],
                 scopes_supported: vec!["openid".into()],
                 require_pushed_authorization_requests: false,
+                registration_endpoint: false,
             },
         );
         assert!(!m.claims_supported.iter().any(|c| c == "email"));
@@ -243,5 +252,16 @@ mod tests {
         o.require_pushed_authorization_requests = true;
         let v = serde_json::to_value(metadata("https://id.example", &o)).unwrap();
         assert_eq!(v["require_pushed_authorization_requests"], serde_json::json!(true));
+    }
+
+    /// RFC 8414 §2: `registration_endpoint` only while registration is on.
+    #[test]
+    fn registration_endpoint_only_when_on() {
+        let mut o = opts();
+        let v = serde_json::to_value(metadata("https://id.example/", &o)).unwrap();
+        assert!(v.get("registration_endpoint").is_none());
+        o.registration_endpoint = true;
+        let v = serde_json::to_value(metadata("https://id.example/", &o)).unwrap();
+        assert_eq!(v["registration_endpoint"], "https://id.example/register");
     }
 }

@@ -45,6 +45,8 @@
 //!   key bindings of codes and refresh tokens.
 //! - [`device`]: the device authorization grant (RFC 8628) — the device's request, user
 //!   codes (made, shown, normalised, hashed) and the record kept while the user decides.
+//! - [`dynamic_registration`]: dynamic client registration (RFC 7591/7592): the mode,
+//!   the policy a registration runs under, client metadata checked through [`registration`].
 //! - [`throttle`]: how a login back-off rule applies and what its counters are keyed by
 //!   (per account and per client address; the numbers are in [`policy`]).
 
@@ -57,6 +59,7 @@ pub mod client_metadata;
 pub mod device;
 pub mod discovery;
 pub mod dpop;
+pub mod dynamic_registration;
 pub mod error;
 pub mod fapi;
 pub mod model;

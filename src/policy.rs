@@ -429,6 +429,29 @@ pub const METADATA_DOCUMENT_CACHE_MAX: i64 = 24 * 3600;
 /// cannot grow the table without limit.
 pub const METADATA_CLIENTS_MAX: usize = 1000;
 
+// --- Dynamic client registration (RFC 7591/7592, `crate::dynamic_registration`) ------
+
+/// The largest registration request (bytes): client metadata with an inline JWK Set of a
+/// few keys fits many times over.
+pub const REGISTRATION_MAX_BODY_BYTES: usize = 32 * 1024;
+
+/// The most redirect URIs one dynamically registered client may list.
+pub const REGISTRATION_MAX_REDIRECT_URIS: usize = 10;
+
+/// The most clients `open` mode lets anonymous callers register (and keep: the janitor
+/// removes those never used). Past it, `/register` refuses until some are removed.
+pub const REGISTRATION_OPEN_MAX_CLIENTS: i64 = 1_000;
+
+/// How long a dynamically registered client may go without being issued a token before
+/// the janitor removes it (seconds; `serve --registration-unused-ttl`): 7 days.
+pub const REGISTRATION_UNUSED_TTL_DEFAULT: i64 = 7 * 86_400;
+
+/// The longest an initial access token may live (seconds): one year.
+pub const INITIAL_ACCESS_TOKEN_MAX_LIFETIME: i64 = 365 * 86_400;
+
+/// The most registrations one initial access token may allow.
+pub const INITIAL_ACCESS_TOKEN_MAX_USES: i64 = 100_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -687,10 +687,116 @@ pub trait DeviceStore: Send + Sync {
 /// Everything Tessera stores, behind one object.
 #[async_trait]
 pub trait Store:
-    UserStore + ClientStore + OAuthStore + AccountStore + AdminStore + AuditStore + ApiStore + DeviceStore
+    UserStore
+    + ClientStore
+    + OAuthStore
+    + AccountStore
+    + AdminStore
+    + AuditStore
+    + ApiStore
+    + DeviceStore
+    + RegistrationStore
 {
     /// One round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
+}
+
+/// Who may register clients dynamically (RFC 7591), as stored: the mode, and the scopes
+/// `open` mode lets an anonymous caller register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationSettings {
+    /// A [`crate::dynamic_registration::RegistrationMode`] name.
+    pub mode: String,
+    pub open_scopes: ScopeSet,
+}
+
+impl Default for RegistrationSettings {
+    /// Off; open mode would allow the built-in OpenID Connect scopes.
+    fn default() -> Self {
+        Self {
+            mode: "off".into(),
+            open_scopes: ScopeSet::parse(crate::registration::NEW_CLIENT_SCOPES).unwrap_or_default(),
+        }
+    }
+}
+
+/// An initial access token (RFC 7591 §3): the policy it grants, how long and how often.
+/// Only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitialAccessToken {
+    /// A public identifier (lists, revocation, and the clients it registered).
+    pub id: String,
+    pub description: String,
+    /// The scopes a client registered with it may have.
+    pub scopes: ScopeSet,
+    /// Whether it may register confidential clients.
+    pub allow_confidential: bool,
+    pub uses_total: i64,
+    pub uses_left: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl InitialAccessToken {
+    /// Whether it may register a client at `now`.
+    pub fn usable(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now && self.uses_left > 0
+    }
+}
+
+/// What a dynamically registered client carries beside the client itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicClient {
+    pub client_id: String,
+    /// SHA-256 of the registration access token (RFC 7592 §1).
+    pub registration_token_hash: String,
+    /// The initial access token that registered it; `None`: `open` mode.
+    pub initial_token_id: Option<String>,
+    /// The policy it registered under, which its updates stay within.
+    pub policy_scopes: ScopeSet,
+    pub allow_confidential: bool,
+    pub registered_at: i64,
+    /// When it was first issued a token; `None`: never (the janitor removes it after a while).
+    pub used_at: Option<i64>,
+}
+
+/// Dynamic client registration (RFC 7591/7592): the mode, initial access tokens, and which
+/// clients were registered that way.
+#[async_trait]
+pub trait RegistrationStore: Send + Sync {
+    /// The stored settings, or the defaults (off).
+    async fn registration_settings(&self) -> Result<RegistrationSettings, StoreError>;
+    async fn set_registration_settings(&self, settings: &RegistrationSettings, now: i64) -> Result<(), StoreError>;
+
+    /// Stores a new token by the hash of its value.
+    async fn create_initial_token(&self, token: &InitialAccessToken, token_hash: &str) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn initial_tokens(&self) -> Result<Vec<InitialAccessToken>, StoreError>;
+    /// The token whose value hashes to `token_hash`, in whatever state.
+    async fn initial_token_by_hash(&self, token_hash: &str) -> Result<Option<InitialAccessToken>, StoreError>;
+    /// Takes one use, in one statement, if the token is usable at `now`: of concurrent
+    /// callers at most `uses_left` succeed, on every instance.
+    async fn use_initial_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError>;
+    /// False if there is no such token or it was already revoked.
+    async fn revoke_initial_token(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Stores the client and its registration; with `open_cap`, only while fewer than that
+    /// many clients registered in `open` mode exist (false, nothing stored, at the cap).
+    async fn register_dynamic_client(
+        &self,
+        client: NewClient,
+        registration: &DynamicClient,
+        open_cap: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    async fn dynamic_client(&self, client_id: &str) -> Result<Option<DynamicClient>, StoreError>;
+    async fn dynamic_clients(&self) -> Result<Vec<DynamicClient>, StoreError>;
+    /// Records the first token issued to a dynamically registered client (nothing for
+    /// another client, or when already recorded).
+    async fn mark_dynamic_client_used(&self, client_id: &str, now: i64) -> Result<(), StoreError>;
+    /// Deletes the dynamically registered clients never issued a token and registered
+    /// before `registered_before`; how many went.
+    async fn purge_unused_dynamic_clients(&self, registered_before: i64) -> Result<u64, StoreError>;
 }

@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=pages::admin::AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/devices") view=pages::admin::AdminDevicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/registration") view=pages::admin::AdminRegistrationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -69,6 +69,9 @@ pub enum Command {
     /// Device codes in flight (RFC 8628 device authorization grant)
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Dynamic client registration (RFC 7591): the mode and initial access tokens
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
     /// Delete expired codes, refresh tokens and grants, and audit events past their
     /// retention, now (a running server does it every 15 minutes); prints what went
     Purge(RetentionArgs),
@@ -239,6 +242,16 @@ pub struct ServeArgs {
     /// documents (a private network's CA); the public roots are always trusted
     #[arg(long, env = "TESSERA_CLIENT_ID_METADATA_CA")]
     pub client_id_metadata_ca: Option<std::path::PathBuf>,
+    /// Set dynamic client registration's mode at start (off, token, open); it is stored in
+    /// the database, which every instance reads [default: as stored, off on a new database]
+    #[arg(long, env = "TESSERA_REGISTRATION_MODE",
+          value_parser = one_of::<tessera_core::dynamic_registration::RegistrationMode>(
+              tessera_core::dynamic_registration::RegistrationMode::names()))]
+    pub registration_mode: Option<tessera_core::dynamic_registration::RegistrationMode>,
+    /// Seconds a dynamically registered client may go without being issued a token before
+    /// the janitor removes it (at least 60) [default: 604800, 7 days]
+    #[arg(long, env = "TESSERA_REGISTRATION_UNUSED_TTL")]
+    pub registration_unused_ttl: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -554,6 +567,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("--client-id-metadata-ca {}: not a PEM certificate", path.display()))?;
                 config.client_id_metadata_ca = Some(pem);
             }
+            config.registration_mode = args.registration_mode;
+            if let Some(secs) = args.registration_unused_ttl {
+                anyhow::ensure!(secs >= 60, "--registration-unused-ttl must be at least 60 seconds");
+                config.registration_unused_ttl = secs;
+            }
             config.secret = std::sync::Arc::new(crate::crypto::server_secret::ServerSecret::load()?);
             crate::web::serve(config, args.demo).await
         }
@@ -592,6 +610,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge(retention) => purge(&db_url, retention.audit_retention_days).await,
         Command::Audit(AuditCommand::List(list)) => audit_list(&db_url, list).await,
         Command::Device(command) => device_command(&db_url, command).await,
+        Command::Registration(command) => registration_command(&db_url, command).await,
         Command::Backup { path } => {
             let bytes = store::backup(&db_url, &path).await?;
             println!("{}", json!({ "backup": path.display().to_string(), "bytes": bytes }));
@@ -1076,6 +1095,128 @@ async fn api_command(db_url: &str, command: ApiCommand) -> anyhow::Result<()> {
             }
             audit::record(store, cli_event(AuditKind::ApiDeleted).subject(&identifier)).await;
             println!("{}", json!({ "identifier": identifier, "removed": true }));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationCommand {
+    /// Print the mode (and open mode's scopes), or set it: off (no /register), token (an
+    /// initial access token is required), open (anyone may register a public client).
+    /// Every instance on the database follows within seconds; prints the settings as JSON
+    Mode {
+        /// off, token or open [default: print the current settings]
+        #[arg(value_parser = one_of::<RegistrationMode>(RegistrationMode::names()))]
+        mode: Option<RegistrationMode>,
+        /// The scopes a client registered in open mode may have, space-separated
+        #[arg(long)]
+        open_scopes: Option<String>,
+    },
+    /// Initial access tokens
+    #[command(subcommand)]
+    Token(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Create one; prints it as JSON with its value, shown this once (stored hashed)
+    Create(TokenCreate),
+    /// List them as JSON (never their values)
+    List,
+    /// Revoke one by its id
+    Revoke { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreate {
+    /// How long it can be used: seconds, or a number with s, m, h or d (at most 365d)
+    #[arg(long, default_value = "1d")]
+    pub expires_in: String,
+    /// How many clients it may register
+    #[arg(long, default_value_t = 1)]
+    pub uses: i64,
+    /// The scopes a client registered with it may have, space-separated
+    #[arg(long, default_value = tessera_core::registration::NEW_CLIENT_SCOPES)]
+    pub scopes: String,
+    /// It may register confidential clients (a secret or private_key_jwt), not only public ones
+    #[arg(long)]
+    pub confidential: bool,
+    /// A note for the list (who it is for)
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+use tessera_core::dynamic_registration::RegistrationMode;
+
+fn initial_token_json(t: &tessera_core::store::InitialAccessToken) -> serde_json::Value {
+    json!({
+        "id": t.id,
+        "description": t.description,
+        "scopes": t.scopes.to_string(),
+        "confidential": t.allow_confidential,
+        "uses": t.uses_total,
+        "uses_left": t.uses_left,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "revoked_at": t.revoked_at,
+    })
+}
+
+/// `tessera registration mode|token ...`: what the console's Registration page does.
+async fn registration_command(db_url: &str, command: RegistrationCommand) -> anyhow::Result<()> {
+    let db = store::open(db_url).await?;
+    let store = db.store.as_ref();
+    let now = crate::now();
+    match command {
+        RegistrationCommand::Mode { mode, open_scopes } => {
+            let mut s = store.registration_settings().await?;
+            if let Some(raw) = open_scopes {
+                let known = scope_names(store).await?;
+                let scopes =
+                    tessera_core::types::ScopeSet::parse(&raw).map_err(|e| anyhow::anyhow!("--open-scopes: {e}"))?;
+                if let Some(unknown) = scopes.iter().find(|n| !known.iter().any(|k| k == n)) {
+                    bail!("--open-scopes: unknown scope {unknown:?}");
+                }
+                s.open_scopes = scopes;
+            }
+            if let Some(mode) = mode {
+                s.mode = mode.as_str().to_owned();
+            }
+            store.set_registration_settings(&s, now).await?;
+            println!(
+                "{}",
+                json!({ "mode": s.mode, "open_scopes": s.open_scopes.to_string() })
+            );
+        }
+        RegistrationCommand::Token(RegistrationTokenCommand::Create(c)) => {
+            let expires_in = tessera_core::dynamic_registration::parse_duration(&c.expires_in)
+                .ok_or_else(|| anyhow::anyhow!("--expires-in: give seconds, or a number with s, m, h or d"))?;
+            let (token, value) = tessera_core::dynamic_registration::InitialTokenRequest {
+                description: &c.description,
+                scopes: &c.scopes,
+                allow_confidential: c.confidential,
+                uses: c.uses,
+                expires_in,
+            }
+            .validate(&scope_names(store).await?, now)
+            .map_err(|e| refused("initial access token", e))?;
+            store
+                .create_initial_token(&token, &tessera_core::secret::hash_secret(&value))
+                .await?;
+            let mut out = initial_token_json(&token);
+            out["token"] = value.into();
+            println!("{out}");
+        }
+        RegistrationCommand::Token(RegistrationTokenCommand::List) => {
+            let view: Vec<_> = store.initial_tokens().await?.iter().map(initial_token_json).collect();
+            println!("{}", serde_json::to_string(&view)?);
+        }
+        RegistrationCommand::Token(RegistrationTokenCommand::Revoke { id }) => {
+            if !store.revoke_initial_token(&id, now).await? {
+                bail!("no initial access token {id:?} that is not revoked already");
+            }
+            println!("{}", json!({ "id": id, "revoked": true }));
         }
     }
     Ok(())

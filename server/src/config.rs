@@ -58,6 +58,12 @@ pub struct Config {
     /// PEM certificates trusted besides the public roots when fetching those documents
     /// (`--client-id-metadata-ca`).
     pub client_id_metadata_ca: Option<Vec<u8>>,
+    /// Dynamic client registration's mode, written to the database at start
+    /// (`--registration-mode`); `None`: as stored (off unless changed by the CLI or console).
+    pub registration_mode: Option<tessera_core::dynamic_registration::RegistrationMode>,
+    /// Seconds a dynamically registered client may go without a token before the janitor
+    /// removes it (`--registration-unused-ttl`).
+    pub registration_unused_ttl: i64,
 }
 
 impl Config {
@@ -116,6 +122,8 @@ impl Config {
             dpop_nonce: false,
             client_id_metadata_documents: false,
             client_id_metadata_ca: None,
+            registration_mode: None,
+            registration_unused_ttl: tessera_core::policy::REGISTRATION_UNUSED_TTL_DEFAULT,
         })
     }
 }

@@ -76,6 +76,9 @@ pub struct Shared {
     pub dpop_replay: crate::http::dpop::ResourceReplay,
     /// Clients known by a Client ID Metadata Document; `None` when they are off.
     pub metadata_clients: Option<crate::http::client_metadata::MetadataClients>,
+    /// Dynamic client registration (RFC 7591/7592): the mode as discovery last read it,
+    /// and which clients' first use was recorded.
+    pub registration: crate::oauth::register::Registration,
 }
 
 impl std::ops::Deref for AppState {
@@ -124,6 +127,7 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         metadata_clients: config
             .client_id_metadata_documents
             .then(|| crate::http::client_metadata::MetadataClients::new(config.client_id_metadata_ca.as_deref())),
+        registration: Default::default(),
     }));
     let ctx = ServerContext {
         store: db.store.clone(),
@@ -524,13 +528,20 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `tessera serve`: open and migrate the database, optionally set up the demo, listen.
 /// What a server needs in the database before it serves: its signing keys (an active one
-/// per algorithm), and the demo's client when the demo is on (#18 item 8: never otherwise).
+/// per algorithm), the demo's client when the demo is on (#18 item 8: never otherwise), and
+/// the registration mode when `--registration-mode` gives one.
 pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<Arc<KeyRing>> {
     let keys = KeyRing::load(db.store.clone(), &config.secret, crate::now()).await?;
     keys.set_reload_every(config.key_reload_every);
     crate::oauth::resource::ensure_registered(db.store.as_ref(), &config.issuer, crate::now()).await?;
     if config.demo {
         crate::demo::client::ensure(db, &config.issuer, &config.secret).await?;
+    }
+    // `--registration-mode`: the database setting every instance reads, set at start.
+    if let Some(mode) = config.registration_mode {
+        let mut s = db.store.registration_settings().await?;
+        s.mode = mode.as_str().to_owned();
+        db.store.set_registration_settings(&s, crate::now()).await?;
     }
     Ok(keys)
 }
@@ -566,6 +577,7 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
     let sessions = db.sessions.clone();
     let store = db.store.clone();
     let audit_retention_days = config.audit_retention_days;
+    let registration_unused_ttl = config.registration_unused_ttl;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
         loop {
@@ -591,6 +603,15 @@ pub async fn serve(config: Config, demo_setup: bool) -> anyhow::Result<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(audit_events = n, "purged audit events past their retention"),
                 Err(e) => tracing::warn!(error = %e, "purging old audit events failed"),
+            }
+            // Dynamically registered clients never issued a token (--registration-unused-ttl).
+            match store
+                .purge_unused_dynamic_clients(crate::now().saturating_sub(registration_unused_ttl))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(clients = n, "removed unused dynamically registered clients"),
+                Err(e) => tracing::warn!(error = %e, "removing unused dynamic clients failed"),
             }
         }
     });

@@ -140,3 +140,11 @@ pub fn server_error(e: impl std::fmt::Display) -> OAuthError {
     tracing::error!(error = %e, "internal error");
     OAuthError::server_error(e.to_string())
 }
+
+/// RFC 7591 §3.2.2: a refused registration, 400 with `invalid_redirect_uri` or
+/// `invalid_client_metadata` and a description naming the field.
+pub fn registration_error(error: &tessera_core::dynamic_registration::MetadataError) -> Response {
+    tracing::info!(error = error.code.as_str(), detail = %error.description, "registration refused");
+    let body = json!({ "error": error.code.as_str(), "error_description": error.description });
+    no_store((StatusCode::BAD_REQUEST, Json(body)).into_response())
+}

@@ -19,17 +19,20 @@ use crate::web::AppState;
 /// Both documents as bytes, for the key set they were made from.
 struct Published {
     keys: KeySet,
+    /// Whether it names the registration endpoint (RFC 7591 on).
+    registration: bool,
     metadata: Bytes,
     jwks: Bytes,
 }
 
 impl Published {
-    fn build(issuer: &str, require_par: bool, metadata_documents: bool, keys: KeySet) -> Published {
+    fn build(issuer: &str, require_par: bool, metadata_documents: bool, registration: bool, keys: KeySet) -> Published {
         let opts = MetadataOptions {
             id_token_signing_alg_values_supported: keys.algs().into_iter().map(|a| a.as_str().to_owned()).collect(),
             // Only the built-in scopes: administrator-defined scopes do not exist yet.
             scopes_supported: builtin_scopes().iter().map(|s| s.name.to_string()).collect(),
             require_pushed_authorization_requests: require_par,
+            registration_endpoint: registration,
         };
         // Serializing derived structs and a `Value` cannot fail; an empty body would be
         // the visible symptom if it ever did.
@@ -42,6 +45,7 @@ impl Published {
         let jwks = serde_json::to_vec(&keys.jwks()).unwrap_or_default();
         Published {
             keys,
+            registration,
             metadata: metadata.into(),
             jwks: jwks.into(),
         }
@@ -53,10 +57,15 @@ impl Published {
 pub struct Documents(RwLock<Option<Arc<Published>>>);
 
 impl Documents {
-    fn current(&self, state: &AppState) -> Arc<Published> {
+    /// `registration`: whether dynamic client registration is on (the metadata names its
+    /// endpoint only then).
+    fn current(&self, state: &AppState, registration: bool) -> Arc<Published> {
         let keys = state.keys.keys();
         if let Ok(cached) = self.0.read() {
-            if let Some(p) = cached.as_ref().filter(|p| p.keys.same_set(&keys)) {
+            if let Some(p) = cached
+                .as_ref()
+                .filter(|p| p.keys.same_set(&keys) && p.registration == registration)
+            {
                 return p.clone();
             }
         }
@@ -64,6 +73,7 @@ impl Documents {
             &state.issuer,
             state.require_par,
             state.metadata_clients.is_some(),
+            registration,
             keys,
         ));
         if let Ok(mut cached) = self.0.write() {
@@ -89,7 +99,8 @@ fn json(body: Bytes) -> Response {
 /// OpenID Connect Discovery §4.
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     state.keys.refresh_if_needed(None, crate::now()).await;
-    json(state.documents.current(&state).metadata.clone())
+    let registration = state.registration.is_on(&state).await;
+    json(state.documents.current(&state, registration).metadata.clone())
 }
 
 /// RFC 8414 §3: the same document; every member is valid OAuth metadata.
@@ -100,5 +111,6 @@ pub async fn oauth_authorization_server(State(state): State<AppState>) -> Respon
 /// RFC 7517 §5: public members only; retired keys stay until their tokens expire.
 pub async fn jwks(State(state): State<AppState>) -> Response {
     state.keys.refresh_if_needed(None, crate::now()).await;
-    json(state.documents.current(&state).jwks.clone())
+    let registration = state.registration.is_on(&state).await;
+    json(state.documents.current(&state, registration).jwks.clone())
 }

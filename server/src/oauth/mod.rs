@@ -12,6 +12,7 @@
 //! - [`userinfo`]: OIDC Core §5.3. [`resource`]: the sample protected resource.
 //! - [`discovery`]: RFC 8414 / OIDC Discovery metadata and the JWKS.
 //! - [`resource_metadata`]: RFC 9728 protected resource metadata of the registered APIs.
+//! - [`register`]: dynamic client registration (RFC 7591) and management (RFC 7592).
 //!
 //! What they share (the form reader, client authentication, Bearer tokens, CORS, how
 //! errors become HTTP) is in [`crate::http`]; the tokens they issue and read, in
@@ -22,6 +23,7 @@ pub mod device;
 pub mod discovery;
 pub mod introspect;
 pub mod par;
+pub mod register;
 pub mod resource;
 pub mod resource_metadata;
 pub mod revoke;
@@ -45,6 +47,11 @@ pub fn client_routes() -> Router<AppState> {
         .route("/introspect", post(introspect::introspect))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/jwks.json", get(discovery::jwks))
+        .route("/register", post(register::register))
+        .route(
+            "/register/{client_id}",
+            get(register::read).put(register::update).delete(register::delete),
+        )
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),

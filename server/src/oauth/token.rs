@@ -107,10 +107,10 @@ async fn token_inner(
         return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "invalid DPoP proof")
             .with_detail(format!("alg {} is not allowed under FAPI 2.0", p.alg)));
     }
-    Ok((
-        grant_type,
-        exchange(state, &client, request, &resources, proof.as_ref(), now, peer).await?,
-    ))
+    let body = exchange(state, &client, request, &resources, proof.as_ref(), now, peer).await?;
+    // A dynamically registered client's first token keeps it from the janitor.
+    state.registration.note_used(state, &client.client_id, now).await;
+    Ok((grant_type, body))
 }
 
 /// RFC 9449 §11.1: the proof's one use, recorded once the grant's own checks passed.

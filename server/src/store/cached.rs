@@ -23,6 +23,7 @@ use tessera_core::store::{
     KeyRecord, NewClient, NewUser, OAuthStore, Purged, Store, StoreError, User, UserStore,
 };
 use tessera_core::store::{DeviceEntry, DevicePoll, DeviceStore, NewDeviceCode};
+use tessera_core::store::{DynamicClient, InitialAccessToken, RegistrationSettings, RegistrationStore};
 use tessera_core::throttle::Backoff;
 use tessera_core::token::{CodeRecord, RefreshRecord};
 use tessera_core::types::ScopeSet;
@@ -492,6 +493,66 @@ impl DeviceStore for CachedStore {
 
     async fn revoke_device_code(&self, user_code_hash: &str) -> Result<bool, StoreError> {
         self.sql.revoke_device_code(user_code_hash).await
+    }
+}
+
+#[async_trait]
+impl RegistrationStore for CachedStore {
+    async fn registration_settings(&self) -> Result<RegistrationSettings, StoreError> {
+        self.sql.registration_settings().await
+    }
+
+    async fn set_registration_settings(&self, settings: &RegistrationSettings, now: i64) -> Result<(), StoreError> {
+        self.sql.set_registration_settings(settings, now).await
+    }
+
+    async fn create_initial_token(&self, token: &InitialAccessToken, token_hash: &str) -> Result<(), StoreError> {
+        self.sql.create_initial_token(token, token_hash).await
+    }
+
+    async fn initial_tokens(&self) -> Result<Vec<InitialAccessToken>, StoreError> {
+        self.sql.initial_tokens().await
+    }
+
+    async fn initial_token_by_hash(&self, token_hash: &str) -> Result<Option<InitialAccessToken>, StoreError> {
+        self.sql.initial_token_by_hash(token_hash).await
+    }
+
+    async fn use_initial_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+        self.sql.use_initial_token(token_hash, now).await
+    }
+
+    async fn revoke_initial_token(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.sql.revoke_initial_token(id, now).await
+    }
+
+    async fn register_dynamic_client(
+        &self,
+        client: NewClient,
+        registration: &DynamicClient,
+        open_cap: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.sql.register_dynamic_client(client, registration, open_cap).await
+    }
+
+    async fn dynamic_client(&self, client_id: &str) -> Result<Option<DynamicClient>, StoreError> {
+        self.sql.dynamic_client(client_id).await
+    }
+
+    async fn dynamic_clients(&self) -> Result<Vec<DynamicClient>, StoreError> {
+        self.sql.dynamic_clients().await
+    }
+
+    async fn mark_dynamic_client_used(&self, client_id: &str, now: i64) -> Result<(), StoreError> {
+        self.sql.mark_dynamic_client_used(client_id, now).await
+    }
+
+    async fn purge_unused_dynamic_clients(&self, registered_before: i64) -> Result<u64, StoreError> {
+        let gone = self.sql.purge_unused_dynamic_clients(registered_before).await?;
+        for id in &gone {
+            self.clients.forget(id);
+        }
+        Ok(gone.len() as u64)
     }
 }
 

@@ -14,6 +14,8 @@
 //!   `audit.rs` (the audit log), `replay.rs` (one-time identifiers seen: assertion and
 //!   DPoP proof `jti`s), `pushed.rs` (pushed authorization requests, RFC 9126), `apis.rs`
 //!   (registered APIs, RFC 8707 resource servers), `device.rs` (device codes, RFC 8628).
+//!   (registered APIs, RFC 8707 resource servers), `registration.rs` (dynamic client
+//!   registration, RFC 7591/7592: settings, initial access tokens, dynamic clients).
 //! - `cached.rs`: the caches in front (`client_cache.rs`, `status_cache.rs`,
 //!   `api_cache.rs`) and the
 //!   traits' implementation, with every cache invalidation.
@@ -39,6 +41,7 @@ mod pending;
 mod purge;
 mod pushed;
 mod query;
+mod registration;
 mod replay;
 mod rows;
 mod scopes;

@@ -16,6 +16,8 @@
 //! - `dpop`: DPoP (RFC 9449): bound tokens at the token endpoint, the resource and userinfo.
 //! - `audit`: the audit log through the real paths (HTTP, `/token`, the console, the CLI).
 //! - `metrics`: `GET /metrics`: where it is served, and what it counts.
+//! - `registration`: dynamic client registration (RFC 7591) and management (RFC 7592):
+//!   modes, refusals, initial access tokens, read/update/delete, the janitor.
 //! - `resources`: registered APIs and resource indicators (RFC 8707), PS256.
 //! - `resource_metadata`: protected resource metadata (RFC 9728) and `resource_metadata` in 401s.
 //! - `sweep`: malformed input to every route.
@@ -51,6 +53,7 @@ mod lifetimes;
 mod login;
 mod metrics;
 mod par;
+mod registration;
 mod resource_metadata;
 mod resources;
 mod shutdown;

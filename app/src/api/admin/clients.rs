@@ -54,6 +54,10 @@ pub struct ClientView {
     /// Identifiers of the APIs it may name as `resource` (RFC 8707); empty: the sample
     /// resource only.
     pub resources: Vec<String>,
+    /// Registered dynamically (RFC 7591): by what ("open registration" or the initial
+    /// access token) and when; `None`: by an administrator.
+    #[serde(default)]
+    pub dynamic: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,14 +86,32 @@ pub struct ClientDetail {
     pub fapi_rules: Vec<String>,
 }
 
+/// Every client; `kind` filters: `admin` (registered by an administrator), `dynamic`
+/// (registered through `/register`), anything else all.
 #[server(prefix = "/ui", endpoint = "admin/clients")]
-pub async fn admin_clients() -> Result<Gate<Vec<ClientView>>, ServerFnError> {
+pub async fn admin_clients(#[server(default)] kind: String) -> Result<Gate<Vec<ClientView>>, ServerFnError> {
     let (a, flash) = match ssr::page().await? {
         Ok(x) => x,
         Err(gate) => return Ok(gate),
     };
     let clients = a.ctx.store.list_clients().await.map_err(crate::server::fail)?;
-    Ok(a.page(flash, clients.into_iter().map(ssr::client_view).collect()))
+    let dynamic = ssr::dynamic_origins(&a.ctx).await?;
+    let views = clients
+        .into_iter()
+        .map(|c| {
+            let origin = dynamic.get(&c.client_id).cloned();
+            ClientView {
+                dynamic: origin,
+                ..ssr::client_view(c)
+            }
+        })
+        .filter(|v| match kind.as_str() {
+            "admin" => v.dynamic.is_none(),
+            "dynamic" => v.dynamic.is_some(),
+            _ => true,
+        })
+        .collect();
+    Ok(a.page(flash, views))
 }
 
 /// One client with its grants; with an empty id, the "new client" form's data.
@@ -112,7 +134,12 @@ pub async fn admin_client(client_id: String) -> Result<Gate<ClientDetail>, Serve
             .await
             .map_err(crate::server::fail)?;
         let grants = ssr::grants(&a.ctx, GrantsOf::Client(&client_id)).await?;
-        (client.map(ssr::client_view), grants)
+        let origin = ssr::dynamic_origins(&a.ctx).await?.remove(&client_id);
+        let view = client.map(|c| ClientView {
+            dynamic: origin,
+            ..ssr::client_view(c)
+        });
+        (view, grants)
     };
     Ok(a.page(
         flash,

@@ -6,7 +6,7 @@
 //! so that a secret never appears in a URL and is shown exactly once.
 //!
 //! One module per resource, each with its page data and its actions: [`clients`],
-//! [`scopes`], [`apis`], [`users`], [`grants`], [`devices`] (device codes in flight), and the read-only [`audit`] log. Shared here: the gate every page passes
+//! [`scopes`], [`apis`], [`users`], [`grants`], [`devices`] (device codes in flight), [`registration`] (dynamic client registration), and the read-only [`audit`] log. Shared here: the gate every page passes
 //! ([`Gate`], [`AdminPage`]) and the one way a form gets feedback ([`Flash`]); `ssr`
 //! (server only) holds the administrator check, the flash's storage and the form readers.
 
@@ -20,6 +20,7 @@ pub mod audit;
 pub mod clients;
 pub mod devices;
 pub mod grants;
+pub mod registration;
 pub mod scopes;
 #[cfg(feature = "ssr")]
 mod ssr;

@@ -202,6 +202,7 @@ pub fn client_view(c: Client) -> ClientView {
         require_signed_request_object: c.settings.require_signed_request_object,
         dpop_bound_access_tokens: c.settings.dpop_bound_access_tokens,
         resources: c.settings.resources,
+        dynamic: None,
     }
 }
 
@@ -321,7 +322,39 @@ pub fn new_client_view() -> ClientView {
         require_signed_request_object: s.require_signed_request_object,
         dpop_bound_access_tokens: s.dpop_bound_access_tokens,
         resources: s.resources,
+        dynamic: None,
     }
+}
+
+/// Client id → how it was registered dynamically ("open registration" or "initial access
+/// token ID (description)", and when), for every client registered through `/register`.
+pub async fn dynamic_origins(
+    ctx: &crate::server::ServerContext,
+) -> Result<std::collections::HashMap<String, String>, ServerFnError> {
+    let tokens = ctx.store.initial_tokens().await.map_err(crate::server::fail)?;
+    let dynamic = ctx.store.dynamic_clients().await.map_err(crate::server::fail)?;
+    Ok(dynamic
+        .into_iter()
+        .map(|d| {
+            let by = match &d.initial_token_id {
+                None => "open registration".to_owned(),
+                Some(id) => match tokens
+                    .iter()
+                    .find(|t| &t.id == id)
+                    .filter(|t| !t.description.is_empty())
+                {
+                    Some(t) => format!("initial access token {id} ({})", t.description),
+                    None => format!("initial access token {id}"),
+                },
+            };
+            let used = if d.used_at.is_some() { "" } else { ", not used yet" };
+            let text = format!(
+                "Registered dynamically by {by} on {}{used}",
+                crate::api::account::utc_date(d.registered_at)
+            );
+            (d.client_id, text)
+        })
+        .collect())
 }
 
 /// The authentication methods the form offers a confidential client (a public one is

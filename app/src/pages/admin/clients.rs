@@ -13,11 +13,14 @@ use crate::components::{CopyButton, Field, TextArea};
 
 #[component]
 pub fn AdminClientsPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| admin_clients());
+    let query = use_query_map();
+    let kind = move || query.with(|q| q.get("kind").unwrap_or_default());
+    let data = Resource::new(kind, admin_clients);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                gated(data.await, "/admin/clients".into(), |p| view! {
+                let kind = kind();
+                gated(data.await, "/admin/clients".into(), move |p| view! {
                     <AdminNav active="clients"/>
                     <section class="card">
                         <div class="card-head">
@@ -25,6 +28,7 @@ pub fn AdminClientsPage() -> impl IntoView {
                             <a class="button" href="/admin/clients/new">"New client"</a>
                         </div>
                         <FlashLines flash=p.flash/>
+                        <ClientFilter kind/>
                         <ClientTable clients=p.data/>
                     </section>
                 }.into_any())
@@ -48,7 +52,10 @@ pub(super) fn ClientTable(clients: Vec<ClientView>) -> impl IntoView {
                         let documented = is_metadata_document(&c.client_id);
                         view! {
                             <tr data-testid="client-row">
-                                <td><a href=href>{c.name}</a></td>
+                                <td><a href=href>{c.name}</a>
+                                    {c.dynamic.clone().map(|origin| view! {
+                                        " " <span class="tag" title=origin data-testid="dynamic-tag">"Dynamic"</span>
+                                    })}</td>
                                 <td><code>{c.client_id}</code></td>
                                 <td><TypeBadge public=c.is_public/>
                                     {documented.then(|| view! { " " <MetadataBadge/> })}</td>
@@ -62,6 +69,26 @@ pub(super) fn ClientTable(clients: Vec<ClientView>) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// All clients, those an administrator registered, or those registered dynamically.
+#[component]
+fn ClientFilter(kind: String) -> impl IntoView {
+    let links = [
+        ("", "All"),
+        ("admin", "Admin-created"),
+        ("dynamic", "Dynamically registered"),
+    ];
+    view! {
+        <p class="filters" data-testid="client-filter">"Show: "
+            {links.into_iter().map(|(k, label)| {
+                let href = if k.is_empty() { "/admin/clients".to_owned() } else { format!("/admin/clients?kind={k}") };
+                let current = (k == kind.as_str() || (k.is_empty() && !matches!(kind.as_str(), "admin" | "dynamic")))
+                    .then_some("page");
+                view! { <a href=href aria-current=current>{label}</a> " " }
+            }).collect_view()}
+        </p>
+    }
 }
 
 #[component]
@@ -162,6 +189,9 @@ pub(super) fn client_page(p: AdminPage<ClientDetail>, confirm: bool) -> AnyView 
                         " · " <TypeBadge public=c.is_public/>
                         {is_metadata_document(&c.client_id).then(|| view! { " " <MetadataBadge/> })}
                         " · created " {c.created.clone()}</p>
+                    {c.dynamic.clone().map(|origin| view! {
+                        <p class="muted" data-testid="client-dynamic"><span class="tag">"Dynamic"</span> " " {origin}</p>
+                    })}
                 </div>
             </div>
             <FlashLines flash=p.flash.clone()/>

@@ -20,6 +20,7 @@ mod devices;
 use form::FlashLines;
 mod form;
 mod grants;
+mod registration;
 mod scopes;
 mod users;
 
@@ -27,6 +28,7 @@ pub use apis::{AdminApiPage, AdminApisPage};
 pub use audit::AdminAuditPage;
 pub use clients::{AdminClientNewPage, AdminClientPage, AdminClientsPage};
 pub use devices::AdminDevicesPage;
+pub use registration::AdminRegistrationPage;
 pub use scopes::AdminScopesPage;
 pub use users::{AdminUserNewPage, AdminUserPage, AdminUsersPage};
 
@@ -68,6 +70,7 @@ pub(super) fn AdminNav(active: &'static str) -> impl IntoView {
         ("clients", "/admin/clients", "Clients"),
         ("scopes", "/admin/scopes", "Scopes"),
         ("apis", "/admin/apis", "APIs"),
+        ("registration", "/admin/registration", "Registration"),
         ("users", "/admin/users", "Users"),
         ("audit", "/admin/audit", "Audit log"),
         ("devices", "/admin/devices", "Devices"),
