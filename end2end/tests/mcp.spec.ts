@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -39,9 +39,9 @@ import { dataDir, tesseraBin } from '../playwright.config';
 //   (a) `--client-id-metadata-documents --client-id-metadata-ca <test CA>`: the client id
 //       is an https URL (the SDK requires https for `clientMetadataUrl`) served on loopback
 //       by this spec with a certificate from a CA made here with openssl;
-//   (b) dynamic registration (RFC 7591) in open mode: `TESSERA_E2E_DCR_ARGS` (default
-//       `--registration open`). Skipped when this binary's `serve --help` has no
-//       `--registration` (a branch without dynamic registration).
+//   (b) dynamic registration (RFC 7591) in open mode, with the MCP scope among the scopes
+//       open mode grants: `tessera registration mode open --open-scopes "openid mcp:tools"`
+//       before `serve`.
 
 const siteRoot = path.resolve(__dirname, '..', '..', process.env.LEPTOS_SITE_ROOT || 'target/site');
 const USER = { username: 'mcp-user', password: 'mcp-password-1' };
@@ -67,7 +67,7 @@ function cli(databaseUrl: string, args: string[], input?: string): string {
 }
 
 /// A Tessera of this run's own: its database prepared by the CLI, then `serve` with `flags`.
-async function startTessera(name: string, mcpUrl: string, flags: string[]) {
+async function startTessera(name: string, mcpUrl: string, flags: string[], setup: string[][] = []) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const databaseUrl = `sqlite://${path.join(dataDir!, `${name}.db`)}?mode=rwc`;
@@ -75,13 +75,16 @@ async function startTessera(name: string, mcpUrl: string, flags: string[]) {
   cli(databaseUrl, ['scope', 'add', SCOPE, '--description', 'Call the tools of the MCP E2E server']);
   const api = JSON.parse(cli(databaseUrl, ['api', 'add', mcpUrl, '--name', 'MCP E2E server', '--scope', SCOPE]));
   expect(api.identifier).toBe(mcpUrl);
+  for (const args of setup) cli(databaseUrl, args);
   const proc = spawn(
     tesseraBin,
     ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', databaseUrl, ...flags],
     {
       env: {
         ...process.env,
-        LEPTOS_SITE_ROOT: siteRoot,
+        // As the suite's own server: the embedded site when the suite runs the release
+        // binary alone (scripts/test.sh), else the built site root.
+        ...(process.env.TESSERA_E2E_EMBEDDED_SITE === '1' ? {} : { LEPTOS_SITE_ROOT: siteRoot }),
         TESSERA_SECRET: 'tessera-e2e-server-secret-0123456789abcdef',
         RUST_LOG: process.env.RUST_LOG || 'warn',
       },
@@ -381,14 +384,13 @@ test('MCP client registers by a client ID metadata document and calls a tool', a
 
 test('MCP client registers dynamically (RFC 7591) and calls a tool', async ({ page }) => {
   test.setTimeout(120_000);
-  const dcrArgs = (process.env.TESSERA_E2E_DCR_ARGS || '--registration open').split(' ').filter(Boolean);
-  const help = spawnSync(tesseraBin, ['serve', '--help']).stdout.toString();
-  test.skip(!help.includes(dcrArgs[0]), `this tessera has no ${dcrArgs[0]} (dynamic registration not merged)`);
 
   const mcpPort = await freePort();
   const mcpIdentifier = `http://127.0.0.1:${mcpPort}/mcp`;
   const callback = `http://127.0.0.1:${await freePort()}/callback`;
-  const tessera = await startTessera('mcp-dcr', mcpIdentifier, dcrArgs);
+  const tessera = await startTessera('mcp-dcr', mcpIdentifier, [], [
+    ['registration', 'mode', 'open', '--open-scopes', `openid ${SCOPE}`],
+  ]);
   processes.push(tessera.proc);
   const meta = await (await fetch(`${tessera.issuer}/.well-known/oauth-authorization-server`)).json();
   expect(meta.registration_endpoint).toBe(`${tessera.issuer}/register`);
