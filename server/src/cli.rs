@@ -101,7 +101,9 @@ pub enum KeysCommand {
     /// replaced if it was signing. Tokens it signed stop verifying. Running servers drop it
     /// within a minute.
     Revoke {
-        /// The key's id (`kid`), as `tessera keys list` shows it
+        /// The key's id (`kid`), as `tessera keys list` shows it (a thumbprint: it may start
+        /// with `-`)
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// List the signing keys (ids, algorithms, states; never key material)
@@ -285,7 +287,11 @@ pub enum ClientCommand {
     /// List clients
     List(ListArgs),
     /// Remove a client
-    Remove { client_id: String },
+    Remove {
+        /// Generated ids are base64url: one may start with `-`
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -1125,7 +1131,10 @@ pub enum RegistrationTokenCommand {
     /// List them as JSON (never their values)
     List,
     /// Revoke one by its id
-    Revoke { id: String },
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -1220,4 +1229,30 @@ async fn registration_command(db_url: &str, command: RegistrationCommand) -> any
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use clap::Parser;
+
+    use super::*;
+
+    /// Key ids are thumbprints and client / token ids random base64url: about one in 64
+    /// starts with `-`, which clap would otherwise take for an option.
+    #[test]
+    fn ids_that_start_with_a_dash_are_values() {
+        let kid = "-lFz0Yc9bXf6aA";
+        match Cli::try_parse_from(["tessera", "keys", "revoke", kid]).unwrap().command {
+            Some(Command::Keys(KeysCommand::Revoke { kid: got })) => assert_eq!(got, kid),
+            other => panic!("{other:?}"),
+        }
+        match Cli::try_parse_from(["tessera", "client", "remove", "-abc"])
+            .unwrap()
+            .command
+        {
+            Some(Command::Client(ClientCommand::Remove { client_id })) => assert_eq!(client_id, "-abc"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
