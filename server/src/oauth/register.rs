@@ -102,6 +102,8 @@ enum Refusal {
     Metadata(MetadataError),
     /// `open` mode's cap on anonymously registered clients is reached (403).
     Full,
+    /// Too many anonymous registrations from this address in the last minute (429).
+    Busy,
     Server(OAuthError),
 }
 
@@ -129,6 +131,15 @@ impl IntoResponse for Refusal {
                 Json(json!({
                     "error": "access_denied",
                     "error_description": "this server has reached its limit of openly registered clients",
+                })),
+            )
+                .into_response(),
+            Refusal::Busy => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "60")],
+                Json(json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": "too many registrations from this address; try again in a minute",
                 })),
             )
                 .into_response(),
@@ -207,14 +218,26 @@ fn client_uri(state: &AppState, client_id: &str) -> String {
 /// presented, an initial access token (Bearer) decides the policy; without one, `open`
 /// mode's policy: public clients only, the open scopes, at most
 /// [`policy::REGISTRATION_OPEN_MAX_CLIENTS`] such clients.
-pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match register_inner(&state, &headers, &body, crate::now()).await {
+pub async fn register(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
+    match register_inner(&state, &headers, &body, peer, crate::now()).await {
         Ok(res) => res,
         Err(refusal) => refusal.into_response(),
     }
 }
 
-async fn register_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Response, Refusal> {
+async fn register_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    peer: Option<std::net::IpAddr>,
+    now: i64,
+) -> Result<Response, Refusal> {
     let store = &state.db.store;
     let settings = store.registration_settings().await.map_err(server)?;
     let mode: RegistrationMode = settings.mode.parse().unwrap_or_default();
@@ -251,6 +274,12 @@ async fn register_inner(state: &AppState, headers: &HeaderMap, body: &[u8], now:
             open: true,
         },
     };
+    // An anonymous registration (open mode, no token) counts against the per-address
+    // allowance of new authorization requests: a caller cannot register (and delete, and
+    // register again: two audit events each) without limit.
+    if grant.is_none() && !state.pending_limiter.allow(peer) {
+        return Err(Refusal::Busy);
+    }
     let metadata = read_metadata(headers, body)?;
     // Everything is checked before a use of the token is taken.
     let registered = check(state, &metadata, &policy).await?;

@@ -611,6 +611,32 @@ async fn the_janitor_removes_unused_clients_and_keeps_used_ones() {
     }
 }
 
+/// Anonymous registrations share the per-address allowance of new authorization requests
+/// (60 a minute): past it, 429 `temporarily_unavailable`, nothing stored; a registration
+/// with an initial access token is not counted.
+#[tokio::test]
+async fn anonymous_registrations_are_limited_per_address() {
+    let db = sqlite();
+    let server = serve(&db.url).await;
+    set_mode(&server, "open").await;
+    let allowance = tessera_core::policy::PENDING_PER_ADDRESS_PER_MINUTE as usize;
+    for i in 0..allowance {
+        let (status, got, _) = post(&server, None, &public_metadata()).await;
+        assert_eq!(status, 201, "registration {i}: {got}");
+    }
+    let (status, got, headers) = post(&server, None, &public_metadata()).await;
+    assert_eq!(
+        (status, got["error"].as_str()),
+        (429, Some("temporarily_unavailable")),
+        "{got}"
+    );
+    assert_eq!(headers.get("retry-after").unwrap(), "60");
+    assert_eq!(server.db.store.dynamic_clients().await.unwrap().len(), allowance);
+    let token = initial_token(&server, "openid", false, 1, 3600).await;
+    let (status, got, _) = post(&server, Some(&token), &public_metadata()).await;
+    assert_eq!(status, 201, "{got}");
+}
+
 #[tokio::test]
 async fn open_mode_is_capped() {
     for db in databases().await {
