@@ -92,8 +92,25 @@ impl SqlStore {
 /// (and with it the queue's sender) is dropped.
 async fn write_batches(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // One connection kept for the writer: on SQLite a connection that did not write the
+    // last change drops its page cache and reads the pages back; this one stays warm.
+    let mut conn: Option<Conn> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcome = record(&pool, &batch).await;
+        if conn.is_none() {
+            conn = pool.acquire().await;
+        }
+        let outcome = match conn.as_mut() {
+            Some(c) => record(c, &batch).await,
+            None => Err("no database connection for the replay writer".to_owned()),
+        };
+        let outcome = match outcome {
+            Ok(answers) => answers,
+            Err(e) => {
+                // Whatever broke, the next batch starts on a fresh connection.
+                conn = None;
+                batch.iter().map(|_| Err(StoreError::Backend(e.clone()))).collect()
+            }
+        };
         for (pending, answer) in batch.drain(..).zip(outcome) {
             // A caller that went away (its request was cancelled) needs no answer.
             let _ = pending.reply.send(answer);
@@ -101,8 +118,25 @@ async fn write_batches(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
+/// The writer's connection.
+enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
+}
+
+impl Pool {
+    async fn acquire(&self) -> Option<Conn> {
+        let conn = match self {
+            Pool::Sqlite(p) => p.acquire().await.map(Conn::Sqlite),
+            Pool::Postgres(p) => p.acquire().await.map(Conn::Postgres),
+        };
+        conn.map_err(|e| tracing::warn!(error = %e, "replay writer: no connection"))
+            .ok()
+    }
+}
+
 /// Each identifier's answer, in order: `true` for the one caller that recorded it first.
-async fn record(pool: &Pool, batch: &[Pending]) -> Vec<Result<bool, StoreError>> {
+async fn record(conn: &mut Conn, batch: &[Pending]) -> Result<Vec<Result<bool, StoreError>>, String> {
     // The same identifier twice in one batch: the first occurrence goes to the database
     // (one statement may not upsert a row twice), the others are replays whatever it says.
     let mut first: HashMap<(&str, &str), usize> = HashMap::with_capacity(batch.len());
@@ -116,34 +150,28 @@ async fn record(pool: &Pool, batch: &[Pending]) -> Vec<Result<bool, StoreError>>
     // An expired row may be taken over (its old use can no longer be replayed): as of
     // the earliest caller's clock, so no caller sees a row expire early.
     let now = batch.iter().map(|p| p.now).min().unwrap_or_default();
-    let recorded = match pool {
-        Pool::Sqlite(pool) => {
+    let recorded = match conn {
+        Conn::Sqlite(conn) => {
             let mut q = QueryBuilder::<Sqlite>::new(INSERT);
             q.push_values(&unique, |mut row, p| {
                 row.push_bind(&p.purpose).push_bind(&p.jti_hash).push_bind(p.expires_at);
             });
             q.push(UPSERT).push_bind(now).push(RETURNING);
-            q.build_query_as::<(String, String)>().fetch_all(pool).await
+            q.build_query_as::<(String, String)>().fetch_all(&mut **conn).await
         }
-        Pool::Postgres(pool) => {
+        Conn::Postgres(conn) => {
             let mut q = QueryBuilder::<Postgres>::new(INSERT);
             q.push_values(&unique, |mut row, p| {
                 row.push_bind(&p.purpose).push_bind(&p.jti_hash).push_bind(p.expires_at);
             });
             q.push(UPSERT).push_bind(now).push(RETURNING);
-            q.build_query_as::<(String, String)>().fetch_all(pool).await
+            q.build_query_as::<(String, String)>().fetch_all(&mut **conn).await
         }
     };
-    let recorded = match recorded {
-        Ok(rows) => rows,
-        Err(e) => {
-            let e = e.to_string();
-            return batch.iter().map(|_| Err(StoreError::Backend(e.clone()))).collect();
-        }
-    };
+    let recorded = recorded.map_err(|e| e.to_string())?;
     let won: std::collections::HashSet<(&str, &str)> = recorded.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect();
     let mut answered = vec![false; unique.len()];
-    batch
+    Ok(batch
         .iter()
         .map(|p| {
             let key = (p.purpose.as_str(), p.jti_hash.as_str());
@@ -153,7 +181,7 @@ async fn record(pool: &Pool, batch: &[Pending]) -> Vec<Result<bool, StoreError>>
             answered[index] = true;
             Ok(fresh)
         })
-        .collect()
+        .collect())
 }
 
 // One statement: a new identifier is inserted; a remembered one is taken over only if it
