@@ -969,12 +969,7 @@ async fn client_remove(db_url: &str, client_id: &str) -> anyhow::Result<()> {
 
 /// Every scope name a client or an API may list: built-in, then defined.
 async fn scope_names(store: &dyn tessera_core::store::Store) -> anyhow::Result<Vec<String>> {
-    let mut known: Vec<String> = tessera_core::scope::builtin_scopes()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
-    known.extend(store.custom_scopes().await?.into_iter().map(|s| s.name));
-    Ok(known)
+    Ok(store::scope_names(store).await?)
 }
 
 /// The identifiers of the registered APIs.

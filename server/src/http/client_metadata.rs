@@ -169,7 +169,9 @@ pub async fn resolve(state: &AppState, client_id: &str, now: i64) -> Result<Opti
             }
         })?;
     let store = state.db.store.as_ref();
-    let scopes = known_scopes(state).await.map_err(server_error)?;
+    let scopes = crate::store::scope_names(state.db.store.as_ref())
+        .await
+        .map_err(server_error)?;
     let apis: Vec<String> = store
         .apis()
         .await
@@ -187,15 +189,6 @@ pub async fn resolve(state: &AppState, client_id: &str, now: i64) -> Result<Opti
     cached.client = Some(client.clone());
     cached.fresh_until = now + cache_seconds(cache_control.as_deref());
     Ok(Some(client))
-}
-
-async fn known_scopes(state: &AppState) -> Result<Vec<String>, StoreError> {
-    let mut names: Vec<String> = tessera_core::scope::builtin_scopes()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
-    names.extend(state.db.store.custom_scopes().await?.into_iter().map(|s| s.name));
-    Ok(names)
 }
 
 /// Inserts or updates the client's row. A new one past [`METADATA_CLIENTS_MAX`] first

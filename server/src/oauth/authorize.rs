@@ -158,6 +158,26 @@ async fn handle(
     start(state, session, peer, request, now).await
 }
 
+/// The custom scopes that may appear in `client`'s requests. Custom scopes are known while
+/// their row exists; they are read only for a client that lists any, so the usual
+/// OIDC-only client costs no extra query.
+pub(crate) async fn custom_scopes_of(
+    state: &AppState,
+    client: &Client,
+) -> Result<Vec<String>, tessera_core::store::StoreError> {
+    if !client.scopes.iter().any(|s| !scope::is_builtin(s)) {
+        return Ok(Vec::new());
+    }
+    Ok(state
+        .db
+        .store
+        .custom_scopes()
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect())
+}
+
 /// The one validation of an authorization request's parameters, at `/authorize` and at
 /// `/par` alike (RFC 9126 §2.1: a pushed request is checked as `/authorize` would): the
 /// core's rules, with the server's scopes and PKCE policy, and the client's grant types.
@@ -172,14 +192,11 @@ pub(crate) async fn validate(
 ) -> Result<AuthorizeRequest, AuthorizeError> {
     let (pairs, signed) = unpack_request_object(state, client, pairs, now).await?;
     let requires_pkce = client.is_none_or(|c| c.requires_pkce());
-    // Custom scopes are known while their row exists; read them only for a client that
-    // lists any, so the usual OIDC-only client costs no extra query.
-    let custom: Vec<String> = match client {
-        Some(c) if c.scopes.iter().any(|s| !scope::is_builtin(s)) => match state.db.store.custom_scopes().await {
-            Ok(list) => list.into_iter().map(|s| s.name).collect(),
-            Err(e) => return Err(AuthorizeError::ShowToUser(server_error(e))),
-        },
-        _ => Vec::new(),
+    let custom = match client {
+        Some(c) => custom_scopes_of(state, c)
+            .await
+            .map_err(|e| AuthorizeError::ShowToUser(server_error(e)))?,
+        None => Vec::new(),
     };
     // The core also requires the scope in the client's own list.
     let known_scope = |s: &str| scope::is_builtin(s) || custom.iter().any(|c| c == s);

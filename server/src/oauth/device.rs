@@ -64,13 +64,10 @@ async fn start(
                 .with_detail(format!("{} lacks the device_code grant", client.client_id)),
         );
     }
-    // As /authorize: custom scopes are read only for a client that lists any.
-    let custom: Vec<String> = if client.scopes.iter().any(|s| !scope::is_builtin(s)) {
-        let list = state.db.store.custom_scopes().await.map_err(server_error)?;
-        list.into_iter().map(|s| s.name).collect()
-    } else {
-        Vec::new()
-    };
+    // As /authorize: the custom scopes this client may ask for.
+    let custom = super::authorize::custom_scopes_of(state, &client)
+        .await
+        .map_err(server_error)?;
     let known_scope = |s: &str| scope::is_builtin(s) || custom.iter().any(|c| c == s);
     let request = DeviceRequest::parse(&pairs, &client, known_scope)?;
     // RFC 8707 §2: each resource a registered API this client may use.

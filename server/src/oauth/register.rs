@@ -196,11 +196,7 @@ fn read_metadata(headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusal> {
 /// The metadata checked under `policy`, against the server's scopes and APIs.
 async fn check(state: &AppState, metadata: &Value, policy: &Policy) -> Result<dcr::Registered, Refusal> {
     let store = &state.db.store;
-    let mut known: Vec<String> = tessera_core::scope::builtin_scopes()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
-    known.extend(store.custom_scopes().await.map_err(server)?.into_iter().map(|s| s.name));
+    let known = crate::store::scope_names(store.as_ref()).await.map_err(server)?;
     let apis = store.apis().await.map_err(server)?;
     let ctx = dcr::Context {
         issuer: &state.issuer,

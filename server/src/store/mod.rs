@@ -69,6 +69,19 @@ pub struct Database {
     pub sessions: SessionBackend,
 }
 
+/// Every scope name a client or an API may list: the built-in ones, then those defined
+/// (the console's Scopes page, `tessera scope add`).
+pub async fn scope_names(
+    store: &dyn tessera_core::store::Store,
+) -> Result<Vec<String>, tessera_core::store::StoreError> {
+    let mut known: Vec<String> = tessera_core::scope::builtin_scopes()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    known.extend(store.custom_scopes().await?.into_iter().map(|s| s.name));
+    Ok(known)
+}
+
 /// Opens the database named by `url` (`sqlite:` or `postgres:`) and brings its schema up
 /// to date. Errors name the URL without its password.
 pub async fn open(url: &str) -> anyhow::Result<Database> {
