@@ -128,6 +128,13 @@ if [ "$MODE" = "test" ]; then
     apt_install postgresql
   fi
   command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+  # The MCP end-to-end test makes a throwaway CA and a certificate for 127.0.0.1 with it
+  # (end2end/tests/mcp.spec.ts: the SDK wants an https client metadata URL).
+  if command -v openssl >/dev/null 2>&1; then
+    ok "openssl"
+  else
+    apt_install openssl
+  fi
 fi
 
 # --- jq: the benchmark script reads and writes its results with it --------------------
