@@ -124,9 +124,9 @@ pub fn router(config: &Config, db: Database, keys: Arc<KeyRing>) -> AppService {
         client_keys: Default::default(),
         dpop_nonce_required: config.dpop_nonce,
         dpop_replay: Default::default(),
-        metadata_clients: config
-            .client_id_metadata_documents
-            .then(|| crate::http::client_metadata::MetadataClients::new(config.client_id_metadata_ca.as_deref())),
+        metadata_clients: config.client_id_metadata_documents.then(|| {
+            crate::http::client_metadata::MetadataClients::new(config.client_id_metadata_ca.as_deref(), &config.issuer)
+        }),
         registration: Default::default(),
     }));
     let ctx = ServerContext {

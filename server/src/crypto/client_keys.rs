@@ -53,19 +53,52 @@ pub struct ClientKeys {
 impl Default for ClientKeys {
     fn default() -> Self {
         Self {
-            http: outbound_http(Duration::from_secs(JWKS_URI_FETCH_TIMEOUT_SECS), None),
+            http: outbound_http(Duration::from_secs(JWKS_URI_FETCH_TIMEOUT_SECS), None, false),
             inline: Mutex::default(),
             remote: Mutex::default(),
         }
     }
 }
 
+/// Name resolution that refuses a name with any internal address
+/// ([`crate::http::client_metadata::internal`]). It runs when the connection is made, so the
+/// address checked is the address connected to: a name that answers with a public address
+/// for an earlier check and an internal one for the fetch (DNS rebinding) is refused.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            // Port 0: the connector sets the URL's port on every address returned.
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            public_addresses(&host, addrs).map_err(Into::into)
+        })
+    }
+}
+
+/// `addrs` if there are some and none is internal.
+fn public_addresses(host: &str, addrs: Vec<std::net::SocketAddr>) -> Result<reqwest::dns::Addrs, String> {
+    if addrs.is_empty() {
+        return Err(format!("{host} has no address"));
+    }
+    if let Some(a) = addrs.iter().find(|a| crate::http::client_metadata::internal(a.ip())) {
+        return Err(format!("{host} resolves to the internal address {}", a.ip()));
+    }
+    Ok(Box::new(addrs.into_iter()))
+}
+
 /// An HTTP client for fetching what clients publish (a `jwks_uri`, a client metadata
 /// document): the whole request within `timeout`; redirects only within the same scheme,
 /// host and port, at most three (what a client publishes comes from the client's own
-/// server); `extra_root` trusted besides the public roots. `None` if it cannot be built
-/// (logged).
-pub fn outbound_http(timeout: Duration, extra_root: Option<reqwest::Certificate>) -> Option<reqwest::Client> {
+/// server); `extra_root` trusted besides the public roots; with `public_only`, names are
+/// resolved by [`PublicOnly`] (connections to internal addresses refused). `None` if it
+/// cannot be built (logged).
+pub fn outbound_http(
+    timeout: Duration,
+    extra_root: Option<reqwest::Certificate>,
+    public_only: bool,
+) -> Option<reqwest::Client> {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().cloned();
         let same = first.is_some_and(|f| {
@@ -85,6 +118,9 @@ pub fn outbound_http(timeout: Duration, extra_root: Option<reqwest::Certificate>
         .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")));
     if let Some(root) = extra_root {
         builder = builder.add_root_certificate(root);
+    }
+    if public_only {
+        builder = builder.dns_resolver(Arc::new(PublicOnly));
     }
     builder
         .build()
@@ -316,5 +352,54 @@ impl ClientKeys {
             }
         }
         Err("signature does not verify with any registered key".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn public_addresses_only() {
+        let addr = |s: &str| -> SocketAddr { s.parse().unwrap() };
+        assert!(public_addresses("a.example", vec![addr("93.184.216.34:0")]).is_ok());
+        let mixed = public_addresses("a.example", vec![addr("93.184.216.34:0"), addr("10.0.0.1:0")]);
+        assert!(mixed.is_err_and(|e| e.contains("internal address 10.0.0.1")));
+        assert!(public_addresses("a.example", vec![addr("[::1]:0")]).is_err());
+        assert!(public_addresses("a.example", vec![]).is_err());
+    }
+
+    /// The rule holds where the connection is made: a name that resolves to loopback is not
+    /// connected to, though a server answers there (what DNS rebinding would reach).
+    #[tokio::test]
+    async fn public_only_client_does_not_connect_to_internal_addresses() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                    .await;
+            }
+        });
+        let url = format!("http://localhost:{port}/doc");
+        let open = outbound_http(Duration::from_secs(5), None, false).unwrap();
+        assert_eq!(open.get(&url).send().await.unwrap().status(), 200);
+        let public = outbound_http(Duration::from_secs(5), None, true).unwrap();
+        let err = public.get(&url).send().await.unwrap_err();
+        let chain = {
+            let mut s = err.to_string();
+            let mut src = std::error::Error::source(&err);
+            while let Some(e) = src {
+                s.push_str(&format!(": {e}"));
+                src = e.source();
+            }
+            s
+        };
+        assert!(chain.contains("resolves to the internal address"), "{chain}");
     }
 }

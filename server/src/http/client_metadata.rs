@@ -42,15 +42,21 @@ pub struct MetadataClients {
 }
 
 impl MetadataClients {
-    /// `extra_ca`: PEM certificates trusted besides the public roots.
-    pub fn new(extra_ca: Option<&[u8]>) -> Self {
+    /// `extra_ca`: PEM certificates trusted besides the public roots. Unless the issuer is
+    /// on loopback (development, tests), documents are fetched from public addresses only,
+    /// checked at connect time.
+    pub fn new(extra_ca: Option<&[u8]>, issuer: &str) -> Self {
         let root = extra_ca.and_then(|pem| {
             reqwest::Certificate::from_pem(pem)
                 .map_err(|e| tracing::error!(error = %e, "the client metadata CA is not a PEM certificate"))
                 .ok()
         });
         Self {
-            http: outbound_http(Duration::from_secs(METADATA_DOCUMENT_FETCH_TIMEOUT_SECS), root),
+            http: outbound_http(
+                Duration::from_secs(METADATA_DOCUMENT_FETCH_TIMEOUT_SECS),
+                root,
+                !loopback_http_allowed(issuer),
+            ),
             entries: Mutex::default(),
         }
     }
@@ -62,7 +68,7 @@ fn fetch_failed(detail: impl Into<String>) -> OAuthError {
 
 /// Addresses a metadata document is never fetched from on a public server: loopback,
 /// private (RFC 1918, RFC 4193), link-local, shared (RFC 6598), unspecified, multicast.
-fn internal(ip: IpAddr) -> bool {
+pub(crate) fn internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -87,9 +93,10 @@ fn internal(ip: IpAddr) -> bool {
 }
 
 /// Refuses a URL whose host is, or resolves to, an internal address, unless the issuer is
-/// on loopback (development, tests). Checked before the fetch; the HTTP client resolves
-/// the name again, so a name that changes its answer in between is not caught (the
-/// timeout and size cap still bound what it can do).
+/// on loopback (development, tests): a clear error before the fetch. The fetch resolves
+/// the name again through the same rule at connect time
+/// (`crate::crypto::client_keys::PublicOnly`), so a name that changes its answer in
+/// between (DNS rebinding) is refused there.
 async fn check_destination(url: &url::Url, issuer: &str) -> Result<(), OAuthError> {
     if loopback_http_allowed(issuer) {
         return Ok(());
