@@ -4,14 +4,21 @@ use axum::http::header;
 use tower_http::cors::{Any, CorsLayer};
 
 /// CORS for the endpoints a browser app (a public client) calls directly: `/token`,
-/// `/revoke`, `/introspect`, `/userinfo`, `/jwks.json` and `/.well-known/*`. Any origin,
+/// `/revoke`, `/introspect`, `/userinfo`, `/jwks.json`, `/register[/{id}]` and `/.well-known/*`. Any origin,
 /// never credentials: these endpoints authenticate by what the request carries (client
 /// id, Bearer token), not by cookies, so a foreign origin gains nothing a server-side
 /// client would not have.
 pub fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        // PUT and DELETE: RFC 7592's read/update/delete of a registration (`/register/{id}`);
+        // the other endpoints have no such handler and answer 405 as before.
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::PUT,
+            axum::http::Method::DELETE,
+        ])
         // RFC 9449: a browser app sends its proof in `DPoP` and reads `DPoP-Nonce`.
         .allow_headers([
             header::AUTHORIZATION,

@@ -298,6 +298,29 @@ async fn cors_on_the_endpoints_browser_apps_call() {
         assert!(res.status().is_success(), "{path}: {}", res.status());
         assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
     }
+    // RFC 7592: a browser app reads, updates and deletes its own registration.
+    for method in ["GET", "PUT", "DELETE"] {
+        let res = client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/register/some-client", server.base),
+            )
+            .header("origin", "https://spa.example.com")
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{method}: {}", res.status());
+        let allowed = res.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            allowed.split(',').any(|m| m.trim() == method),
+            "{method} not in {allowed}"
+        );
+    }
     let res = client
         .get(format!("{}/authorize", server.base))
         .header("origin", "https://spa.example.com")
