@@ -5,11 +5,14 @@
 use tessera_core::store::{DynamicClient, InitialAccessToken, NewClient, RegistrationSettings, StoreError};
 use tessera_core::types::ScopeSet;
 
-use super::engine::SqlStore;
+use super::engine::{Engine, SqlStore};
 use super::query::conflict;
 use super::rows::scopes_of;
 
 const MODE: &str = "registration_mode";
+/// The PostgreSQL advisory lock anonymous registrations take turns on (any fixed number;
+/// no other lock in Tessera uses it).
+const OPEN_REGISTRATION_LOCK: i64 = 0x7465_7373_6f70_656e;
 const OPEN_SCOPES: &str = "registration_open_scopes";
 
 const TOKEN_COLUMNS: &str =
@@ -168,7 +171,15 @@ impl SqlStore {
     ) -> Result<bool, StoreError> {
         let client_id = client.client_id.clone();
         self.create_client(client, d.registered_at).await?;
-        let inserted = self
+        let mut tx = self.begin().await?;
+        if open_cap.is_some() && matches!(self.engine, Engine::Postgres { .. }) {
+            // PostgreSQL runs concurrent `INSERT … SELECT COUNT(*)` side by side, each
+            // counting without the others' rows (the cap was overshot by about the number
+            // of concurrent requests): anonymous registrations take turns here, until commit.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", (OPEN_REGISTRATION_LOCK,))
+                .await?;
+        }
+        let inserted = tx
             .execute(
                 &format!(
                     "INSERT INTO dynamic_clients ({DYNAMIC_COLUMNS}) \
@@ -186,6 +197,14 @@ impl SqlStore {
                 ),
             )
             .await;
+        let inserted = match inserted {
+            Ok(1) => tx.commit().await.map(|()| 1),
+            other => {
+                // Rolled back before the client row goes (SQLite: the write lock with it).
+                drop(tx);
+                other
+            }
+        };
         match inserted {
             Ok(1) => Ok(true),
             other => {

@@ -687,6 +687,44 @@ async fn open_mode_is_capped() {
     }
 }
 
+/// Concurrent anonymous registrations stop exactly at the cap, on PostgreSQL too (where
+/// each `INSERT … SELECT COUNT(*)` would otherwise count without the others' rows).
+#[tokio::test]
+async fn open_mode_cap_holds_under_concurrency() {
+    for db in databases().await {
+        let server = serve(&db.url).await;
+        let mut tries = tokio::task::JoinSet::new();
+        for i in 0..32 {
+            let store = server.db.store.clone();
+            tries.spawn(async move {
+                let id = format!("open-{i}");
+                let client = tessera_core::store::NewClient {
+                    client_id: id.clone(),
+                    name: "x".into(),
+                    secret_hash: None,
+                    redirect_uris: vec![],
+                    scopes: tessera_core::types::ScopeSet::parse("openid").unwrap(),
+                    is_public: true,
+                    settings: Default::default(),
+                };
+                let record = tessera_core::store::DynamicClient {
+                    client_id: id,
+                    registration_token_hash: format!("h{i}"),
+                    initial_token_id: None,
+                    policy_scopes: tessera_core::types::ScopeSet::parse("openid").unwrap(),
+                    allow_confidential: false,
+                    registered_at: 1,
+                    used_at: None,
+                };
+                store.register_dynamic_client(client, &record, Some(3)).await.unwrap()
+            });
+        }
+        let accepted = tries.join_all().await.into_iter().filter(|ok| *ok).count();
+        assert_eq!(accepted, 3, "{}", db.name);
+        assert_eq!(server.db.store.dynamic_clients().await.unwrap().len(), 3, "{}", db.name);
+    }
+}
+
 #[tokio::test]
 async fn the_command_line_sets_the_mode_and_manages_initial_tokens() {
     use crate::cli::{one_line_error, stdout_json, tessera};
