@@ -17,6 +17,9 @@ pub enum Kind {
     SignInSucceeded,
     /// Detail: `reason` (`invalid` or `throttled`); the subject is the username tried.
     SignInFailed,
+    /// RFC 8628 §5.1: a wrong user code entered at `/device`. Detail: `reason` (`invalid`
+    /// or `throttled`, the failure that reached the back-off's limit); never the code.
+    DeviceCodeFailed,
     SignedOut,
     /// By the user themselves, on their account page.
     PasswordChanged,
@@ -53,6 +56,7 @@ pub enum Kind {
 names!(Kind, "audit event kind", [
     SignInSucceeded => "sign_in.succeeded",
     SignInFailed => "sign_in.failed",
+    DeviceCodeFailed => "device_code.failed",
     SignedOut => "sign_out",
     PasswordChanged => "password.changed",
     PasswordReset => "password.reset",

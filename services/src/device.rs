@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use tessera_core::audit::{Actor, Kind, NewEvent};
 use tessera_core::device::{self, DeviceCode, DeviceStatus};
 use tessera_core::policy::{DEVICE_CODE_BACKOFF_PER_ADDRESS, DEVICE_CODE_BACKOFF_PER_SESSION};
 use tessera_core::secret::hash_secret;
@@ -12,6 +13,7 @@ use tessera_core::store::{Store, User};
 use tessera_core::throttle::{self, address_key, Backoff};
 use tower_sessions::Session;
 
+use crate::audit;
 use crate::ServiceError;
 
 /// The session key holding the hash of the user code this browser entered correctly.
@@ -85,6 +87,13 @@ pub async fn enter(
             for (key, policy) in &keys {
                 blocked = blocked.max(store.record_login_failure(key, policy, now).await?);
             }
+            // As for sign-in: only codes looked up are recorded (the back-off refuses the
+            // rest before), so a guesser adds rows only as fast as the back-off lets it.
+            let reason = if blocked.is_some() { "throttled" } else { "invalid" };
+            let event = NewEvent::new(Kind::DeviceCodeFailed, Actor::Anonymous, now)
+                .address(peer)
+                .detail(audit::detail(serde_json::json!({ "reason": reason })));
+            audit::record(store, event).await;
             Ok(match blocked {
                 Some(until) => Outcome::Throttled {
                     retry_after: throttle::retry_after(until, now),

@@ -572,6 +572,33 @@ async fn user_code_guessing_is_throttled() {
             sign_in(&browser(), &server, "alice", "correct horse battery").await,
             "/"
         );
+        // Each wrong code looked up is in the audit log (oldest first: 4 invalid, the
+        // session's block, 14 invalid, the address's block); those the back-off refused
+        // before looking are not, and the code tried never is.
+        let events = server
+            .db
+            .store
+            .events(&tessera_core::audit::Filter {
+                limit: 100,
+                kind: Some(tessera_core::audit::Kind::DeviceCodeFailed),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let reasons: Vec<String> = events
+            .iter()
+            .rev()
+            .map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).unwrap()["reason"].to_string())
+            .collect();
+        let mut want = vec!["\"invalid\""; 4];
+        want.push("\"throttled\"");
+        want.extend(vec!["\"invalid\""; 14]);
+        want.push("\"throttled\"");
+        assert_eq!(reasons, want, "{}", db.name);
+        for e in &events {
+            assert_eq!(e.address.as_deref(), Some("127.0.0.1"));
+            assert!(!e.detail.contains(&wrong[..4]) && e.subject.is_none(), "{e:?}");
+        }
     }
 }
 
