@@ -70,10 +70,11 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
-/// Whole seconds left until `blocked_until`, at least 1 (what "try again in N seconds"
-/// shows).
+/// Whole seconds until the first second after `blocked_until` (the block covers that
+/// second too), at least 1: what "try again in N seconds" and `Retry-After` say, and
+/// waiting that long is always enough.
 pub fn retry_after(blocked_until: i64, now: i64) -> i64 {
-    (blocked_until - now).max(1)
+    (blocked_until - now + 1).max(1)
 }
 
 #[cfg(test)]
@@ -129,7 +130,8 @@ mod tests {
 
     #[test]
     fn retry_is_at_least_one_second() {
-        assert_eq!(retry_after(110, 100), 10);
+        assert_eq!(retry_after(110, 100), 11);
         assert_eq!(retry_after(100, 100), 1);
+        assert_eq!(retry_after(99, 100), 1);
     }
 }

@@ -14,7 +14,10 @@ impl SqlStore {
                 .optional("SELECT blocked_until FROM login_failures WHERE key = $1", (key,))
                 .await?;
             if let Some((Some(until),)) = until {
-                if until > now {
+                // Blocked through the second `until` itself: the clock counts whole
+                // seconds, so a 1 s block recorded at 100.9 s (until 101) would otherwise
+                // end a tenth of a second later, and a burst of guesses get another try.
+                if until >= now {
                     latest = Some(latest.map_or(until, |l| l.max(until)));
                 }
             }

@@ -60,7 +60,7 @@ async fn repeated_failures_back_off_per_account_even_for_the_right_password() {
             );
         }
         let blocked = sign_in(&browser, &server, "mia", "wrong").await;
-        assert_eq!(blocked, "/login?next=/&error=throttled&retry=1", "{}", tdb.name);
+        assert_eq!(blocked, "/login?next=/&error=throttled&retry=2", "{}", tdb.name);
 
         // More failures (as from another instance sharing the database) lengthen the block;
         // while it lasts even the right password is refused, with the time to wait.
@@ -79,7 +79,7 @@ async fn repeated_failures_back_off_per_account_even_for_the_right_password() {
             "{location}"
         );
         let retry = retry_of(&location);
-        assert!((20..=32).contains(&retry), "retry {retry}");
+        assert!((21..=33).contains(&retry), "retry {retry}");
         assert!(
             !signed_in(&browser, &server).await,
             "{}: no session while blocked",
@@ -111,7 +111,7 @@ async fn unknown_usernames_are_throttled_like_real_ones() {
     }
     assert_eq!(
         sign_in(&browser, &server, "ghost", "x").await,
-        "/login?next=/&error=throttled&retry=1"
+        "/login?next=/&error=throttled&retry=2"
     );
 }
 
@@ -151,7 +151,7 @@ async fn failures_from_one_address_block_it_for_every_account() {
         location.starts_with("/login?next=/&error=throttled&retry="),
         "{location}"
     );
-    assert!((5..=8).contains(&retry_of(&location)));
+    assert!((6..=9).contains(&retry_of(&location)));
     assert!(!signed_in(&browser, &server).await);
 }
 

@@ -131,19 +131,29 @@ async fn failures_back_off_per_account_and_success_clears_them() {
         for _ in 1..PER_ACCOUNT.threshold {
             assert_eq!(attempt(&db, &s, &clock, "cy", "wrong", None).await, Outcome::Invalid);
         }
-        // The threshold-th failure blocks for 1 s; while blocked even the right password
+        // The threshold-th failure blocks for 1 s (through the next whole second: "try again
+        // in 2 s"); while blocked even the right password
         // is refused, before Argon2.
         assert_eq!(
             attempt(&db, &s, &clock, "cy", "wrong", None).await,
-            Outcome::Throttled { retry_after: 1 }
+            Outcome::Throttled { retry_after: 2 }
         );
         assert_eq!(
             attempt(&db, &s, &clock, "CY", "cy-password", None).await,
+            Outcome::Throttled { retry_after: 2 },
+            "{}",
+            tdb.name
+        );
+        // The next whole second it still holds: the clock counts whole seconds, and a 1 s
+        // block recorded late in a second must not end a moment later.
+        clock.advance(1);
+        assert_eq!(
+            attempt(&db, &s, &clock, "cy", "cy-password", None).await,
             Outcome::Throttled { retry_after: 1 },
             "{}",
             tdb.name
         );
-        clock.advance(2);
+        clock.advance(1);
         assert!(matches!(
             attempt(&db, &s, &clock, "cy", "cy-password", None).await,
             Outcome::SignedIn(_)
@@ -170,7 +180,7 @@ async fn failures_count_per_client_address_across_usernames() {
         }
         assert_eq!(
             attempt(&db, &s, &clock, "guess-last", "x", Some(peer)).await,
-            Outcome::Throttled { retry_after: 1 },
+            Outcome::Throttled { retry_after: 2 },
             "{}",
             tdb.name
         );

@@ -832,7 +832,9 @@ mod account {
             Some(now + 12)
         );
         assert_eq!(s.login_blocked_until(&keys, now + 9).await.unwrap(), Some(now + 12));
-        assert_eq!(s.login_blocked_until(&keys, now + 12).await.unwrap(), None, "expired");
+        // Through its last whole second (the clock counts whole seconds), then over.
+        assert_eq!(s.login_blocked_until(&keys, now + 12).await.unwrap(), Some(now + 12));
+        assert_eq!(s.login_blocked_until(&keys, now + 13).await.unwrap(), None, "expired");
         // Another key is not affected.
         assert_eq!(
             s.login_blocked_until(std::slice::from_ref(&ip), now + 9).await.unwrap(),
