@@ -97,6 +97,17 @@ pub struct PendingView {
     /// published it, the one thing about the client that is verified.
     #[serde(default)]
     pub client_host: Option<String>,
+    /// RFC 8707: the APIs the request names (`resource`), which the tokens will be for.
+    #[serde(default)]
+    pub apis: Vec<ApiView>,
+}
+
+/// An API (resource server) a request names, as the consent screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiView {
+    /// Its name in the console; its identifier if it has gone since the request began.
+    pub name: String,
+    pub identifier: String,
 }
 
 #[server(prefix = "/ui", endpoint = "pending")]
@@ -123,7 +134,16 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
     let client_host = tessera_core::client_metadata::looks_like_url(&client.client_id)
         .then(|| url::Url::parse(&client.client_id).ok()?.host_str().map(str::to_owned))
         .flatten();
+    let mut apis = Vec::with_capacity(pending.request.resources.len());
+    for identifier in &pending.request.resources {
+        let api = ctx.store.api(identifier).await.map_err(crate::server::fail)?;
+        apis.push(ApiView {
+            name: api.map_or_else(|| identifier.clone(), |a| a.settings.name),
+            identifier: identifier.clone(),
+        });
+    }
     Ok(Some(PendingView {
+        apis,
         client_host,
         client_name: client.name,
         client_logo: client.settings.logo_uri,

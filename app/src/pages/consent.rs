@@ -45,6 +45,14 @@ pub fn ConsentPage() -> impl IntoView {
                                             " " <code class="scope-name">{s.name}</code></li>
                                     }).collect_view()}
                                 </ul>
+                                {(!p.apis.is_empty()).then(|| view! {
+                                    <p class="apis" data-testid="apis">"For use at: "
+                                        {p.apis.into_iter().map(|a| view! {
+                                            <span class="api"><strong class="api-name">{a.name}</strong>
+                                                " (" <code class="api-identifier">{a.identifier}</code> ") "</span>
+                                        }).collect_view()}
+                                    </p>
+                                })}
                                 <p class="signed-in-as">"Signed in as " <strong>{who}</strong> " · "
                                     <a href=format!("/login?request={}", request())>"Not you?"</a></p>
                                 <form method="post" action="/ui/consent" class="consent-actions">

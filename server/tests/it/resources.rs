@@ -214,7 +214,22 @@ async fn the_sample_resource_is_registered_at_start_once_per_issuer() {
 async fn a_resource_sets_audience_lifetime_algorithm_and_scopes() {
     let (server, secret, _tdb) = setup(&[BILLING]).await;
     let browser = common::browser();
-    let code = code_for(&server, &browser, "openid offline_access billing:read", &[BILLING]).await;
+    // RFC 8707: the consent page names the API the tokens will be for.
+    let walk = authorize_as(
+        &browser,
+        &server,
+        &format!(
+            "{}&resource={}",
+            authorize_path("openid offline_access billing:read"),
+            enc(BILLING)
+        ),
+        ALICE,
+    )
+    .await;
+    let consent = walk.consent_html.expect("the consent page");
+    assert!(consent.contains("data-testid=\"apis\""), "{consent}");
+    assert!(consent.contains("Billing") && consent.contains(BILLING), "{consent}");
+    let code = walk.code;
     // No resource at the token endpoint: the one authorized.
     let (status, body) = exchange(&server, &secret, &code, None).await;
     assert_eq!(status, 200, "{body}");
