@@ -273,6 +273,8 @@ async function mcpRun(page: Page, mcpUrl: URL, provider: E2EProvider, callback: 
   await expect(page.getByTestId('scopes')).toContainText(SCOPE);
   // A metadata-document client: its host, prominently.
   if (host) await expect(page.getByTestId('client-host')).toContainText(host);
+  // RFC 8707: the SDK names the MCP server as the resource; the page says so.
+  await expect(page.getByTestId('apis')).toContainText(mcpUrl.href.replace(/\/$/, ''));
   await page.getByRole('button', { name: 'Allow' }).click();
   await expect.poll(() => seen.url?.searchParams.get('code')).toBeTruthy();
   await transport.finishAuth(seen.url!.searchParams.get('code')!);
