@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::api::sign_in::ScopeView;
+use crate::api::sign_in::{ApiView, ScopeView};
 
 /// What the confirmation page shows about the code this browser entered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +18,9 @@ pub struct DeviceView {
     pub user_code_hint: String,
     /// Who is signed in, if anyone.
     pub username: Option<String>,
+    /// RFC 8707: the APIs the device named (`resource`).
+    #[serde(default)]
+    pub apis: Vec<ApiView>,
 }
 
 /// Checks a user code. Right: on to the confirmation (through sign-in when nobody is
@@ -79,7 +82,9 @@ pub async fn device_info() -> Result<Option<DeviceView>, ServerFnError> {
     };
     let custom = ctx.store.custom_scopes().await.map_err(fail)?;
     let user = server::current_user(&ctx, &session).await?;
+    let apis = crate::api::sign_in::describe_apis(ctx.store.as_ref(), &code.resources).await?;
     Ok(Some(DeviceView {
+        apis,
         client_name: client.name,
         client_logo: client.settings.logo_uri,
         scopes: crate::api::account::describe_scopes(&code.scopes, &custom),

@@ -110,6 +110,23 @@ pub struct ApiView {
     pub identifier: String,
 }
 
+/// The APIs `resources` name, for a consent screen (the browser's and the device flow's).
+#[cfg(feature = "ssr")]
+pub(crate) async fn describe_apis(
+    store: &dyn tessera_core::store::Store,
+    resources: &[String],
+) -> Result<Vec<ApiView>, ServerFnError> {
+    let mut apis = Vec::with_capacity(resources.len());
+    for identifier in resources {
+        let api = store.api(identifier).await.map_err(crate::server::fail)?;
+        apis.push(ApiView {
+            name: api.map_or_else(|| identifier.clone(), |a| a.settings.name),
+            identifier: identifier.clone(),
+        });
+    }
+    Ok(apis)
+}
+
 #[server(prefix = "/ui", endpoint = "pending")]
 pub async fn pending_info(request: String) -> Result<Option<PendingView>, ServerFnError> {
     let ctx = crate::server::context()?;
@@ -134,14 +151,7 @@ pub async fn pending_info(request: String) -> Result<Option<PendingView>, Server
     let client_host = tessera_core::client_metadata::looks_like_url(&client.client_id)
         .then(|| url::Url::parse(&client.client_id).ok()?.host_str().map(str::to_owned))
         .flatten();
-    let mut apis = Vec::with_capacity(pending.request.resources.len());
-    for identifier in &pending.request.resources {
-        let api = ctx.store.api(identifier).await.map_err(crate::server::fail)?;
-        apis.push(ApiView {
-            name: api.map_or_else(|| identifier.clone(), |a| a.settings.name),
-            identifier: identifier.clone(),
-        });
-    }
+    let apis = describe_apis(ctx.store.as_ref(), &pending.request.resources).await?;
     Ok(Some(PendingView {
         apis,
         client_host,

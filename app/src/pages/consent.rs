@@ -45,14 +45,7 @@ pub fn ConsentPage() -> impl IntoView {
                                             " " <code class="scope-name">{s.name}</code></li>
                                     }).collect_view()}
                                 </ul>
-                                {(!p.apis.is_empty()).then(|| view! {
-                                    <p class="apis" data-testid="apis">"For use at: "
-                                        {p.apis.into_iter().map(|a| view! {
-                                            <span class="api"><strong class="api-name">{a.name}</strong>
-                                                " (" <code class="api-identifier">{a.identifier}</code> ") "</span>
-                                        }).collect_view()}
-                                    </p>
-                                })}
+                                <ApiList apis=p.apis/>
                                 <p class="signed-in-as">"Signed in as " <strong>{who}</strong> " · "
                                     <a href=format!("/login?request={}", request())>"Not you?"</a></p>
                                 <form method="post" action="/ui/consent" class="consent-actions">
@@ -72,4 +65,20 @@ pub fn ConsentPage() -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// RFC 8707: the APIs a request asks tokens for, by name and identifier; nothing when it
+/// names none. Shared with the device flow's confirmation page.
+#[component]
+pub fn ApiList(apis: Vec<crate::api::sign_in::ApiView>) -> impl IntoView {
+    (!apis.is_empty()).then(|| {
+        view! {
+            <p class="apis" data-testid="apis">"For use at: "
+                {apis.into_iter().map(|a| view! {
+                    <span class="api"><strong class="api-name">{a.name}</strong>
+                        " (" <code class="api-identifier">{a.identifier}</code> ") "</span>
+                }).collect_view()}
+            </p>
+        }
+    })
 }

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::device::device_info;
 use crate::api::sign_in::session_info;
+use crate::pages::consent::ApiList;
 
 fn error_text(code: &str, retry: Option<u64>) -> String {
     match code {
@@ -100,6 +101,7 @@ pub fn DeviceConfirmPage() -> impl IntoView {
                                             " " <code class="scope-name">{s.name}</code></li>
                                     }).collect_view()}
                                 </ul>
+                                <ApiList apis=d.apis/>
                                 {if signed_in {
                                     view! {
                                         <p class="signed-in-as">"Signed in as " <strong>{who}</strong></p>

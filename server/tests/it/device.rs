@@ -955,3 +955,60 @@ async fn anonymous_requests_per_address_are_limited() {
         .iter()
         .all(|a| a.0 == 200 || *a == (503, Some("temporarily_unavailable".to_owned()))));
 }
+
+/// RFC 8707: the confirmation page names the APIs the device asked tokens for.
+#[tokio::test]
+async fn the_confirmation_page_names_the_apis_asked_for() {
+    const BILLING: &str = "https://billing.example/";
+    let tdb = sqlite();
+    let server = serve(&tdb.url).await;
+    add_user(&server, "alice", "correct horse battery", false).await;
+    let store = &server.db.store;
+    let api = tessera_core::store::ApiSettings {
+        name: "Billing".into(),
+        scopes: ScopeSet::parse("openid").unwrap(),
+        access_token_alg: tessera_core::model::SigningAlg::ES256,
+        access_token_ttl: 600,
+    };
+    store.create_api(BILLING, &api, 1).await.unwrap();
+    let settings = tessera_core::store::ClientSettings {
+        grant_types: vec![DEVICE_GRANT.into()],
+        resources: vec![BILLING.into()],
+        ..Default::default()
+    };
+    let client = NewClient {
+        client_id: "tv".into(),
+        name: "Living Room TV".into(),
+        secret_hash: None,
+        redirect_uris: vec![],
+        scopes: ScopeSet::parse("openid").unwrap(),
+        is_public: true,
+        settings,
+    };
+    store.create_client(client, 1).await.unwrap();
+    let (status, started, _) = post(
+        &server,
+        "/device_authorization",
+        &[("client_id", "tv"), ("scope", "openid"), ("resource", BILLING)],
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    let browser = browser();
+    let next = enter_code(&browser, &server, started["user_code"].as_str().unwrap()).await;
+    let next = post_form(
+        &browser,
+        &server,
+        &next,
+        "/ui/login",
+        &[
+            ("username", "alice"),
+            ("password", "correct horse battery"),
+            ("next", "/device/confirm"),
+        ],
+    )
+    .await;
+    assert_eq!(next, "/device/confirm");
+    let html = page(&browser, &server, "/device/confirm").await.text().await.unwrap();
+    assert!(html.contains("data-testid=\"apis\""), "{html}");
+    assert!(html.contains("Billing") && html.contains(BILLING), "{html}");
+}
