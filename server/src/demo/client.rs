@@ -175,10 +175,12 @@ impl Recorder {
         }
     }
 
-    /// The issuer's own URL for the path of `uri`.
+    /// `uri` at the issuer's own scheme and host. Its path already holds whatever path
+    /// the issuer has (the endpoints are built from the issuer), so only the origin is
+    /// the issuer's: an issuer `https://id.example/auth` must not become `/auth/auth/token`.
     fn target(&self, uri: &oauth2::http::Uri) -> String {
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        format!("{}{path}", self.issuer)
+        format!("{}{path}", origin_of(&self.issuer))
     }
 
     pub(super) async fn send(&self, req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, TransportError> {
@@ -313,6 +315,17 @@ fn path_of(url: &str) -> &str {
     url.find("://")
         .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
         .unwrap_or("/")
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => match url[i + 3..].find('/') {
+            Some(j) => &url[..i + 3 + j],
+            None => url,
+        },
+        None => url,
+    }
 }
 
 fn host_of(issuer: &str) -> &str {
@@ -677,5 +690,25 @@ mod tests {
     fn paths_and_hosts() {
         assert_eq!(path_of("http://127.0.0.1:3939/token?x=1"), "/token?x=1");
         assert_eq!(host_of("https://id.example.com"), "id.example.com");
+    }
+
+    /// The transport sends to the issuer's origin and the endpoint's own path: an issuer
+    /// with a path is not doubled, and the revocation URL (made https for the oauth2
+    /// crate) goes back to a loopback http issuer's scheme.
+    #[test]
+    fn the_transport_keeps_the_endpoint_path() {
+        let at = |issuer: &str, uri: &str| Recorder::new(issuer, None).target(&uri.parse().unwrap());
+        assert_eq!(
+            at("https://id.example/auth", "https://id.example/auth/token"),
+            "https://id.example/auth/token"
+        );
+        assert_eq!(
+            at("http://127.0.0.1:3939", "https://127.0.0.1:3939/revoke"),
+            "http://127.0.0.1:3939/revoke"
+        );
+        assert_eq!(
+            at("https://id.example", "https://id.example/token?x=1"),
+            "https://id.example/token?x=1"
+        );
     }
 }
