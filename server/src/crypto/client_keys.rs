@@ -146,7 +146,14 @@ pub async fn get_capped(
             if e.is_timeout() {
                 "timed out".to_owned()
             } else {
-                format!("request failed: {e}")
+                // With its causes: "resolves to the internal address …" is one.
+                let mut detail = format!("request failed: {e}");
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    detail.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                detail
             }
         })?;
     if !res.status().is_success() {

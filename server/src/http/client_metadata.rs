@@ -92,28 +92,22 @@ pub(crate) fn internal(ip: IpAddr) -> bool {
     }
 }
 
-/// Refuses a URL whose host is, or resolves to, an internal address, unless the issuer is
-/// on loopback (development, tests): a clear error before the fetch. The fetch resolves
-/// the name again through the same rule at connect time
-/// (`crate::crypto::client_keys::PublicOnly`), so a name that changes its answer in
-/// between (DNS rebinding) is refused there.
-async fn check_destination(url: &url::Url, issuer: &str) -> Result<(), OAuthError> {
+/// Refuses a URL whose host is an internal address, unless the issuer is on loopback
+/// (development, tests). Only addresses written in the URL are checked here: a name is
+/// checked where the fetch resolves it, at connect time
+/// (`crate::crypto::client_keys::PublicOnly`), so a name that changes its answer (DNS
+/// rebinding) is refused too, with one lookup.
+fn check_destination(url: &url::Url, issuer: &str) -> Result<(), OAuthError> {
     if loopback_http_allowed(issuer) {
         return Ok(());
     }
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<IpAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
-        Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
-        Some(url::Host::Domain(d)) => tokio::net::lookup_host((d, port))
-            .await
-            .map_err(|e| fetch_failed(format!("cannot resolve {d}: {e}")))?
-            .map(|a| a.ip())
-            .collect(),
-        None => Vec::new(),
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        _ => return Ok(()),
     };
-    if addrs.is_empty() || addrs.iter().any(|ip| internal(*ip)) {
-        return Err(fetch_failed(format!("{url} is on an internal address {addrs:?}")));
+    if internal(ip) {
+        return Err(fetch_failed(format!("{url} is on an internal address {ip}")));
     }
     Ok(())
 }
@@ -160,7 +154,7 @@ pub async fn resolve(state: &AppState, client_id: &str, now: i64) -> Result<Opti
             return Ok(Some(client.clone()));
         }
     }
-    check_destination(&url, &state.issuer).await?;
+    check_destination(&url, &state.issuer)?;
     let http = this
         .http
         .as_ref()
