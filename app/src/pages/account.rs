@@ -7,6 +7,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::account::{account_info, my_apps, AccountView, AppView};
+use crate::pages::consent::ScopeList;
 
 /// What `?pw=` says after a change-password post: (field, text). The field is the input
 /// the message belongs to, or "form" for the whole form.
@@ -206,12 +207,7 @@ fn AppItem(app: AppView, csrf: String) -> impl IntoView {
                     <button type="submit" class="button danger" aria-label=label>"Revoke"</button>
                 </form>
             </div>
-            <ul class="scopes">
-                {app.scopes.into_iter().map(|s| view! {
-                    <li><span class="scope-desc">{s.description}</span>
-                        " " <code class="scope-name">{s.name}</code></li>
-                }).collect_view()}
-            </ul>
+            <ScopeList scopes=app.scopes/>
         </li>
     }
 }

@@ -39,12 +39,7 @@ pub fn ConsentPage() -> impl IntoView {
                                     <p class="error" role="alert">"Your session expired. Please decide again."</p>
                                 })}
                                 <p>"If you allow it, " {p.client_name.clone()} " will be able to:"</p>
-                                <ul class="scopes" data-testid="scopes">
-                                    {p.scopes.into_iter().map(|s| view! {
-                                        <li><span class="scope-desc">{s.description}</span>
-                                            " " <code class="scope-name">{s.name}</code></li>
-                                    }).collect_view()}
-                                </ul>
+                                <ScopeList scopes=p.scopes/>
                                 <ApiList apis=p.apis/>
                                 <p class="signed-in-as">"Signed in as " <strong>{who}</strong> " · "
                                     <a href=format!("/login?request={}", request())>"Not you?"</a></p>
@@ -64,6 +59,20 @@ pub fn ConsentPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// Scopes as the user reads them: what each allows, then its name. The consent page, the
+/// device flow's confirmation and My apps show them alike.
+#[component]
+pub fn ScopeList(scopes: Vec<crate::api::sign_in::ScopeView>) -> impl IntoView {
+    view! {
+        <ul class="scopes" data-testid="scopes">
+            {scopes.into_iter().map(|s| view! {
+                <li><span class="scope-desc">{s.description}</span>
+                    " " <code class="scope-name">{s.name}</code></li>
+            }).collect_view()}
+        </ul>
     }
 }
 

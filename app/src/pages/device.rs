@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::device::device_info;
 use crate::api::sign_in::session_info;
-use crate::pages::consent::ApiList;
+use crate::pages::consent::{ApiList, ScopeList};
 
 fn error_text(code: &str, retry: Option<u64>) -> String {
     match code {
@@ -95,12 +95,7 @@ pub fn DeviceConfirmPage() -> impl IntoView {
                                 })}
                                 <p>"Code " <code data-testid="user-code-hint">{d.user_code_hint.clone()}</code>
                                     ". If you allow it, " {d.client_name.clone()} " will be able to:"</p>
-                                <ul class="scopes" data-testid="scopes">
-                                    {d.scopes.into_iter().map(|s| view! {
-                                        <li><span class="scope-desc">{s.description}</span>
-                                            " " <code class="scope-name">{s.name}</code></li>
-                                    }).collect_view()}
-                                </ul>
+                                <ScopeList scopes=d.scopes/>
                                 <ApiList apis=d.apis/>
                                 {if signed_in {
                                     view! {
